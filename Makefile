@@ -1,0 +1,40 @@
+# Every target creates the virtual environment on first use, from the pinned requirements.
+STACK ?= dev
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: plan test lint serve smoke bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+## plan: run the real program for STACK (default dev) under Pulumi's mocks; no cloud needed
+plan: $(STAMP)
+	$(PY) -m tools.plan --stack $(STACK)
+
+## test: the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+## serve: the service on 127.0.0.1:$${PORT:-8080} over an embedded DynamoDB fake
+serve: $(STAMP)
+	$(PY) -m tools.serve
+
+## smoke: post-deploy smoke test against URL (default: a local server it starts itself)
+smoke: $(STAMP)
+	$(PY) -m tools.smoke $(if $(URL),--url $(URL),--local)
+
+## bench: benchmarks (numbers for the notes, never assertions)
+bench: $(STAMP)
+	$(PY) -m pytest -q tests/bench --benchmark-only --benchmark-enable
+
+clean:
+	rm -rf build .pytest_cache .benchmarks
