@@ -1,7 +1,7 @@
 # Every target creates the virtual environment on first use, from the pinned requirements.
 STACK ?= dev
 PYTHON ?= python3
-VENV := .venv
+VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 

@@ -1,0 +1,1 @@
+"""prodready's reusable Pulumi components and the pure helpers they share."""

@@ -1,0 +1,371 @@
+"""Typed, validated stack configuration.
+
+`Pulumi.<stack>.yaml` holds keys under the `prodready:` namespace (camelCase, structured values
+as YAML maps) plus `aws:region`. `load_stack_config` merges them over the environment profile
+(dev is cheap and disposable, prod is protected), validates everything once, and returns a
+frozen `StackConfig`. Any mistake raises `ConfigError` naming the stack, the config key, the bad
+value and what is expected, before a single resource is registered.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "prodready"
+
+# The only values CloudWatch Logs accepts for RetentionInDays (0/"never expire" is deliberately
+# absent: we never keep logs forever by accident).
+CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+)
+
+Environment = Literal["dev", "prod"]
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration; the message names stack, key, value and expectation."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.stack = stack
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration for stack '{stack}' ({len(problems)} problem(s)):\n{lines}")
+
+
+class _Model(BaseModel):
+    """Base for every config section: camelCase keys as in the YAML, frozen, no unknown keys."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+
+def _check_retention(value: int) -> int:
+    if value not in CLOUDWATCH_RETENTION_DAYS:
+        raise ValueError(
+            f"{value} is not a retention CloudWatch Logs accepts; use one of {list(CLOUDWATCH_RETENTION_DAYS)}"
+        )
+    return value
+
+
+class LambdaConfig(_Model):
+    memory_mb: int = Field(ge=128, le=10240)
+    """Function memory in MB (128-10240); CPU scales with it."""
+    timeout_seconds: int = Field(ge=1, le=29)
+    """Function timeout; at most 29 s because the HTTP API integration times out at 30 s."""
+    reserved_concurrency: int | None = Field(default=None, ge=1, le=10000)
+    """Reserved concurrent executions; None leaves the function on the unreserved account pool."""
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    """Instruction set; arm64 is ~20% cheaper per GB-second."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Application log level (Powertools and Lambda's JSON application log filter)."""
+    debug_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of invocations that log at DEBUG regardless of log level."""
+    powertools_layer_version: int = Field(default=27, ge=1)
+    """Version of the AWS-published Powertools for AWS Lambda (Python) v3 layer."""
+
+
+class ApiConfig(_Model):
+    throttling_rate_limit: float = Field(gt=0, le=10000)
+    """Default route steady-state requests per second for the $default stage."""
+    throttling_burst_limit: int = Field(gt=0, le=5000)
+    """Default route burst capacity for the $default stage."""
+    cors_origins: tuple[str, ...] = ()
+    """Allowed CORS origins (https://...); empty disables CORS. '*' is refused in prod."""
+    detailed_metrics: bool = False
+    """Per-route CloudWatch metrics (billed as custom metrics)."""
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_urls(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            if origin != "*" and not origin.startswith(("https://", "http://localhost", "http://127.0.0.1")):
+                raise ValueError(f"CORS origin {origin!r} must be '*' or start with https://")
+        return origins
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> ApiConfig:
+        if self.throttling_burst_limit < self.throttling_rate_limit:
+            raise ValueError(
+                f"throttlingBurstLimit ({self.throttling_burst_limit}) must be >= "
+                f"throttlingRateLimit ({self.throttling_rate_limit})"
+            )
+        return self
+
+
+class LogsConfig(_Model):
+    retention_days: int
+    """Retention of the function's log group, in days (a value CloudWatch accepts)."""
+    access_log_retention_days: int
+    """Retention of the API access log group (security/audit logs), in days."""
+
+    @field_validator("retention_days", "access_log_retention_days")
+    @classmethod
+    def _retention_is_accepted(cls, value: int) -> int:
+        return _check_retention(value)
+
+
+class GsiConfig(_Model):
+    name: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    """Index name."""
+    hash_key: str = Field(min_length=1)
+    """Partition key attribute of the index (string type)."""
+    range_key: str | None = None
+    """Optional sort key attribute of the index (string type)."""
+    projection_type: Literal["ALL", "KEYS_ONLY", "INCLUDE"] = "ALL"
+    """Which attributes the index copies."""
+    non_key_attributes: tuple[str, ...] = ()
+    """Projected attributes when projectionType is INCLUDE."""
+
+    @model_validator(mode="after")
+    def _include_needs_attributes(self) -> GsiConfig:
+        if self.projection_type == "INCLUDE" and not self.non_key_attributes:
+            raise ValueError("projectionType INCLUDE needs nonKeyAttributes")
+        if self.projection_type != "INCLUDE" and self.non_key_attributes:
+            raise ValueError("nonKeyAttributes only applies to projectionType INCLUDE")
+        return self
+
+
+class TableConfig(_Model):
+    billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
+    """On-demand (default) or provisioned capacity."""
+    read_capacity: int | None = Field(default=None, ge=1)
+    """Provisioned read capacity units (PROVISIONED only)."""
+    write_capacity: int | None = Field(default=None, ge=1)
+    """Provisioned write capacity units (PROVISIONED only)."""
+    ttl_attribute: str | None = None
+    """Attribute holding an epoch-seconds expiry; None disables TTL."""
+    global_secondary_indexes: tuple[GsiConfig, ...] = ()
+    """Global secondary indexes."""
+    stream_enabled: bool = False
+    """Enable a NEW_AND_OLD_IMAGES stream."""
+
+    @model_validator(mode="after")
+    def _capacity_matches_billing(self) -> TableConfig:
+        provisioned = self.read_capacity is not None or self.write_capacity is not None
+        if self.billing_mode == "PROVISIONED" and (self.read_capacity is None or self.write_capacity is None):
+            raise ValueError("billingMode PROVISIONED needs readCapacity and writeCapacity")
+        if self.billing_mode == "PAY_PER_REQUEST" and provisioned:
+            raise ValueError("readCapacity/writeCapacity only apply to billingMode PROVISIONED")
+        names = [g.name for g in self.global_secondary_indexes]
+        if len(names) != len(set(names)):
+            raise ValueError(f"globalSecondaryIndexes names must be unique, got {names}")
+        return self
+
+
+class DataProtectionConfig(_Model):
+    deletion_protection: bool
+    """DynamoDB deletion protection."""
+    point_in_time_recovery: bool
+    """DynamoDB continuous backups (PITR)."""
+    customer_managed_key: bool
+    """Encrypt the table with a customer-managed KMS key (else the AWS-managed key)."""
+    protect_resources: bool
+    """Pulumi `protect` plus `retainOnDelete` on the table, its key and log groups."""
+
+
+class StackConfig(_Model):
+    """Everything a stack is built from; one instance per `pulumi up`."""
+
+    stack: str
+    """Pulumi stack name (not a config key; filled in by the loader)."""
+    environment: Environment
+    """Environment profile: dev (cheap, disposable) or prod (protected)."""
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    """AWS region (`aws:region`)."""
+    service: str = Field(pattern=r"^[a-z][a-z0-9-]{1,23}$")
+    """Service name: lower-case, used in physical names and the Service tag."""
+    owner: str = Field(min_length=1)
+    """Owning team (Owner tag), e.g. an email list or team handle."""
+    cost_center: str = Field(min_length=1)
+    """Cost centre (CostCenter tag)."""
+    lambda_: LambdaConfig = Field(alias="lambda")
+    """Lambda function settings."""
+    api: ApiConfig
+    """HTTP API settings."""
+    logs: LogsConfig
+    """Log retention settings."""
+    table: TableConfig = TableConfig()
+    """DynamoDB table settings."""
+    data_protection: DataProtectionConfig
+    """Data-protection switches; prod refuses to turn them off."""
+
+    @model_validator(mode="after")
+    def _prod_is_protected(self) -> StackConfig:
+        if self.environment != "prod":
+            return self
+        problems = []
+        if "*" in self.api.cors_origins:
+            problems.append("api.corsOrigins: '*' is not allowed in a prod stack; list the exact origins")
+        for key, value in self.data_protection.model_dump(by_alias=True).items():
+            if key != "customerManagedKey" and value is not True:
+                problems.append(f"dataProtection.{key}: must be true in a prod stack (got {value!r})")
+        if self.logs.access_log_retention_days < 90:
+            problems.append(
+                f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
+                f"(got {self.logs.access_log_retention_days})"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def prefix(self) -> str:
+        """Physical-name prefix shared by every named resource of this stack."""
+        return f"{self.service}-{self.stack}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every taggable resource carries (applied as provider default tags)."""
+        return {
+            "Project": NAMESPACE,
+            "Environment": self.environment,
+            "Service": self.service,
+            "Owner": self.owner,
+            "CostCenter": self.cost_center,
+            "ManagedBy": "pulumi",
+        }
+
+
+# Environment profiles: what a stack gets when its file says nothing. A stack file overrides
+# any leaf; prod's protections cannot be overridden to off (see _prod_is_protected).
+PROFILES: dict[str, dict[str, Any]] = {
+    "dev": {
+        "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "architecture": "arm64", "logLevel": "DEBUG",
+                   "debugSampleRate": 0.0},
+        "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": []},
+        "logs": {"retentionDays": 7, "accessLogRetentionDays": 14},
+        "table": {"billingMode": "PAY_PER_REQUEST"},
+        "dataProtection": {"deletionProtection": False, "pointInTimeRecovery": True,
+                           "customerManagedKey": False, "protectResources": False},
+    },
+    "prod": {
+        "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
+                   "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01},
+        "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000},
+        "logs": {"retentionDays": 90, "accessLogRetentionDays": 365},
+        "table": {"billingMode": "PAY_PER_REQUEST"},
+        "dataProtection": {"deletionProtection": True, "pointInTimeRecovery": True,
+                           "customerManagedKey": True, "protectResources": True},
+    },
+}
+
+# Top-level keys of the prodready namespace; anything else in the stack file is a typo.
+TOP_LEVEL_KEYS: frozenset[str] = frozenset(
+    info.alias or name for name, info in StackConfig.model_fields.items() if name not in ("stack", "region")
+)
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _parse_value(raw: Any) -> Any:
+    """Pulumi hands structured values to the program as JSON text and scalars as strings."""
+    if isinstance(raw, str) and raw[:1] in ("{", "["):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    path = "".join(parts)
+    if path in ("region",):
+        return "aws:region"
+    return f"{NAMESPACE}:{path}" if path else f"{NAMESPACE}"
+
+
+def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
+    current: Any = data
+    for item in loc:
+        try:
+            current = current[item]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return current
+
+
+def load_stack_config(stack: str, raw_config: Mapping[str, Any]) -> StackConfig:
+    """Validate a stack's raw config map (`"ns:key" -> value`) into a StackConfig.
+
+    Raises ConfigError listing every problem; nothing is half-loaded.
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for full_key, raw in raw_config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(
+                f"{full_key}: unknown config key (value {raw!r}); known keys: "
+                f"{', '.join(sorted(TOP_LEVEL_KEYS))}"
+            )
+            continue
+        values[key] = _parse_value(raw)
+
+    environment = values.get("environment")
+    if environment is None:
+        problems.append(f"{NAMESPACE}:environment: required; set it to one of {sorted(PROFILES)}")
+    elif environment not in PROFILES:
+        problems.append(f"{NAMESPACE}:environment: {environment!r} is not one of {sorted(PROFILES)}")
+    region = raw_config.get("aws:region")
+    if region is None:
+        problems.append("aws:region: required (pulumi config set aws:region <region>)")
+    if problems:
+        raise ConfigError(stack, problems)
+
+    merged = _deep_merge(PROFILES[str(environment)], values)
+    merged.update(stack=stack, region=region)
+    try:
+        return StackConfig.model_validate(merged)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            value = _lookup(merged, loc) if error["type"] != "missing" else None
+            where = _format_location(loc)
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                problems.append(f"{where}: unknown config key (value {error['input']!r})")
+            elif error["type"] == "missing":
+                problems.append(f"{where}: required")
+            elif not loc:
+                # Cross-field rules report several findings at once, each already naming its key.
+                problems.extend(f"{NAMESPACE}:{part}" for part in message.split("\n"))
+            else:
+                problems.append(f"{where}: {message} (got {value!r})")
+        raise ConfigError(stack, problems) from None
+
+
+def raw_pulumi_config() -> dict[str, Any]:
+    """Every config key the engine handed this program, as `"ns:key" -> raw value`.
+
+    `pulumi.Config` can only look up keys it is asked for, so a misspelt top-level key would go
+    unnoticed; the runtime's full map (the engine passes it as PULUMI_CONFIG) lets us refuse it.
+    """
+    from pulumi.runtime import config as runtime_config
+
+    merged: dict[str, Any] = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged

@@ -1,0 +1,228 @@
+"""Lambda function packaged from source, with its own log group, tracing and least-privilege role."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+
+RUNTIME = aws.lambda_.Runtime.PYTHON3D13
+# Account that publishes the Powertools for AWS Lambda (Python) layers in the commercial partition.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+
+def powertools_layer_arn(region: str, architecture: str, version: int, runtime: str = RUNTIME.value) -> str:
+    """ARN of the AWS-published Powertools v3 layer for a region, runtime and architecture."""
+    python = runtime.replace(".", "")  # python3.13 -> python313, as the layer names spell it
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{architecture}:{version}"
+    )
+
+
+def source_files(code_dir: Path) -> dict[str, Path]:
+    """The files a function ships: Python sources only, so caches never change the archive."""
+    return {
+        path.relative_to(code_dir).as_posix(): path
+        for path in sorted(code_dir.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def source_version(code_dir: Path) -> str:
+    """Content hash of the shipped sources; the function reports it as its version."""
+    digest = hashlib.sha256()
+    for rel, path in source_files(code_dir).items():
+        digest.update(rel.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    table_arn: pulumi.Input[str]
+    """ARN of the table the function may use."""
+    actions: tuple[str, ...]
+    """DynamoDB actions granted on the table and its indexes."""
+    index_names: tuple[str, ...] = ()
+    """Index names the actions extend to."""
+    kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key of the table, if any (used only through DynamoDB)."""
+
+
+@dataclass(frozen=True)
+class FunctionArgs:
+    function_name: str
+    """Physical function name; fixed so the log group `/aws/lambda/<name>` exists before the function."""
+    code_dir: Path
+    """Directory whose Python files become the deployment package root."""
+    handler: str
+    """Handler in module.function form, relative to code_dir."""
+    region: str
+    """Region, to pick the Powertools layer and scope the KMS condition."""
+    memory_mb: int
+    """Memory in MB."""
+    timeout_seconds: int
+    """Timeout in seconds."""
+    log_retention_days: int
+    """Retention of the function's log group."""
+    service_name: str
+    """Powertools service name: the `service` log key and metric dimension."""
+    metrics_namespace: str
+    """CloudWatch namespace of the function's EMF business metrics."""
+    debug_sample_rate: float = 0.0
+    """Share of invocations logged at DEBUG whatever the log level."""
+    architecture: str = "arm64"
+    """arm64 or x86_64."""
+    reserved_concurrency: int | None = None
+    """Reserved concurrent executions; None for the unreserved pool."""
+    log_level: str = "INFO"
+    """Application log level."""
+    powertools_layer_version: int = 27
+    """Version of the AWS-published Powertools v3 layer."""
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Extra environment variables (added to the Powertools ones)."""
+    table_access: TableAccess | None = None
+    """DynamoDB access to grant, if any."""
+    retain_logs: bool = False
+    """Keep the log group when the stack is destroyed or the group replaced."""
+    extra_layers: Sequence[str] = ()
+    """Further layer ARNs."""
+
+
+def powertools_environment(
+    *, service_name: str, metrics_namespace: str, log_level: str, debug_sample_rate: float, version: str
+) -> dict[str, str]:
+    """Environment that configures Powertools' Logger, Metrics and Tracer in the function."""
+    return {
+        "POWERTOOLS_SERVICE_NAME": service_name,
+        "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+        "POWERTOOLS_LOG_LEVEL": log_level,
+        "POWERTOOLS_LOGGER_SAMPLE_RATE": f"{debug_sample_rate:g}",
+        # Events carry request bodies and headers; they are never logged wholesale.
+        "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "SERVICE_VERSION": version,
+    }
+
+
+# Lambda's JSON application-log filter speaks TRACE/DEBUG/INFO/WARN/ERROR/FATAL; Python says WARNING.
+_LAMBDA_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR"}
+
+
+class Function(pulumi.ComponentResource):
+    """A traced Lambda function writing JSON logs to a log group it owns."""
+
+    function_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    invoke_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("prodready:function:Function", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # Created before the function and named as Lambda would name it, so Lambda never creates a
+        # never-expiring group of its own, and retention applies from the first invocation.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{args.function_name}",
+            retention_in_days=args.log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
+        )
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=f"Execution role of Lambda function {args.function_name}",
+            assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("lambda.amazonaws.com")),
+            opts=child,
+        )
+        access = args.table_access
+        policy_document = pulumi.Output.all(
+            log_group.arn,
+            access.table_arn if access else None,
+            access.kms_key_arn if access else None,
+        ).apply(
+            lambda values: iam.function_policy(
+                log_group_arn=values[0],
+                table_arn=values[1],
+                index_names=access.index_names if access else (),
+                table_actions=access.actions if access else (),
+                kms_key_arn=values[2],
+                region=args.region,
+            )
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(policy_document),
+            opts=child,
+        )
+
+        code = pulumi.AssetArchive(
+            {rel: pulumi.FileAsset(str(path)) for rel, path in source_files(args.code_dir).items()}
+        )
+        version = source_version(args.code_dir)
+        environment = {
+            **powertools_environment(
+                service_name=args.service_name,
+                metrics_namespace=args.metrics_namespace,
+                log_level=args.log_level,
+                debug_sample_rate=args.debug_sample_rate,
+                version=version,
+            ),
+            **args.environment,
+        }
+        layers = [
+            powertools_layer_arn(args.region, args.architecture, args.powertools_layer_version),
+            *args.extra_layers,
+        ]
+        function = aws.lambda_.Function(
+            f"{name}-lambda",
+            name=args.function_name,
+            description=f"{args.service_name} service, source {version}",
+            role=role.arn,
+            runtime=RUNTIME,
+            handler=args.handler,
+            code=code,
+            architectures=[args.architecture],
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            # -1 removes any reservation; a reservation caps the function and guards the account pool.
+            reserved_concurrent_executions=(
+                args.reserved_concurrency if args.reserved_concurrency is not None else -1
+            ),
+            layers=layers,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON",
+                log_group=log_group.name,
+                application_log_level=_LAMBDA_LOG_LEVEL[args.log_level],
+                # INFO keeps platform.report records, which the cold-start and memory metric filters read.
+                system_log_level="INFO",
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            # The policy must exist before the first invocation can log or trace.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
+        )
+
+        self.function_name = function.name
+        self.arn = function.arn
+        self.invoke_arn = function.invoke_arn
+        self.log_group_name = log_group.name
+        self.role_arn = role.arn
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "arn": self.arn,
+                "logGroupName": self.log_group_name,
+                "roleArn": self.role_arn,
+            }
+        )

@@ -1,0 +1,173 @@
+"""API Gateway v2 HTTP API in front of one Lambda function, with access logs and throttling."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+STAGE_NAME = "$default"
+
+# HTTP API access-log fields ($context variables); JSON so Logs Insights discovers every field.
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "requestTimeEpoch": "$context.requestTimeEpoch",
+    "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey",
+    "path": "$context.path",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "integrationError": "$context.integration.error",
+    "integrationErrorMessage": "$context.integrationErrorMessage",
+    "errorMessage": "$context.error.message",
+    "userAgent": "$context.identity.userAgent",
+}
+
+
+def access_log_format() -> str:
+    """The stage's access-log format string (one JSON object per request)."""
+    return json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))
+
+
+def route_slug(route_key: str) -> str:
+    """A stable logical-name suffix for a route key: `GET /items/{id}` -> `get-items-id`."""
+    return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class HttpApiArgs:
+    api_name: str
+    """Physical API name."""
+    function_name: pulumi.Input[str]
+    """Name of the Lambda function that serves every route."""
+    function_invoke_arn: pulumi.Input[str]
+    """Invoke ARN of that function (the proxy integration's URI)."""
+    route_keys: Sequence[str]
+    """Route keys (`METHOD /path`) the function serves."""
+    throttling_rate_limit: float
+    """Default route steady-state requests per second."""
+    throttling_burst_limit: int
+    """Default route burst."""
+    access_log_retention_days: int
+    """Retention of the access-log group."""
+    integration_timeout_ms: int = 30000
+    """Integration timeout (50-30000 ms)."""
+    cors_origins: Sequence[str] = ()
+    """Allowed CORS origins; empty leaves CORS off."""
+    detailed_metrics: bool = False
+    """Per-route metrics."""
+    retain_logs: bool = False
+    """Keep the access-log group when the stack is destroyed or the group replaced."""
+
+
+class HttpApi(pulumi.ComponentResource):
+    """An HTTP API with a Lambda proxy integration and a logged, throttled $default stage."""
+
+    api_id: pulumi.Output[str]
+    api_endpoint: pulumi.Output[str]
+    execution_arn: pulumi.Output[str]
+    stage_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    access_log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("prodready:http_api:HttpApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        cors = None
+        if args.cors_origins:
+            cors = aws.apigatewayv2.ApiCorsConfigurationArgs(
+                allow_origins=list(args.cors_origins),
+                allow_methods=sorted({key.split(" ", 1)[0] for key in args.route_keys} | {"OPTIONS"}),
+                allow_headers=["content-type", "authorization", "x-correlation-id"],
+                expose_headers=["x-correlation-id"],
+                max_age=300,
+            )
+        api = aws.apigatewayv2.Api(
+            f"{name}-gateway",
+            name=args.api_name,
+            protocol_type="HTTP",
+            description=f"HTTP API of {args.api_name}",
+            cors_configuration=cors,
+            opts=child,
+        )
+
+        integration = aws.apigatewayv2.Integration(
+            f"{name}-integration",
+            api_id=api.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=args.function_invoke_arn,
+            payload_format_version="2.0",
+            timeout_milliseconds=args.integration_timeout_ms,
+            opts=child,
+        )
+        routes = [
+            aws.apigatewayv2.Route(
+                f"{name}-route-{route_slug(key)}",
+                api_id=api.id,
+                route_key=key,
+                target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                opts=child,
+            )
+            for key in args.route_keys
+        ]
+
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{args.api_name}/access-logs",
+            retention_in_days=args.access_log_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
+        )
+        stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=api.id,
+            name=STAGE_NAME,
+            auto_deploy=True,
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn,
+                format=access_log_format(),
+            ),
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=args.throttling_rate_limit,
+                throttling_burst_limit=args.throttling_burst_limit,
+                detailed_metrics_enabled=args.detailed_metrics,
+            ),
+            # Auto-deploy publishes what exists; routes first, so the first deployment is complete.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
+        )
+
+        aws.lambda_.Permission(
+            f"{name}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's stage may invoke: any route and method of it, nothing else.
+            source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{STAGE_NAME}/*"),
+            opts=child,
+        )
+
+        self.api_id = api.id
+        self.api_endpoint = api.api_endpoint
+        self.execution_arn = api.execution_arn
+        self.stage_name = stage.name
+        self.url = stage.invoke_url
+        self.access_log_group_name = access_logs.name
+        self.register_outputs(
+            {
+                "apiId": self.api_id,
+                "stageName": self.stage_name,
+                "url": self.url,
+                "accessLogGroupName": self.access_log_group_name,
+            }
+        )

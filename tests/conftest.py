@@ -1,0 +1,41 @@
+"""Shared fixtures: plans of the committed stacks, run once per session under the Pulumi mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from tools.plan.harness import Plan, run_plan
+
+COMMITTED_STACKS = ("dev", "prod")
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[str, Plan]:
+    """The plan of every committed `Pulumi.<stack>.yaml`, exactly as committed."""
+    return {stack: run_plan(stack) for stack in COMMITTED_STACKS}
+
+
+@pytest.fixture(scope="session")
+def dev_plan(plans: dict[str, Plan]) -> Plan:
+    return plans["dev"]
+
+
+@pytest.fixture(scope="session")
+def prod_plan(plans: dict[str, Plan]) -> Plan:
+    return plans["prod"]
+
+
+@pytest.fixture()
+def plan_with() -> Callable[..., Plan]:
+    """Plan a committed stack with some raw config replaced: `plan_with("dev", {"prodready:x": ...})`.
+
+    A value of None removes the key; structured values may be given as dicts/lists.
+    """
+
+    def _run(stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
+        return run_plan(stack, config_overrides=overrides)
+
+    return _run

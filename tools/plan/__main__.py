@@ -1,0 +1,50 @@
+"""`python -m tools.plan --stack dev`: the offline plan of a stack.
+
+Prints the resource tree and the count by type, and writes build/plan-<stack>.json. Invalid
+config exits 2 with the validation message and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from components.config import ConfigError
+from tools.plan.harness import PROJECT_DIR, run_plan
+from tools.plan.report import render_counts, render_tree
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to plan (default: dev)")
+    parser.add_argument("--out", type=Path, default=None, help="plan JSON path (default: build/plan-<stack>.json)")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    try:
+        plan = run_plan(args.stack)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    print(render_tree(plan))
+    print()
+    print(render_counts(plan))
+
+    out = args.out or PROJECT_DIR / "build" / f"plan-{args.stack}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+    elapsed = time.perf_counter() - started
+    shown = out.relative_to(PROJECT_DIR) if out.is_relative_to(PROJECT_DIR) else out
+    print(f"\nplan for stack '{args.stack}' written to {shown} in {elapsed:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Run the real `__main__.py` for a stack under Pulumi's runtime mocks and record every registration.
+
+The program, the SDK and the committed `Pulumi.<stack>.yaml` are the real ones; only the engine is
+replaced. The recording monitor keeps what the engine would see for each resource (type, name,
+parent, provider, inputs in camelCase wire form, dependencies, options), which is what the plan
+JSON, the policy pack and the cost estimate are built from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.plan.mocks import EngineMocks
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FORMAT_VERSION = 1
+SECRET_PLACEHOLDER = "[secret]"
+
+
+@dataclass
+class PlannedResource:
+    """One registration, as the engine receives it (see docs/plan-format.md)."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    id: str | None
+    parent: str | None
+    provider: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+
+    @property
+    def provider_urn(self) -> str | None:
+        return self.provider.rsplit("::", 1)[0] if self.provider else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            "urn": data["urn"],
+            "type": data["type"],
+            "name": data["name"],
+            "custom": data["custom"],
+            "id": data["id"],
+            "parent": data["parent"],
+            "provider": data["provider"],
+            "inputs": data["inputs"],
+            "outputs": data["outputs"],
+            "dependencies": data["dependencies"],
+            "propertyDependencies": data["property_dependencies"],
+            "options": {
+                "protect": data["protect"],
+                "retainOnDelete": data["retain_on_delete"],
+                "deleteBeforeReplace": data["delete_before_replace"],
+                "ignoreChanges": data["ignore_changes"],
+            },
+        }
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    config: dict[str, Any]
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    preview: bool = False
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_urn(self) -> dict[str, PlannedResource]:
+        return {r.urn: r for r in self.resources}
+
+    def one(self, type_token: str) -> PlannedResource:
+        found = self.of_type(type_token)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_token} in stack {self.stack}, found {len(found)}")
+        return found[0]
+
+    def children(self, parent_urn: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.parent == parent_urn]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "formatVersion": FORMAT_VERSION,
+            "project": self.project,
+            "stack": self.stack,
+            "preview": self.preview,
+            "config": self.config,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what the engine would store for each registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[PlannedResource] = []
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        registration = self.resources[response.urn]
+        inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+        self.records.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                id=registration.id or None,
+                parent=request.parent or None,
+                provider=request.provider or None,
+                inputs=to_plain(inputs),
+                outputs=to_plain(registration.state),
+                dependencies=sorted(set(request.dependencies)),
+                property_dependencies={
+                    key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns
+                },
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=list(request.ignoreChanges),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.component_outputs[request.urn] = to_plain(pulumi.runtime.rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def to_plain(value: Any) -> Any:
+    """Deserialized property values as JSON data; assets and archives by their relative paths."""
+    if isinstance(value, pulumi.FileAsset):
+        return {"__asset": {"path": _relative(str(value.path))}}
+    if isinstance(value, pulumi.StringAsset):
+        return {"__asset": {"text": value.text}}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"__archive": {"assets": {k: to_plain(v) for k, v in sorted(value.assets.items())}}}
+    if isinstance(value, pulumi.FileArchive):
+        return {"__archive": {"path": _relative(str(value.path))}}
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _relative(path: str) -> str:
+    with contextlib.suppress(ValueError):
+        return Path(path).resolve().relative_to(PROJECT_DIR).as_posix()
+    return path
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, Any], list[str]]:
+    """A stack file's config as the engine hands it to the program: `ns:key -> str`, objects as JSON.
+
+    Secure values cannot be decrypted offline; they arrive as a placeholder and are marked secret.
+    """
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        stacks = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(stacks)}")
+    document = yaml.safe_load(path.read_text()) or {}
+    project = project_name(project_dir)
+    raw: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            raw[full_key] = SECRET_PLACEHOLDER
+            secret_keys.append(full_key)
+        elif isinstance(value, Mapping | list):
+            raw[full_key] = json.dumps(value)
+        elif isinstance(value, bool):
+            raw[full_key] = "true" if value else "false"
+        else:
+            raw[full_key] = str(value)
+    return raw, secret_keys
+
+
+@contextlib.contextmanager
+def _program_context(project_dir: Path) -> Iterator[None]:
+    # The language host runs the program from the project directory with it first on sys.path.
+    previous_cwd = Path.cwd()
+    os.chdir(project_dir)
+    sys.path.insert(0, str(project_dir))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(project_dir))
+        os.chdir(previous_cwd)
+
+
+def run_plan(
+    stack: str,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    config_overrides: Mapping[str, Any] | None = None,
+    preview: bool = False,
+) -> Plan:
+    """Run the program for `stack` under the mocks and return what it registered.
+
+    `config_overrides` replaces or adds raw config values (`ns:key -> value`; a value of None
+    removes the key), which is how tests try bad or alternative config.
+    """
+    raw, secret_keys = stack_config(stack, project_dir)
+    for key, value in (config_overrides or {}).items():
+        if value is None:
+            raw.pop(key, None)
+        else:
+            raw[key] = value if isinstance(value, str) else json.dumps(value)
+    project = project_name(project_dir)
+
+    pulumi_settings.ROOT.set(None)
+    set_all_config(raw, secret_keys)
+    mocks = EngineMocks(default_region=str(raw.get("aws:region", "us-east-1")), stack=stack, project=project)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    root = pulumi_settings.get_root_resource()
+
+    with _program_context(project_dir):
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+
+    outputs = {
+        name: to_plain(_sync_await(pulumi.Output.from_input(value).future()))
+        for name, value in getattr(root, "outputs", {}).items()
+    }
+    shown_config = {k: (SECRET_PLACEHOLDER if k in secret_keys else v) for k, v in raw.items()}
+    return Plan(project, stack, shown_config, monitor.records, outputs, preview)

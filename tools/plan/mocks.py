@@ -1,0 +1,415 @@
+"""Engine-faithful Pulumi mocks for the AWS resources this program creates.
+
+The engine would hand each create to the AWS provider, which autonames physical names, returns
+ids and ARNs of the service's own shape and computes outputs. These mocks do the same, offline:
+
+- a resource whose class has an optional `name` (or `bucket`) input and gets none is autonamed
+  `<logical>-<7 hex>`, as the engine does (deterministic here, from the URN, so plans are stable);
+- ids and ARNs follow each service's documented format, with the resource's region (its own
+  `region` input, else its provider's) and the mock account;
+- invokes the program makes are answered; any other invoke fails loudly instead of returning `{}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import inspect
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+# A fixed instant so that plans are reproducible.
+CREATED_AT = "2026-01-01T00:00:00.000"
+
+
+def short_hash(seed: str, length: int = 7) -> str:
+    return hashlib.sha1(seed.encode()).hexdigest()[:length]
+
+
+def stable_uuid(seed: str) -> str:
+    return str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest()))
+
+
+def _alnum_id(seed: str, length: int) -> str:
+    # API Gateway ids are lower-case alphanumerics (e.g. a1b2c3d4e5).
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    return digest[:length]
+
+
+@functools.cache
+def _resource_classes() -> dict[str, tuple[str, str]]:
+    """`type token -> (module, class name)` from pulumi-aws's own registry of its resources."""
+    import pulumi_aws
+
+    source = Path(pulumi_aws.__file__).read_text()
+    match = re.search(r'resource_modules="""(.*?)"""', source, re.S)
+    if not match:
+        return {}
+    classes: dict[str, tuple[str, str]] = {}
+    for module in json.loads(match.group(1)):
+        for token, class_name in module["classes"].items():
+            classes[token] = (module["fqn"], class_name)
+    return classes
+
+
+@functools.cache
+def autoname_property(type_token: str) -> str | None:
+    """The input the AWS provider autonames for this type, if any (`name`, or `bucket` for S3)."""
+    entry = _resource_classes().get(type_token)
+    if entry is None:
+        return None
+    module_name, class_name = entry
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if cls is None:
+        return None
+    params = inspect.signature(cls._internal_init).parameters
+    for prop in ("name", "bucket"):
+        # Only optional names are autonamed: a required name has no default in the SDK's __init__.
+        if prop in params and params[prop].default is None:
+            return prop
+    return None
+
+
+@dataclass
+class _Ctx:
+    token: str
+    logical: str
+    urn_seed: str
+    inputs: dict[str, Any]
+    region: str
+    account: str = ACCOUNT_ID
+
+    def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{PARTITION}:{service}:{self.region if regional else ''}:"
+            f"{self.account if account else ''}:{resource}"
+        )
+
+
+Shape = Callable[[_Ctx, str], tuple[str, dict[str, Any]]]
+_SHAPES: dict[str, Shape] = {}
+
+
+def _shape(*tokens: str) -> Callable[[Shape], Shape]:
+    def register(fn: Shape) -> Shape:
+        for token in tokens:
+            _SHAPES[token] = fn
+        return fn
+
+    return register
+
+
+@_shape("aws:lambda/function:Function")
+def _lambda(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = ctx.arn("lambda", f"function:{name}")
+    return name, {
+        "arn": arn,
+        "invokeArn": f"arn:{PARTITION}:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        "qualifiedArn": f"{arn}:$LATEST",
+        "qualifiedInvokeArn": (
+            f"arn:{PARTITION}:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{arn}:$LATEST/invocations"
+        ),
+        "version": "$LATEST",
+        "lastModified": CREATED_AT,
+        "sourceCodeHash": short_hash(ctx.urn_seed, 44),
+    }
+
+
+@_shape("aws:lambda/permission:Permission")
+def _permission(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    statement = ctx.inputs.get("statementId") or f"{ctx.logical}-{short_hash(ctx.urn_seed)}"
+    return statement, {"statementId": statement}
+
+
+@_shape("aws:dynamodb/table:Table")
+def _table(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = ctx.arn("dynamodb", f"table/{name}")
+    outputs: dict[str, Any] = {"arn": arn}
+    if ctx.inputs.get("streamEnabled"):
+        outputs.update(streamArn=f"{arn}/stream/{CREATED_AT}", streamLabel=CREATED_AT)
+    return name, outputs
+
+
+@_shape("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {"arn": ctx.arn("logs", f"log-group:{name}")}
+
+
+@_shape("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+def _metric_filter(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {}
+
+
+@_shape("aws:cloudwatch/queryDefinition:QueryDefinition")
+def _query_definition(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    query_id = stable_uuid(ctx.urn_seed)
+    return query_id, {"queryDefinitionId": query_id}
+
+
+@_shape("aws:cloudwatch/metricAlarm:MetricAlarm")
+def _metric_alarm(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {"arn": ctx.arn("cloudwatch", f"alarm:{name}")}
+
+
+@_shape("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+def _composite_alarm(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    alarm_name = ctx.inputs.get("alarmName") or name
+    return alarm_name, {"arn": ctx.arn("cloudwatch", f"alarm:{alarm_name}"), "alarmName": alarm_name}
+
+
+@_shape("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    dashboard = ctx.inputs.get("dashboardName") or name
+    return dashboard, {"dashboardArn": f"arn:{PARTITION}:cloudwatch::{ctx.account}:dashboard/{dashboard}"}
+
+
+@_shape("aws:iam/role:Role")
+def _role(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    path = str(ctx.inputs.get("path") or "/")
+    return name, {
+        "arn": f"arn:{PARTITION}:iam::{ctx.account}:role{path}{name}",
+        "uniqueId": "AROA" + short_hash(ctx.urn_seed, 17).upper(),
+        "createDate": CREATED_AT,
+    }
+
+
+@_shape("aws:iam/policy:Policy")
+def _policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = f"arn:{PARTITION}:iam::{ctx.account}:policy/{name}"
+    return arn, {"arn": arn, "policyId": "ANPA" + short_hash(ctx.urn_seed, 17).upper()}
+
+
+@_shape("aws:iam/rolePolicy:RolePolicy")
+def _role_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return f"{ctx.inputs.get('role')}:{name}", {}
+
+
+@_shape("aws:kms/key:Key")
+def _kms_key(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    key_id = stable_uuid(ctx.urn_seed)
+    return key_id, {"arn": ctx.arn("kms", f"key/{key_id}"), "keyId": key_id}
+
+
+@_shape("aws:kms/alias:Alias")
+def _kms_alias(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {"arn": ctx.arn("kms", name), "targetKeyArn": ctx.arn("kms", f"key/{ctx.inputs.get('targetKeyId')}")}
+
+
+@_shape("aws:apigatewayv2/api:Api")
+def _http_api(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    api_id = _alnum_id(ctx.urn_seed, 10)
+    return api_id, {
+        "apiEndpoint": f"https://{api_id}.execute-api.{ctx.region}.amazonaws.com",
+        "executionArn": ctx.arn("execute-api", api_id),
+        "arn": f"arn:{PARTITION}:apigateway:{ctx.region}::/apis/{api_id}",
+    }
+
+
+@_shape("aws:apigatewayv2/integration:Integration", "aws:apigatewayv2/route:Route")
+def _api_child(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return _alnum_id(ctx.urn_seed, 7), {}
+
+
+@_shape("aws:apigatewayv2/stage:Stage")
+def _stage(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    api_id = ctx.inputs.get("apiId", "")
+    stage = ctx.inputs.get("name", name)
+    path = "" if stage == "$default" else stage
+    return stage, {
+        "invokeUrl": f"https://{api_id}.execute-api.{ctx.region}.amazonaws.com/{path}",
+        "executionArn": ctx.arn("execute-api", f"{api_id}/{stage}"),
+        "arn": f"arn:{PARTITION}:apigateway:{ctx.region}::/apis/{api_id}/stages/{stage}",
+    }
+
+
+@_shape("aws:sns/topic:Topic")
+def _topic(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = ctx.arn("sns", name)
+    return arn, {"arn": arn, "owner": ctx.account}
+
+
+@_shape("aws:sns/topicSubscription:TopicSubscription")
+def _subscription(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = f"{ctx.inputs.get('topic')}:{stable_uuid(ctx.urn_seed)}"
+    return arn, {"arn": arn, "ownerId": ctx.account, "pendingConfirmation": ctx.inputs.get("protocol") == "email"}
+
+
+@_shape("aws:sns/topicPolicy:TopicPolicy")
+def _topic_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return str(ctx.inputs.get("arn")), {"owner": ctx.account}
+
+
+@_shape("aws:budgets/budget:Budget")
+def _budget(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return f"{ctx.account}:{name}", {"arn": f"arn:{PARTITION}:budgets::{ctx.account}:budget/{name}"}
+
+
+@_shape("aws:costexplorer/anomalyMonitor:AnomalyMonitor")
+def _anomaly_monitor(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = f"arn:{PARTITION}:ce::{ctx.account}:anomalymonitor/{stable_uuid(ctx.urn_seed)}"
+    return arn, {"arn": arn}
+
+
+@_shape("aws:costexplorer/anomalySubscription:AnomalySubscription")
+def _anomaly_subscription(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    arn = f"arn:{PARTITION}:ce::{ctx.account}:anomalysubscription/{stable_uuid(ctx.urn_seed)}"
+    return arn, {"arn": arn, "accountId": ctx.account}
+
+
+@_shape("aws:costexplorer/costAllocationTag:CostAllocationTag")
+def _cost_tag(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return str(ctx.inputs.get("tagKey")), {"type": "UserDefined"}
+
+
+@_shape("aws:xray/samplingRule:SamplingRule")
+def _sampling_rule(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    rule = ctx.inputs.get("ruleName") or name
+    return rule, {"arn": ctx.arn("xray", f"sampling-rule/{rule}")}
+
+
+@_shape("aws:xray/group:Group")
+def _xray_group(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    group = ctx.inputs.get("groupName") or name
+    arn = ctx.arn("xray", f"group/{group}/{short_hash(ctx.urn_seed, 26).upper()}")
+    return arn, {"arn": arn}
+
+
+@_shape("aws:synthetics/canary:Canary")
+def _canary(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {
+        "arn": ctx.arn("synthetics", f"canary:{name}"),
+        "engineArn": ctx.arn("lambda", f"function:cwsyn-{name}-{stable_uuid(ctx.urn_seed)}"),
+        "sourceLocationArn": ctx.arn("lambda", f"layer:cwsyn-{name}-{stable_uuid(ctx.urn_seed)}"),
+        "status": "READY",
+    }
+
+
+@_shape("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+def _bucket(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {
+        "arn": f"arn:{PARTITION}:s3:::{name}",
+        "bucketDomainName": f"{name}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
+        "region": ctx.region,
+    }
+
+
+def _default_shape(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # aws:<module>/<resource>:<Type>: fall back to the common `<service>:<region>:<account>:<kind>/<name>`.
+    module = ctx.token.split(":")[1].split("/")[0]
+    kind = ctx.token.split(":")[-1].lower()
+    return name, {"arn": ctx.arn(module, f"{kind}/{name}")}
+
+
+class EngineMocks(pulumi.runtime.Mocks):
+    """Answers creates and invokes the way the engine and the AWS provider would."""
+
+    def __init__(self, default_region: str, stack: str, project: str) -> None:
+        self.default_region = default_region
+        self.stack = stack
+        self.project = project
+        self.provider_regions: dict[str, str] = {}
+        self.provider_default_tags: dict[str, dict[str, str]] = {}
+
+    def _region_of(self, args: pulumi.runtime.MockResourceArgs) -> str:
+        if args.inputs.get("region"):
+            return str(args.inputs["region"])
+        if args.provider:
+            return self.provider_regions.get(args.provider.rsplit("::", 1)[-1], self.default_region)
+        return self.default_region
+
+    def _default_tags_of(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, str]:
+        if not args.provider:
+            return {}
+        return self.provider_default_tags.get(args.provider.rsplit("::", 1)[-1], {})
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        seed = f"{self.stack}::{self.project}::{args.typ}::{args.name}"
+        if args.typ.startswith("pulumi:providers:"):
+            # Resources name their provider by reference `<urn>::<id>`; the id is what we key on.
+            provider_id = stable_uuid(seed)
+            if args.inputs.get("region"):
+                self.provider_regions[provider_id] = str(args.inputs["region"])
+            self.provider_default_tags[provider_id] = provider_default_tags(args.inputs)
+            return provider_id, dict(args.inputs)
+        if not args.custom:
+            return "", {}
+
+        state = dict(args.inputs)
+        prop = autoname_property(args.typ)
+        if prop and not state.get(prop):
+            state[prop] = f"{args.name}-{short_hash(seed)}"
+        physical = str(state.get(prop) or state.get("name") or args.name)
+        ctx = _Ctx(args.typ, args.name, seed, state, self._region_of(args))
+        resource_id, outputs = _SHAPES.get(args.typ, _default_shape)(ctx, physical)
+        state.update(outputs)
+        if "tags" in inspect_props(args.typ):
+            # The provider reports tagsAll: its default tags with the resource's own tags on top.
+            state["tagsAll"] = {**self._default_tags_of(args), **(state.get("tags") or {})}
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        region = self.default_region
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:{PARTITION}:sts::{ACCOUNT_ID}:assumed-role/deployer/session",
+                "id": ACCOUNT_ID,
+                "userId": "AROAEXAMPLEDEPLOYER:session",
+            }, []
+        if args.token == "aws:index/getRegion:getRegion":
+            region = str(args.args.get("region") or args.args.get("name") or region)
+            return {
+                "id": region,
+                "name": region,
+                "region": region,
+                "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": region,
+            }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {
+                "id": PARTITION,
+                "partition": PARTITION,
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+            }, []
+        raise NotImplementedError(
+            f"the plan mocks do not answer invoke {args.token!r}; add it to tools/plan/mocks.py "
+            "with the fields the real provider returns"
+        )
+
+
+def provider_default_tags(provider_inputs: dict[str, Any]) -> dict[str, str]:
+    """Default tags from an aws provider's inputs; the SDK sends object-typed provider inputs as JSON."""
+    raw = provider_inputs.get("defaultTags")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            return {}
+    if isinstance(raw, dict):
+        return dict(raw.get("tags") or {})
+    return {}
+
+
+@functools.cache
+def inspect_props(type_token: str) -> frozenset[str]:
+    """Input names (snake_case) of a pulumi-aws resource type, from the SDK's own signature."""
+    entry = _resource_classes().get(type_token)
+    if entry is None:
+        return frozenset()
+    module_name, class_name = entry
+    cls = getattr(importlib.import_module(module_name), class_name, None)
+    if cls is None:
+        return frozenset()
+    return frozenset(inspect.signature(cls._internal_init).parameters) - {"__self__", "resource_name", "opts"}
