@@ -333,13 +333,13 @@ def load_stack_config(stack: str, raw_config: Mapping[str, Any]) -> StackConfig:
     region = raw_config.get("aws:region")
     if region is None:
         problems.append("aws:region: required (pulumi config set aws:region <region>)")
-    if problems:
+    if environment not in PROFILES or region is None:
         raise ConfigError(stack, problems)
 
     merged = _deep_merge(PROFILES[str(environment)], values)
     merged.update(stack=stack, region=region)
     try:
-        return StackConfig.model_validate(merged)
+        config = StackConfig.model_validate(merged)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
@@ -356,6 +356,9 @@ def load_stack_config(stack: str, raw_config: Mapping[str, Any]) -> StackConfig:
             else:
                 problems.append(f"{where}: {message} (got {value!r})")
         raise ConfigError(stack, problems) from None
+    if problems:
+        raise ConfigError(stack, problems)
+    return config
 
 
 def raw_pulumi_config() -> dict[str, Any]:

@@ -21,11 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to plan (default: dev)")
     parser.add_argument("--out", type=Path, default=None, help="plan JSON path (default: build/plan-<stack>.json)")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project to plan")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     try:
-        plan = run_plan(args.stack)
+        plan = run_plan(args.stack, project_dir=args.project_dir.resolve())
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render_counts(plan))
 
-    out = args.out or PROJECT_DIR / "build" / f"plan-{args.stack}.json"
+    out = args.out or args.project_dir.resolve() / "build" / f"plan-{args.stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
     elapsed = time.perf_counter() - started

@@ -124,6 +124,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[PlannedResource] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a type with the whole chain of parent types and leaves the root
+        # stack out of it; the SDK's mock keeps only the last parent type and includes the stack.
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":

@@ -91,8 +91,7 @@ class _Ctx:
 
     def arn(self, service: str, resource: str, *, regional: bool = True, account: bool = True) -> str:
         return (
-            f"arn:{PARTITION}:{service}:{self.region if regional else ''}:"
-            f"{self.account if account else ''}:{resource}"
+            f"arn:{PARTITION}:{service}:{self.region if regional else ''}:{self.account if account else ''}:{resource}"
         )
 
 

@@ -1,0 +1,236 @@
+"""The service components under Pulumi's mocks, on the committed stacks and on config variations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from pulumi.runtime import settings as pulumi_settings
+
+from app.service.routes import ROUTE_KEYS
+from components.config import ConfigError, load_stack_config
+from components.http_api import ACCESS_LOG_FIELDS
+from components.iam import ITEM_ACTIONS, wildcard_findings
+from tools.plan.harness import Plan, PlannedResource, run_plan, stack_config
+from tools.plan.mocks import inspect_props
+
+TABLE = "aws:dynamodb/table:Table"
+FUNCTION = "aws:lambda/function:Function"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+STAGE = "aws:apigatewayv2/stage:Stage"
+KMS_KEY = "aws:kms/key:Key"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+REQUIRED_TAGS = {"Project", "Environment", "Service", "Owner", "CostCenter", "ManagedBy"}
+
+
+def _config(stack: str):
+    return load_stack_config(stack, stack_config(stack)[0])
+
+
+def _in_component(plan: Plan, type_token: str, component: str) -> list[PlannedResource]:
+    parents = {r.urn for r in plan.of_type(component)}
+    return [r for r in plan.of_type(type_token) if r.parent in parents]
+
+
+def _service_table(plan: Plan) -> PlannedResource:
+    (table,) = _in_component(plan, TABLE, "prodready:table:Table")
+    return table
+
+
+def test_prod_table_is_protected(prod_plan: Plan) -> None:
+    table = _service_table(prod_plan)
+    assert table.inputs["deletionProtectionEnabled"] is True, table.urn
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}, table.urn
+    assert table.protect and table.retain_on_delete, table.urn
+    (key,) = _in_component(prod_plan, KMS_KEY, "prodready:table:Table")
+    assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key.outputs["arn"]}, table.urn
+    assert key.inputs["enableKeyRotation"] is True and key.protect, key.urn
+    assert key.urn in table.dependencies
+
+
+def test_dev_table_differs_exactly_as_its_config_says(dev_plan: Plan, prod_plan: Plan) -> None:
+    dev, prod = _service_table(dev_plan), _service_table(prod_plan)
+    dev_config = _config("dev")
+    assert dev.inputs["deletionProtectionEnabled"] is dev_config.data_protection.deletion_protection is False
+    assert dev.inputs["pointInTimeRecovery"] == {"enabled": dev_config.data_protection.point_in_time_recovery}
+    assert dev.inputs["serverSideEncryption"] == {"enabled": True}  # AWS-managed key, no CMK
+    assert not dev.protect and not dev.retain_on_delete
+    assert _in_component(dev_plan, KMS_KEY, "prodready:table:Table") == []
+    # Same schema otherwise: billing, key, TTL.
+    for field in ("billingMode", "hashKey", "ttl"):
+        assert dev.inputs[field] == prod.inputs[field], field
+    # prod's config adds a GSI; dev's does not.
+    assert "globalSecondaryIndexes" not in dev.inputs
+    assert [g["name"] for g in prod.inputs["globalSecondaryIndexes"]] == ["by-name"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_role_policy_is_least_privilege(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    for resource in plan.of_type(ROLE_POLICY):
+        document = json.loads(resource.inputs["policy"])
+        assert wildcard_findings(document) == [], resource.urn
+    (policy,) = _in_component(plan, ROLE_POLICY, "prodready:function:Function")
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    table = _service_table(plan)
+    log_group = next(r for r in plan.of_type(LOG_GROUP) if r.inputs["name"].startswith("/aws/lambda/"))
+    assert statements["WriteOwnLogGroup"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
+    assert sorted(statements["TableItems"]["Action"]) == sorted(ITEM_ACTIONS)
+    indexes = [g["name"] for g in table.inputs.get("globalSecondaryIndexes", [])]
+    assert statements["TableItems"]["Resource"] == [
+        table.outputs["arn"], *(f"{table.outputs['arn']}/index/{i}" for i in indexes)
+    ]
+    assert statements["XRayWrite"]["Resource"] == "*"  # the one form X-Ray offers
+    assert ("TableKeyViaDynamoDB" in statements) is (stack == "prod")
+
+
+def test_wildcard_findings_fire_on_broad_statements() -> None:
+    broad = {"Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:eu-west-1:1:table/t"},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:*:*:*"},
+    ]}
+    findings = wildcard_findings(broad)
+    assert len(findings) == 3
+    scoped = {"Statement": [
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:eu-west-1:1:log-group:/x:*"},
+        {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
+    ]}
+    assert wildcard_findings(scoped) == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack: str) -> None:
+    plan, config = plans[stack], _config(stack)
+    groups = {r.inputs["name"]: r for r in plan.of_type(LOG_GROUP)}
+    for function in plan.of_type(FUNCTION):
+        name = function.inputs["name"]
+        group = groups.get(f"/aws/lambda/{name}")
+        assert group is not None, f"{function.urn}: no log group /aws/lambda/{name}"
+        assert group.inputs["retentionInDays"] == config.logs.retention_days, group.urn
+        logging = function.inputs["loggingConfig"]
+        assert logging == {"logFormat": "JSON", "logGroup": group.inputs["name"],
+                           "applicationLogLevel": logging["applicationLogLevel"], "systemLogLevel": "INFO"}
+        assert group.urn in function.dependencies, function.urn
+        assert group.retain_on_delete is config.data_protection.protect_resources, group.urn
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], stack: str) -> None:
+    plan, config = plans[stack], _config(stack)
+    function = plan.one(FUNCTION)
+    inputs = function.inputs
+    assert inputs["runtime"] == "python3.13"
+    assert inputs["architectures"] == [config.lambda_.architecture]
+    assert inputs["tracingConfig"] == {"mode": "Active"}
+    assert inputs["memorySize"] == config.lambda_.memory_mb
+    assert inputs["timeout"] == config.lambda_.timeout_seconds
+    expected_reserved = config.lambda_.reserved_concurrency or -1
+    assert inputs["reservedConcurrentExecutions"] == expected_reserved
+    assert inputs["handler"] == "service.handler.lambda_handler"
+    assert inputs["layers"] == [
+        f"arn:aws:lambda:{config.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-"
+        f"{config.lambda_.architecture}:{config.lambda_.powertools_layer_version}"
+    ]
+    env = inputs["environment"]["variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == config.service
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == f"prodready/{config.prefix}"
+    assert env["POWERTOOLS_LOG_LEVEL"] == config.lambda_.log_level
+    assert float(env["POWERTOOLS_LOGGER_SAMPLE_RATE"]) == config.lambda_.debug_sample_rate
+    assert env["TABLE_NAME"] == _service_table(plan).outputs["name"]
+    shipped = set(inputs["code"]["__archive"]["assets"])
+    assert "service/handler.py" in shipped and not any("__pycache__" in p for p in shipped)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_api_stage_logs_and_throttles(plans: dict[str, Plan], stack: str) -> None:
+    plan, config = plans[stack], _config(stack)
+    stage = plan.one(STAGE)
+    access = next(r for r in plan.of_type(LOG_GROUP) if r.inputs["name"].endswith("/access-logs"))
+    settings = stage.inputs["accessLogSettings"]
+    assert settings["destinationArn"] == access.outputs["arn"], stage.urn
+    assert json.loads(settings["format"]) == ACCESS_LOG_FIELDS
+    assert access.inputs["retentionInDays"] == config.logs.access_log_retention_days
+    route = stage.inputs["defaultRouteSettings"]
+    assert route["throttlingRateLimit"] == config.api.throttling_rate_limit
+    assert route["throttlingBurstLimit"] == config.api.throttling_burst_limit
+    assert stage.inputs["name"] == "$default" and stage.inputs["autoDeploy"] is True
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    api = plan.one("aws:apigatewayv2/api:Api")
+    routes = plan.of_type("aws:apigatewayv2/route:Route")
+    assert sorted(r.inputs["routeKey"] for r in routes) == sorted(ROUTE_KEYS)
+    integration = plan.one("aws:apigatewayv2/integration:Integration")
+    assert integration.inputs["payloadFormatVersion"] == "2.0"
+    assert integration.inputs["integrationUri"] == plan.one(FUNCTION).outputs["invokeArn"]
+    assert {r.inputs["target"] for r in routes} == {f"integrations/{integration.id}"}
+    permission = plan.one("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/$default/*"
+    cors = api.inputs.get("corsConfiguration")
+    assert cors and cors["allowOrigins"] == list(_config(stack).api.cors_origins)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_taggable_resource_carries_the_stack_tags(plans: dict[str, Plan], stack: str) -> None:
+    plan, config = plans[stack], _config(stack)
+    taggable = [r for r in plan.resources if r.custom and "tags" in inspect_props(r.type)]
+    assert len(taggable) >= 6
+    for resource in taggable:
+        tags = resource.outputs.get("tagsAll", {})
+        assert REQUIRED_TAGS <= set(tags), f"{resource.urn} lacks {REQUIRED_TAGS - set(tags)}"
+        assert tags["Environment"] == config.environment, resource.urn
+    # Every AWS resource goes through the explicit, tagging provider.
+    provider = plan.one("pulumi:providers:aws")
+    for resource in plan.resources:
+        if resource.custom and resource.type.startswith("aws:") and resource.provider:
+            assert resource.provider_urn == provider.urn, resource.urn
+
+
+def test_components_and_children_form_the_tree(prod_plan: Plan) -> None:
+    service = prod_plan.one("prodready:service:ServerlessService")
+    kinds = sorted(r.type for r in prod_plan.children(service.urn))
+    assert {"prodready:function:Function", "prodready:http_api:HttpApi", "prodready:table:Table"} <= set(kinds)
+    for component in ("prodready:function:Function", "prodready:http_api:HttpApi", "prodready:table:Table"):
+        node = prod_plan.one(component)
+        children = prod_plan.children(node.urn)
+        assert children, node.urn
+        assert all(child.name.startswith(f"{node.name}-") for child in children), node.urn
+
+
+def test_outputs_are_known_after_create(prod_plan: Plan) -> None:
+    outputs = prod_plan.outputs
+    assert outputs["apiUrl"].startswith("https://") and ".execute-api.eu-west-1.amazonaws.com/" in outputs["apiUrl"]
+    assert outputs["functionName"] == "catalog-prod-api"
+    assert outputs["logGroupNames"]["function"] == "/aws/lambda/catalog-prod-api"
+    # Autonamed like the engine does: <logical>-<7 hex>.
+    assert outputs["tableName"].startswith("catalog-table-dynamodb-") and len(outputs["tableName"].rsplit("-", 1)[1]) == 7
+
+
+def test_turning_off_a_prod_only_feature_in_dev_changes_exactly_it(plan_with: Callable[..., Plan]) -> None:
+    base = run_plan("dev")
+    with_key = plan_with("dev", {"prodready:dataProtection": {
+        "deletionProtection": False, "pointInTimeRecovery": True, "customerManagedKey": True,
+        "protectResources": False}})
+    added = sorted({(r.type, r.name) for r in with_key.resources} - {(r.type, r.name) for r in base.resources})
+    assert added == [("aws:kms/alias:Alias", "catalog-table-key-alias"), ("aws:kms/key:Key", "catalog-table-key")]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"prodready:lambda": {"memoryMb": 64, "timeoutSeconds": 10}},
+        {"prodready:tabel": "{}"},
+        {"prodready:logs": {"retentionDays": 0, "accessLogRetentionDays": 14}},
+    ],
+)
+def test_invalid_config_registers_no_resources(overrides: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        run_plan("dev", config_overrides=overrides)
+    monitor = pulumi_settings.get_monitor()
+    assert monitor.records == [], [r.urn for r in monitor.records]
+    assert monitor.resources == {}

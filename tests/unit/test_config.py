@@ -1,0 +1,167 @@
+"""Stack config validation: profiles, overrides and every kind of mistake named by key and stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.config import CLOUDWATCH_RETENTION_DAYS, ConfigError, StackConfig, load_stack_config
+from tools.plan.harness import stack_config
+
+
+def _raw(stack: str = "dev", **overrides: Any) -> dict[str, Any]:
+    raw, _ = stack_config(stack)
+    for key, value in overrides.items():
+        full = key.replace("__", ":")
+        if value is None:
+            raw.pop(full, None)
+        else:
+            raw[full] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def _problems(stack: str, raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(stack, raw)
+    assert caught.value.stack == stack
+    assert f"stack '{stack}'" in str(caught.value)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_committed_stack_files_validate(stack: str) -> None:
+    config = load_stack_config(stack, _raw(stack))
+    assert isinstance(config, StackConfig)
+    assert config.environment == stack
+    assert config.tags == {
+        "Project": "prodready",
+        "Environment": stack,
+        "Service": "catalog",
+        "Owner": config.owner,
+        "CostCenter": config.cost_center,
+        "ManagedBy": "pulumi",
+    }
+
+
+def test_config_is_frozen() -> None:
+    config = load_stack_config("dev", _raw())
+    with pytest.raises(ValueError, match="frozen"):
+        config.owner = "someone-else"  # type: ignore[misc]
+
+
+def test_profile_fills_what_the_stack_file_leaves_out() -> None:
+    raw = _raw("prod", prodready__lambda={"memoryMb": 1024, "timeoutSeconds": 5})
+    config = load_stack_config("prod", raw)
+    assert config.lambda_.memory_mb == 1024
+    # Not in the override: the prod profile supplies it.
+    assert config.lambda_.reserved_concurrency == 100
+    assert config.data_protection.customer_managed_key is True
+
+
+def test_dev_and_prod_differ_in_protection() -> None:
+    dev = load_stack_config("dev", _raw("dev"))
+    prod = load_stack_config("prod", _raw("prod"))
+    assert not dev.data_protection.deletion_protection and not dev.data_protection.protect_resources
+    assert prod.data_protection.deletion_protection and prod.data_protection.protect_resources
+
+
+def test_unknown_top_level_key_is_named() -> None:
+    problems = _problems("dev", _raw(prodready__tabel='{"billingMode": "PROVISIONED"}'))
+    assert len(problems) == 1
+    assert problems[0].startswith("prodready:tabel: unknown config key")
+
+
+def test_unknown_nested_key_is_named_with_its_path() -> None:
+    problems = _problems("dev", _raw(prodready__api={"throttlingRateLimit": 5, "throttlingBurstLimit": 10,
+                                                      "corsOrigin": ["https://a.example"]}))
+    assert problems == ["prodready:api.corsOrigin: unknown config key (value ['https://a.example'])"]
+
+
+def test_unknown_key_inside_a_list_item_is_named() -> None:
+    raw = _raw(prodready__table={"globalSecondaryIndexes": [{"name": "by-name", "hashKey": "name", "sortKey": "x"}]})
+    problems = _problems("dev", raw)
+    assert problems == ["prodready:table.globalSecondaryIndexes[0].sortKey: unknown config key (value 'x')"]
+
+
+def test_wrong_type_names_key_and_value() -> None:
+    problems = _problems("dev", _raw(prodready__lambda={"memoryMb": "lots", "timeoutSeconds": 10}))
+    assert len(problems) == 1
+    assert problems[0].startswith("prodready:lambda.memoryMb:")
+    assert "'lots'" in problems[0]
+
+
+def test_out_of_range_number() -> None:
+    problems = _problems("prod", _raw("prod", prodready__lambda={"memoryMb": 512, "timeoutSeconds": 60}))
+    assert problems == ["prodready:lambda.timeoutSeconds: Input should be less than or equal to 29 (got 60)"]
+
+
+def test_star_cors_origin_refused_in_prod_only() -> None:
+    api = {"throttlingRateLimit": 5, "throttlingBurstLimit": 10, "corsOrigins": ["*"]}
+    problems = _problems("prod", _raw("prod", prodready__api=api))
+    assert problems == ["prodready:api.corsOrigins: '*' is not allowed in a prod stack; list the exact origins"]
+    assert load_stack_config("dev", _raw("dev", prodready__api=api)).api.cors_origins == ("*",)
+
+
+@pytest.mark.parametrize("days", [0, 10, 400 + 1, 9999])
+def test_retention_cloudwatch_does_not_accept(days: int) -> None:
+    problems = _problems("dev", _raw(prodready__logs={"retentionDays": days, "accessLogRetentionDays": 14}))
+    assert len(problems) == 1
+    assert problems[0].startswith("prodready:logs.retentionDays:")
+    assert f"(got {days})" in problems[0]
+
+
+@pytest.mark.parametrize("days", CLOUDWATCH_RETENTION_DAYS)
+def test_every_retention_cloudwatch_accepts_is_accepted(days: int) -> None:
+    config = load_stack_config("dev", _raw(prodready__logs={"retentionDays": days, "accessLogRetentionDays": 14}))
+    assert config.logs.retention_days == days
+
+
+def test_prod_refuses_to_switch_off_data_protection() -> None:
+    raw = _raw("prod", prodready__dataProtection={"deletionProtection": False, "pointInTimeRecovery": False,
+                                                   "customerManagedKey": True, "protectResources": False})
+    problems = _problems("prod", raw)
+    assert sorted(problems) == [
+        "prodready:dataProtection.deletionProtection: must be true in a prod stack (got False)",
+        "prodready:dataProtection.pointInTimeRecovery: must be true in a prod stack (got False)",
+        "prodready:dataProtection.protectResources: must be true in a prod stack (got False)",
+    ]
+
+
+def test_prod_access_logs_kept_at_least_90_days() -> None:
+    problems = _problems("prod", _raw("prod", prodready__logs={"retentionDays": 30, "accessLogRetentionDays": 60}))
+    assert problems == ["prodready:logs.accessLogRetentionDays: prod keeps access logs at least 90 days (got 60)"]
+
+
+def test_several_mistakes_are_all_reported_at_once() -> None:
+    raw = _raw(prodready__lambda={"memoryMb": 64, "timeoutSeconds": 10, "architecture": "sparc"},
+               prodready__owner="")
+    problems = _problems("dev", raw)
+    assert {p.split(":")[1].split(" ")[0] for p in problems} == {
+        "lambda.memoryMb", "lambda.architecture", "owner"
+    }
+
+
+def test_missing_environment_and_region() -> None:
+    problems = _problems("dev", _raw(prodready__environment=None, aws__region=None))
+    assert problems[0].startswith("prodready:environment: required")
+    assert problems[1].startswith("aws:region: required")
+
+
+def test_unknown_environment() -> None:
+    problems = _problems("dev", _raw(prodready__environment="staging"))
+    assert problems == ["prodready:environment: 'staging' is not one of ['dev', 'prod']"]
+
+
+def test_provisioned_billing_needs_capacity() -> None:
+    problems = _problems("dev", _raw(prodready__table={"billingMode": "PROVISIONED"}))
+    assert problems == [
+        "prodready:table: billingMode PROVISIONED needs readCapacity and writeCapacity (got {'billingMode': "
+        "'PROVISIONED'})"
+    ]
+
+
+def test_other_namespaces_are_not_ours_to_police() -> None:
+    config = load_stack_config("dev", _raw(aws__profile="default", pulumi__template="x"))
+    assert config.region == "eu-west-1"
