@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -182,7 +183,7 @@ def test_every_taggable_resource_carries_the_stack_tags(plans: dict[str, Plan], 
     assert len(taggable) >= 6
     for resource in taggable:
         tags = resource.outputs.get("tagsAll", {})
-        assert REQUIRED_TAGS <= set(tags), f"{resource.urn} lacks {REQUIRED_TAGS - set(tags)}"
+        assert set(tags) >= REQUIRED_TAGS, f"{resource.urn} lacks {REQUIRED_TAGS - set(tags)}"
         assert tags["Environment"] == config.environment, resource.urn
     # Every AWS resource goes through the explicit, tagging provider.
     provider = plan.one("pulumi:providers:aws")
@@ -208,7 +209,7 @@ def test_outputs_are_known_after_create(prod_plan: Plan) -> None:
     assert outputs["functionName"] == "catalog-prod-api"
     assert outputs["logGroupNames"]["function"] == "/aws/lambda/catalog-prod-api"
     # Autonamed like the engine does: <logical>-<7 hex>.
-    assert outputs["tableName"].startswith("catalog-table-dynamodb-") and len(outputs["tableName"].rsplit("-", 1)[1]) == 7
+    assert re.fullmatch(r"catalog-table-dynamodb-[0-9a-f]{7}", outputs["tableName"]), outputs["tableName"]
 
 
 def test_turning_off_a_prod_only_feature_in_dev_changes_exactly_it(plan_with: Callable[..., Plan]) -> None:
