@@ -72,10 +72,12 @@ def autoname_property(type_token: str) -> str | None:
     cls = getattr(importlib.import_module(module_name), class_name, None)
     if cls is None:
         return None
-    params = inspect.signature(cls._internal_init).parameters
+    # `<Class>Args.__init__` tells required from optional (`_internal_init` defaults everything):
+    # the provider autonames only a name the program may leave out.
+    args_class = getattr(importlib.import_module(module_name), f"{class_name}Args", None)
+    params = inspect.signature((args_class or cls).__init__).parameters
     for prop in ("name", "bucket"):
-        # Only optional names are autonamed: a required name has no default in the SDK's __init__.
-        if prop in params and params[prop].default is None:
+        if prop in params and params[prop].default is not inspect.Parameter.empty:
             return prop
     return None
 
