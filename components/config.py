@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -171,6 +172,79 @@ class DataProtectionConfig(_Model):
     """Pulumi `protect` plus `retainOnDelete` on the table, its key and log groups."""
 
 
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class CostConfig(_Model):
+    monthly_budget_usd: float = Field(gt=0, le=1_000_000)
+    """Monthly cost budget of this stack in USD, over the spend tagged with its Project and Environment."""
+    budget_emails: tuple[str, ...] = Field(default=(), max_length=10)
+    """Who receives the budget notifications by email (AWS Budgets allows 10 per notification); they also
+    receive the anomaly digest when anomalyFrequency is DAILY or WEEKLY, and the billing alarm."""
+    anomaly_threshold_usd: float = Field(default=10.0, gt=0, le=1_000_000)
+    """Alert when a cost anomaly's total impact reaches this many USD."""
+    anomaly_frequency: Literal["IMMEDIATE", "DAILY", "WEEKLY"] = "DAILY"
+    """IMMEDIATE alerts go to the warning SNS topic; DAILY and WEEKLY digests go to budgetEmails (Cost
+    Anomaly Detection sends SNS only for IMMEDIATE and email only for DAILY/WEEKLY)."""
+    manage_cost_allocation_tags: bool = False
+    """Activate the Project and Environment cost allocation tags. Account-level: exactly one stack per
+    account sets this (the committed prod stack does); see the README."""
+    billing_alarm: bool = False
+    """Create the account-wide AWS/Billing EstimatedCharges alarm (us-east-1 only) and its dashboard."""
+    billing_alarm_threshold_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    """Month-to-date estimated charges of the whole account, in USD, that trip the billing alarm."""
+    estimate_warn_share: float = Field(default=0.8, gt=0, le=1)
+    """`make plan` warns when the estimate at the configured traffic exceeds this share of the budget."""
+
+    @field_validator("budget_emails")
+    @classmethod
+    def _emails_are_addresses(cls, emails: tuple[str, ...]) -> tuple[str, ...]:
+        for email in emails:
+            if not re.match(_EMAIL, email):
+                raise ValueError(f"{email!r} is not an email address")
+        if len(set(emails)) != len(emails):
+            raise ValueError(f"duplicate addresses in {list(emails)}")
+        return emails
+
+    @model_validator(mode="after")
+    def _recipients_exist(self) -> CostConfig:
+        if self.anomaly_frequency != "IMMEDIATE" and not self.budget_emails:
+            raise ValueError(
+                f"anomalyFrequency {self.anomaly_frequency} delivers by email only: set budgetEmails "
+                "or use IMMEDIATE (delivered to the warning topic)"
+            )
+        if self.billing_alarm and self.billing_alarm_threshold_usd is None:
+            raise ValueError("billingAlarm needs billingAlarmThresholdUsd")
+        if self.billing_alarm and not self.budget_emails:
+            raise ValueError("billingAlarm notifies budgetEmails through a us-east-1 topic: set budgetEmails")
+        return self
+
+
+class TrafficConfig(_Model):
+    """The traffic level the monthly cost estimate prices (`make plan`); creates no resources."""
+
+    requests_per_month: int = Field(ge=0, le=100_000_000_000)
+    """Client requests per month through the HTTP API."""
+    average_duration_ms: float = Field(gt=0, le=900_000)
+    """Average billed duration of one invocation, in ms."""
+    average_payload_kb: float = Field(default=2.0, gt=0, le=10_240)
+    """Average response size in KB (HTTP API meters 512 KB increments; data transfer out)."""
+    function_log_bytes_per_request: int = Field(default=1500, ge=0, le=10_000_000)
+    """Bytes the function writes to its log group per invocation, platform records included."""
+    access_log_bytes_per_request: int = Field(default=700, ge=0, le=100_000)
+    """Bytes of one API access-log record."""
+    read_units_per_request: float = Field(default=1.0, ge=0, le=10_000)
+    """DynamoDB read request units per client request (0.5 per eventually consistent read of <= 4 KB)."""
+    write_units_per_request: float = Field(default=0.2, ge=0, le=10_000)
+    """DynamoDB write request units per client request, on the table alone (indexes are added from the plan)."""
+    stored_gb: float = Field(default=1.0, ge=0, le=1_000_000)
+    """Table data size in GB (indexes are added from the plan)."""
+    canary_requests_per_run: int = Field(default=1, ge=0, le=1000)
+    """API requests one canary run makes; they are billed like client requests, at rest too."""
+    alerts_per_month: int = Field(default=20, ge=0, le=1_000_000)
+    """Alarm and budget notifications published per month (SNS publishes and email deliveries)."""
+
+
 class StackConfig(_Model):
     """Everything a stack is built from; one instance per `pulumi up`."""
 
@@ -196,6 +270,10 @@ class StackConfig(_Model):
     """DynamoDB table settings."""
     data_protection: DataProtectionConfig
     """Data-protection switches; prod refuses to turn them off."""
+    cost: CostConfig
+    """Budget, anomaly detection, cost allocation tags and the billing alarm."""
+    traffic: TrafficConfig
+    """Traffic level the cost estimate prices."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -245,6 +323,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "table": {"billingMode": "PAY_PER_REQUEST"},
         "dataProtection": {"deletionProtection": False, "pointInTimeRecovery": True,
                            "customerManagedKey": False, "protectResources": False},
+        "cost": {"monthlyBudgetUsd": 20, "anomalyThresholdUsd": 10, "anomalyFrequency": "DAILY",
+                 "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
+        "traffic": {"requestsPerMonth": 100_000, "averageDurationMs": 150, "averagePayloadKb": 2,
+                    "functionLogBytesPerRequest": 3000, "accessLogBytesPerRequest": 700,
+                    "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.3, "storedGb": 0.1,
+                    "canaryRequestsPerRun": 1, "alertsPerMonth": 50},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -254,6 +338,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "table": {"billingMode": "PAY_PER_REQUEST"},
         "dataProtection": {"deletionProtection": True, "pointInTimeRecovery": True,
                            "customerManagedKey": True, "protectResources": True},
+        "cost": {"monthlyBudgetUsd": 200, "anomalyThresholdUsd": 10, "anomalyFrequency": "IMMEDIATE",
+                 "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
+        "traffic": {"requestsPerMonth": 10_000_000, "averageDurationMs": 80, "averagePayloadKb": 2,
+                    "functionLogBytesPerRequest": 1200, "accessLogBytesPerRequest": 700,
+                    "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.2, "storedGb": 5,
+                    "canaryRequestsPerRun": 1, "alertsPerMonth": 20},
     },
 }
 
