@@ -1,0 +1,42 @@
+"""Domain errors; the HTTP adapter maps each one to a status code."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class FieldError(TypedDict):
+    """One invalid input, named so that a client can fix it."""
+
+    field: str
+    message: str
+    type: str
+
+
+class ServiceError(Exception):
+    """Base of the errors the service raises on purpose."""
+
+
+class InvalidRequest(ServiceError):
+    """The request body or a parameter is invalid; nothing was written."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(f"{error['field']}: {error['message']}" for error in errors))
+        self.errors = errors
+
+
+class ItemNotFound(ServiceError):
+    """No item has this id."""
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__(f"item {item_id} not found")
+        self.item_id = item_id
+
+
+class ItemConflict(ServiceError):
+    """A conditional write lost: the id exists already, or the version is stale."""
+
+    def __init__(self, item_id: str, reason: str, current_version: int | None = None) -> None:
+        super().__init__(reason)
+        self.item_id = item_id
+        self.current_version = current_version

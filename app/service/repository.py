@@ -1,0 +1,198 @@
+"""DynamoDB access for items, with conditional writes so that no update is lost.
+
+Uses only the actions the function's role allows: GetItem, PutItem, UpdateItem, DeleteItem
+and Scan. The low-level client is used rather than the resource layer: it is cheaper to create
+at cold start and the attribute mapping of one small record is easier to read written out.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from service.errors import ItemConflict, ItemNotFound
+from service.models import Item
+from service.schema import TABLE_HASH_KEY
+
+# Not a UUID, so it can never be an item id (ids are validated as UUIDs before any read).
+READINESS_PROBE_KEY = "__readiness_probe__"
+
+# Short timeouts: API Gateway gives up after 30 s and a health check must answer quickly; the
+# standard retry mode retries throttling and transient errors with backoff.
+CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=3,
+    retries={"mode": "standard", "total_max_attempts": 3},
+)
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+# Expression placeholders for every attribute: `name` is a DynamoDB reserved word, and one
+# mapping for all expressions keeps them readable.
+_NAMES = {
+    "#id": TABLE_HASH_KEY,
+    "#name": "name",
+    "#price": "price",
+    "#desc": "description",
+    "#version": "version",
+    "#updated": "updated_at",
+}
+
+
+def to_attributes(item: Item) -> dict[str, Any]:
+    """The DynamoDB attribute map of an item."""
+    attributes: dict[str, Any] = {
+        TABLE_HASH_KEY: {"S": item.id},
+        "name": {"S": item.name},
+        "price": {"N": str(item.price)},
+        "version": {"N": str(item.version)},
+        "created_at": {"S": item.created_at},
+        "updated_at": {"S": item.updated_at},
+    }
+    if item.description is not None:
+        attributes["description"] = {"S": item.description}
+    return attributes
+
+
+def from_attributes(attributes: dict[str, Any]) -> Item:
+    """The item stored in a DynamoDB attribute map."""
+    description = attributes.get("description")
+    return Item(
+        id=attributes[TABLE_HASH_KEY]["S"],
+        name=attributes["name"]["S"],
+        price=Decimal(attributes["price"]["N"]),
+        description=description["S"] if description else None,
+        version=int(attributes["version"]["N"]),
+        created_at=attributes["created_at"]["S"],
+        updated_at=attributes["updated_at"]["S"],
+    )
+
+
+def _key(item_id: str) -> dict[str, Any]:
+    return {TABLE_HASH_KEY: {"S": item_id}}
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED
+
+
+class ItemRepository:
+    """Items in one DynamoDB table."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table_name = table_name
+        self.client = client
+
+    @classmethod
+    def create(cls, table_name: str, region: str) -> ItemRepository:
+        """A repository with its own client; the endpoint follows the standard AWS settings."""
+        return cls(table_name, boto3.client("dynamodb", region_name=region, config=CLIENT_CONFIG))
+
+    def put_new(self, item: Item) -> None:
+        """Store a new item; ItemConflict if its id is taken."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=to_attributes(item),
+                ConditionExpression="attribute_not_exists(#id)",
+                ExpressionAttributeNames={"#id": TABLE_HASH_KEY},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                raise ItemConflict(item.id, f"item {item.id} already exists") from None
+            raise
+
+    def get(self, item_id: str) -> Item | None:
+        """The item with this id, or None."""
+        response = self.client.get_item(TableName=self.table_name, Key=_key(item_id))
+        attributes = response.get("Item")
+        return from_attributes(attributes) if attributes else None
+
+    def scan_page(self, limit: int, start_after: str | None) -> tuple[list[Item], str | None]:
+        """Up to `limit` items after the item id `start_after`, and the id to continue after."""
+        request: dict[str, Any] = {"TableName": self.table_name, "Limit": limit}
+        if start_after is not None:
+            request["ExclusiveStartKey"] = _key(start_after)
+        response = self.client.scan(**request)
+        last_key = response.get("LastEvaluatedKey")
+        items = [from_attributes(attributes) for attributes in response.get("Items", [])]
+        return items, (last_key[TABLE_HASH_KEY]["S"] if last_key else None)
+
+    def replace(
+        self,
+        item_id: str,
+        expected_version: int,
+        *,
+        name: str,
+        price: Decimal,
+        description: str | None,
+        updated_at: str,
+    ) -> Item:
+        """Replace the mutable fields if the stored version is `expected_version`.
+
+        ItemNotFound if there is no such item, ItemConflict if the version is stale.
+        """
+        values: dict[str, Any] = {
+            ":name": {"S": name},
+            ":price": {"N": str(price)},
+            ":expected": {"N": str(expected_version)},
+            ":next": {"N": str(expected_version + 1)},
+            ":updated": {"S": updated_at},
+        }
+        update = "SET #name = :name, #price = :price, #version = :next, #updated = :updated"
+        if description is None:
+            update += " REMOVE #desc"
+        else:
+            update += ", #desc = :desc"
+            values[":desc"] = {"S": description}
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(item_id),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(#id) AND #version = :expected",
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            # The failed condition returns the stored item, which tells a missing item from a
+            # stale version without a second read.
+            current = exc.response.get("Item")
+            if not current:
+                raise ItemNotFound(item_id) from None
+            current_version = int(current["version"]["N"])
+            raise ItemConflict(
+                item_id,
+                f"item {item_id} is at version {current_version}, not {expected_version}",
+                current_version=current_version,
+            ) from None
+        return from_attributes(response["Attributes"])
+
+    def delete(self, item_id: str) -> bool:
+        """Delete the item if present; whether there was one. Deleting twice is not an error."""
+        response = self.client.delete_item(TableName=self.table_name, Key=_key(item_id), ReturnValues="ALL_OLD")
+        return bool(response.get("Attributes"))
+
+    def ping(self) -> float:
+        """Read a key that never exists and return the round trip in milliseconds.
+
+        GetItem rather than DescribeTable: the function's role allows item operations only, and
+        a read exercises the same path (permissions, network, table) as real requests.
+        """
+        started = time.perf_counter()
+        self.client.get_item(
+            TableName=self.table_name,
+            Key=_key(READINESS_PROBE_KEY),
+            ProjectionExpression="#id",
+            ExpressionAttributeNames={"#id": TABLE_HASH_KEY},
+        )
+        return (time.perf_counter() - started) * 1000.0
