@@ -248,6 +248,11 @@ def _internal_error(correlation_id: str) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     correlation_id = _checked_correlation_id(event, context)
+    http = (event.get("requestContext") or {}).get("http") or {}
+    method = str(http.get("method", ""))
+    path = str(event.get("rawPath") or http.get("path") or "")
+    # Only written when POWERTOOLS_LOG_LEVEL is DEBUG or this invocation is sampled for debug.
+    logger.debug("request received", extra={"http_method": method, "path": path})
     try:
         response = app.resolve(event, context)
     except Exception:
@@ -255,10 +260,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.exception("unexpected error")
         response = _internal_error(correlation_id)
     response.setdefault("headers", {})[CORRELATION_ID_HEADER] = correlation_id
-
-    http = (event.get("requestContext") or {}).get("http") or {}
-    method = str(http.get("method", ""))
-    path = str(event.get("rawPath") or http.get("path") or "")
     route_key = _route_key(event, method, path)
     status_code = int(response.get("statusCode", 500))
 
