@@ -1,7 +1,8 @@
 """`python -m tools.plan --stack dev`: the offline plan of a stack.
 
-Prints the resource tree and the count by type, and writes build/plan-<stack>.json. Invalid
-config exits 2 with the validation message and writes nothing.
+Prints the resource tree, the count by type and the monthly cost estimate, and writes
+build/plan-<stack>.json and build/cost-<stack>.json. Invalid config exits 2 with the validation
+message and writes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from components.config import ConfigError
+from components.config import ConfigError, load_stack_config
+from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, run_plan
 from tools.plan.report import render_counts, render_tree
 
@@ -41,6 +43,17 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or args.project_dir.resolve() / "build" / f"plan-{args.stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+
+    # Monthly cost estimate of what this plan creates, against the stack's budget; its JSON sits
+    # next to the plan file (docs/plan-format.md).
+    config = load_stack_config(plan.stack, plan.config)
+    cost = estimate(
+        plan, config.traffic, budget_usd=config.cost.monthly_budget_usd, warn_share=config.cost.estimate_warn_share
+    )
+    print()
+    print(render_estimate(cost))
+    cost_out = out.with_name(f"cost-{args.stack}.json")
+    cost_out.write_text(json.dumps(cost.to_json(), indent=2) + "\n")
     elapsed = time.perf_counter() - started
     shown = out.relative_to(PROJECT_DIR) if out.is_relative_to(PROJECT_DIR) else out
     print(f"\nplan for stack '{args.stack}' written to {shown} in {elapsed:.1f} s")

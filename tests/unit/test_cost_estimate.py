@@ -1,0 +1,357 @@
+"""The monthly cost estimate (tools/plan/cost.py) over small hand-built plans, priced by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from components.config import TrafficConfig
+from tools.plan import cost
+from tools.plan.cost import Estimate, Prices, estimate, render_estimate
+from tools.plan.harness import Plan, PlannedResource
+
+STACK = "urn:pulumi:t::p::pulumi:pulumi:Stack::p-t"
+PROVIDER = "urn:pulumi:t::p::pulumi:providers:aws::aws"
+EAST = "urn:pulumi:t::p::pulumi:providers:aws::east"
+SERVICE = "urn:pulumi:t::p::prodready:service:ServerlessService::svc"
+MONITORING = "urn:pulumi:t::p::prodready:monitoring:ServiceMonitoring::mon"
+INVOKE_ARN = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/fn/invocations"
+ACCESS_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/api/access-logs"
+
+# Round numbers, so that every figure below can be checked by hand.
+PRICES = {
+    "lambda.requestsPerMillion": 0.2,
+    "lambda.gbSecond.arm64": 0.00001,
+    "lambda.gbSecond.x86_64": 0.00002,
+    "apigateway.httpRequestsPerMillion": 1.0,
+    "dynamodb.writeRequestUnitsPerMillion": 1.0,
+    "dynamodb.readRequestUnitsPerMillion": 0.2,
+    "dynamodb.storageGbMonth": 0.25,
+    "dynamodb.pitrGbMonth": 0.2,
+    "dynamodb.wcuHour": 0.001,
+    "dynamodb.rcuHour": 0.0002,
+    "cloudwatch.alarmStandardMetricMonth": 0.1,
+    "cloudwatch.alarmHighResolutionMetricMonth": 0.3,
+    "cloudwatch.compositeAlarmMonth": 0.5,
+    "cloudwatch.dashboardMonth": 3.0,
+    "cloudwatch.customMetricMonth": 0.3,
+    "cloudwatch.logsIngestionGb": 0.5,
+    "cloudwatch.logsStorageGbMonth": 0.03,
+    "synthetics.canaryRun": 0.001,
+    "xray.tracesRecordedPerMillion": 5.0,
+    "kms.keyMonth": 1.0,
+    "kms.requestsPer10k": 0.03,
+    "sns.publishesPerMillion": 0.5,
+    "sns.emailPer100k": 2.0,
+    "dataTransfer.outToInternetGb": 0.09,
+    "budgets.budgetMonth": 0.0,
+}
+TEST_PRICES = Prices(
+    as_of="test",
+    basis="test",
+    hours_per_month=730.0,
+    regions={"eu-west-1": PRICES, "us-east-1": {**PRICES, "cloudwatch.alarmStandardMetricMonth": 0.2}},
+    assumptions={
+        "kmsRequestsPerTableKeyPerMonth": 8640,
+        "apiGatewayMeteringKb": 512,
+        "httpApiDetailedMetricsPerRoute": 6,
+        "lambdaDefaultSampling": {"reservoirPerSecond": 1, "fixedRate": 0.05},
+    },
+)
+TRAFFIC = TrafficConfig(
+    requests_per_month=1_000_000,
+    average_duration_ms=100,
+    average_payload_kb=1,
+    function_log_bytes_per_request=1024,
+    access_log_bytes_per_request=512,
+    read_units_per_request=2,
+    write_units_per_request=0.5,
+    stored_gb=2,
+    canary_requests_per_run=1,
+    alerts_per_month=100,
+)
+BUSINESS_METRICS = ("ItemsCreated", "ItemsDeleted")
+
+
+def _res(type_: str, name: str, parent: str = STACK, provider: str | None = PROVIDER, *,
+         inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None) -> PlannedResource:
+    custom = not type_.startswith("prodready:")
+    return PlannedResource(
+        urn=f"urn:pulumi:t::p::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=custom,
+        id=name if custom else None,
+        parent=parent,
+        provider=f"{provider}::id" if custom and provider else None,
+        inputs=inputs or {},
+        outputs={**(inputs or {}), **(outputs or {})},
+    )
+
+
+def small_plan() -> Plan:
+    """One function behind one HTTP API, one table, and a small operations layer."""
+    resources = [
+        _res("pulumi:providers:aws", "aws", provider=None, inputs={"region": "eu-west-1"}),
+        _res("pulumi:providers:aws", "east", provider=None, inputs={"region": "us-east-1"}),
+        _res("prodready:service:ServerlessService", "svc"),
+        _res("aws:lambda/function:Function", "fn", SERVICE, inputs={
+            "name": "fn", "memorySize": 1024.0, "architectures": ["arm64"], "tracingConfig": {"mode": "Active"},
+            "loggingConfig": {"logGroup": "/aws/lambda/fn"},
+            "environment": {"variables": {"POWERTOOLS_METRICS_NAMESPACE": "prodready/t"}},
+        }, outputs={"invokeArn": INVOKE_ARN, "arn": "arn:aws:lambda:eu-west-1:123456789012:function:fn"}),
+        _res("aws:apigatewayv2/api:Api", "api", SERVICE, inputs={"protocolType": "HTTP"}),
+        _res("aws:apigatewayv2/integration:Integration", "integration", SERVICE,
+             inputs={"integrationUri": INVOKE_ARN}),
+        _res("aws:apigatewayv2/stage:Stage", "stage", SERVICE, inputs={
+            "apiId": "api", "accessLogSettings": {"destinationArn": ACCESS_ARN},
+            "defaultRouteSettings": {"detailedMetricsEnabled": False},
+        }),
+        _res("aws:cloudwatch/logGroup:LogGroup", "fn-logs", SERVICE, inputs={
+            "name": "/aws/lambda/fn", "retentionInDays": 30.0}),
+        _res("aws:cloudwatch/logGroup:LogGroup", "access-logs", SERVICE, inputs={
+            "name": "/aws/apigateway/api/access-logs", "retentionInDays": 60.0}, outputs={"arn": ACCESS_ARN}),
+        _res("aws:dynamodb/table:Table", "table", SERVICE, inputs={
+            "billingMode": "PAY_PER_REQUEST", "pointInTimeRecovery": {"enabled": True},
+            "globalSecondaryIndexes": [{"name": "by-name", "projectionType": "ALL"}],
+            "serverSideEncryption": {"enabled": True},
+        }),
+        _res("prodready:monitoring:ServiceMonitoring", "mon"),
+        _res("aws:cloudwatch/metricAlarm:MetricAlarm", "errors", MONITORING, inputs={"period": 60.0}),
+        _res("aws:cloudwatch/metricAlarm:MetricAlarm", "fast", MONITORING, inputs={"period": 10.0}),
+        _res("aws:cloudwatch/metricAlarm:MetricAlarm", "error-rate", MONITORING, inputs={"metricQueries": [
+            {"id": "e", "metric": {"metricName": "Errors", "period": 300.0}},
+            {"id": "i", "metric": {"metricName": "Invocations", "period": 300.0}},
+            {"id": "rate", "expression": "e / i", "returnData": True},
+        ]}),
+        _res("aws:cloudwatch/compositeAlarm:CompositeAlarm", "health", MONITORING),
+        _res("aws:cloudwatch/dashboard:Dashboard", "dashboard", MONITORING),
+        _res("aws:cloudwatch/logMetricFilter:LogMetricFilter", "cold-starts", MONITORING),
+        _res("aws:synthetics/canary:Canary", "canary", MONITORING, inputs={"schedule": {"expression":
+                                                                                       "rate(10 minutes)"}}),
+        _res("aws:xray/samplingRule:SamplingRule", "sampling", MONITORING, inputs={
+            "priority": 100.0, "reservoirSize": 0.0, "fixedRate": 0.1, "serviceName": "*", "serviceType": "*"}),
+        _res("aws:kms/key:Key", "alerts-key", MONITORING, outputs={"arn": "arn:aws:kms:eu-west-1:1:key/k"}),
+        _res("aws:sns/topic:Topic", "warning", MONITORING),
+        _res("aws:sns/topicSubscription:TopicSubscription", "a", MONITORING, inputs={"protocol": "email"}),
+        _res("aws:sns/topicSubscription:TopicSubscription", "b", MONITORING, inputs={"protocol": "email"}),
+    ]
+    return Plan("p", "t", {"aws:region": "eu-west-1"}, resources, {})
+
+
+def _estimate(plan: Plan | None = None, traffic: TrafficConfig = TRAFFIC, **kwargs: Any) -> Estimate:
+    return estimate(plan or small_plan(), traffic, TEST_PRICES, business_metrics=BUSINESS_METRICS, **kwargs)
+
+
+def _without(plan: Plan, *names: str) -> Plan:
+    return dataclasses.replace(plan, resources=[r for r in plan.resources if r.name not in names])
+
+
+def _line(est: Estimate, item: str) -> cost.CostLine:
+    (line,) = [x for x in est.lines if x.item == item]
+    return line
+
+
+# Canary: rate(10 minutes) over a 730-hour month, one request per run, at rest and at traffic.
+RUNS = 730 * 60 / 10  # 4380
+GB = 2**30
+DAYS_PER_MONTH = 730 / 24
+
+
+def hand_computed(client_requests: int) -> dict[str, float]:
+    """The small plan priced by hand, per layer: every line of the estimate, written out."""
+    n = client_requests + RUNS  # requests through API, function and table
+    service = (
+        n / 1e6 * 0.2                    # Lambda requests
+        + n * 0.100 * 1.0 * 0.00001      # Lambda arm64: 100 ms x 1 GB per request
+        + n / 1e6 * 1.0                  # HTTP API requests (1 KB < one 512 KB increment)
+        + n * 1 / 1024**2 * 0.09         # 1 KB responses out to the internet
+        + n * 0.5 * 2 / 1e6 * 1.0        # 0.5 WRU per request, written to the table and its index
+        + n * 2 / 1e6 * 0.2              # 2 RRU per request
+        + 2 * 2 * 0.25                   # 2 GB in the table plus its ALL-projected index
+        + 2 * 0.2                        # PITR over the table's 2 GB
+    )
+    operations = (
+        1.0                                                       # the alert topic's KMS key
+        + (n * 1024 + n * 512) / GB * 0.5                         # function + access log ingestion
+        + (n * 1024 / GB * 30 + n * 512 / GB * 60) / DAYS_PER_MONTH * 0.03  # stored for 30 / 60 days
+        + (1 + 2) * 0.1                                           # standard alarms: 1 metric + 2 metrics
+        + 1 * 0.3                                                 # the 10-second alarm: high resolution
+        + 0.5 + 3.0                                               # composite alarm, dashboard
+        + (2 + 1 + 1) * 0.3                                       # 2 EMF metrics + ColdStart + 1 filter
+        + RUNS * 0.001                                            # canary runs
+        + n * 0.1 / 1e6 * 5.0                                     # X-Ray: reservoir 0, 10% sampled
+        + 100 / 1e6 * 0.5 + 100 * 2 / 1e5 * 2.0                   # 100 alerts, 2 email subscribers
+    )
+    return {"service": service, "operations": operations}
+
+
+def test_small_plan_costs_what_the_hand_computation_says() -> None:
+    est = _estimate()
+    at_traffic = hand_computed(1_000_000)
+    at_rest = hand_computed(0)
+    assert est.total("traffic", "service") == pytest.approx(at_traffic["service"], rel=1e-9)
+    assert est.total("traffic", "operations") == pytest.approx(at_traffic["operations"], rel=1e-9)
+    assert est.total("rest", "service") == pytest.approx(at_rest["service"], rel=1e-9)
+    assert est.total("rest", "operations") == pytest.approx(at_rest["operations"], rel=1e-9)
+    # The same figures, evaluated once by hand and written down. At traffic (n = 1,004,380):
+    # service    0.2009 + 1.0044 + 1.0044 + 0.0862 + 1.0044 + 0.4018 + 1.0 + 0.4        = 5.1020
+    # operations 1.0 + 0.7184 + 0.0567 + 0.6 + 3.5 + 1.2 + 4.38 + 0.5022 + 0.0041       = 11.9613
+    # At rest (n = 4,380, the canary alone): 1.4161 + 10.6896.
+    assert est.total("traffic") == pytest.approx(17.063, abs=0.001)  # 5.102 service + 11.961 operations
+    assert est.total("rest") == pytest.approx(12.106, abs=0.001)  # 1.416 service + 10.690 operations
+
+
+def test_lines_read_the_plan_inputs() -> None:
+    est = _estimate()
+    compute = _line(est, "Lambda compute (arm64, 1024 MB)")
+    assert compute.layer == "service" and compute.unit == "GB-s"
+    assert compute.quantity_at_traffic == pytest.approx((1_000_000 + RUNS) * 0.1)
+    assert _line(est, "CloudWatch alarms, standard").quantity_at_traffic == 3
+    assert _line(est, "CloudWatch alarms, high resolution").quantity_at_traffic == 1
+    assert _line(est, "CloudWatch custom metrics").quantity_at_traffic == 4
+    assert _line(est, "Synthetics canary runs").quantity_at_rest == RUNS
+    assert _line(est, "KMS customer-managed keys").layer == "operations"
+
+
+def test_more_traffic_adds_exactly_the_marginal_cost_per_request() -> None:
+    # With a zero reservoir every item is linear in requests, so each extra million costs the same.
+    base = _estimate(traffic=TRAFFIC.model_copy(update={"requests_per_month": 0}))
+    one = _estimate()
+    two = _estimate(traffic=TRAFFIC.model_copy(update={"requests_per_month": 2_000_000}))
+    marginal = one.total("traffic") - base.total("traffic")
+    assert marginal > 0
+    assert two.total("traffic") - one.total("traffic") == pytest.approx(marginal)
+    # Traffic never changes what the stack costs at rest.
+    assert two.total("rest") == pytest.approx(one.total("rest"))
+
+
+def test_longer_invocations_cost_only_compute() -> None:
+    slow = _estimate(traffic=TRAFFIC.model_copy(update={"average_duration_ms": 200}))
+    fast = _estimate()
+    compute = "Lambda compute (arm64, 1024 MB)"
+    assert slow.total("traffic") - fast.total("traffic") == pytest.approx(
+        _line(fast, compute).at_traffic
+    )
+
+
+def test_removing_alarms_removes_exactly_their_price() -> None:
+    full = _estimate()
+    for names, saving in ((("fast",), 0.3), (("error-rate",), 0.2), (("errors", "error-rate"), 0.3),
+                          (("health",), 0.5), (("dashboard",), 3.0)):
+        smaller = _estimate(_without(small_plan(), *names))
+        assert full.total("traffic") - smaller.total("traffic") == pytest.approx(saving), names
+        assert full.total("rest") - smaller.total("rest") == pytest.approx(saving), names
+
+
+def test_without_a_canary_the_stack_at_rest_pays_only_for_what_exists() -> None:
+    est = _estimate(_without(small_plan(), "canary"))
+    # Storage, backups, a key, alarms, a dashboard and the SNS alerts; no requests, no metrics.
+    expected = 2 * 2 * 0.25 + 2 * 0.2 + 1.0 + 3 * 0.1 + 0.3 + 0.5 + 3.0 + 100 / 1e6 * 0.5 + 100 * 2 / 1e5 * 2.0
+    assert est.total("rest") == pytest.approx(expected)
+    assert _line(est, "CloudWatch custom metrics").at_rest == 0
+
+
+def test_table_key_adds_kms_requests_in_the_service_layer() -> None:
+    plan = small_plan()
+    key = _res("aws:kms/key:Key", "table-key", SERVICE, outputs={"arn": "arn:aws:kms:eu-west-1:1:key/t"})
+    table = next(r for r in plan.resources if r.name == "table")
+    table.inputs["serverSideEncryption"] = {"enabled": True, "kmsKeyArn": "arn:aws:kms:eu-west-1:1:key/t"}
+    est = _estimate(dataclasses.replace(plan, resources=[*plan.resources, key]))
+    service_keys = [x for x in est.lines if x.item == "KMS customer-managed keys" and x.layer == "service"]
+    assert [x.quantity_at_traffic for x in service_keys] == [1]
+    assert _line(est, "KMS requests").at_traffic == pytest.approx(8640 / 10_000 * 0.03)
+
+
+def test_provisioned_table_pays_capacity_at_rest() -> None:
+    plan = small_plan()
+    table = next(r for r in plan.resources if r.name == "table")
+    table.inputs.update(billingMode="PROVISIONED", readCapacity=5.0, writeCapacity=2.0,
+                        globalSecondaryIndexes=[{"name": "by-name", "projectionType": "ALL",
+                                                 "readCapacity": 5.0, "writeCapacity": 2.0}])
+    est = _estimate(plan)
+    assert _line(est, "DynamoDB provisioned writes").at_rest == pytest.approx(4 * 730 * 0.001)
+    assert _line(est, "DynamoDB provisioned reads").at_rest == pytest.approx(10 * 730 * 0.0002)
+    assert not [x for x in est.lines if "request units" in x.item]
+
+
+def test_each_resource_is_priced_in_its_own_region() -> None:
+    plan = small_plan()
+    billing = _res("aws:cloudwatch/metricAlarm:MetricAlarm", "billing", STACK, EAST, inputs={"period": 21600.0})
+    est = _estimate(dataclasses.replace(plan, resources=[*plan.resources, billing]))
+    east = [x for x in est.lines if x.region == "us-east-1"]
+    assert [(x.item, x.unit_price, x.quantity_at_traffic) for x in east] == [
+        ("CloudWatch alarms, standard", 0.2, 1)
+    ]
+
+
+def test_unknown_region_falls_back_to_us_east_1_and_says_so() -> None:
+    plan = small_plan()
+    provider = next(r for r in plan.resources if r.name == "aws")
+    provider.inputs["region"] = "ap-south-1"
+    est = _estimate(dataclasses.replace(plan, config={"aws:region": "ap-south-1"}))
+    assert any("no prices for ap-south-1" in note for note in est.notes)
+
+
+def test_warning_when_the_estimate_passes_the_share_of_the_budget() -> None:
+    total = _estimate().total("traffic")
+    assert _estimate(budget_usd=total / 0.79, warn_share=0.8).warning is None
+    over = _estimate(budget_usd=total / 0.81, warn_share=0.8)
+    assert over.warning and "81% of the" in over.warning
+    rendered = render_estimate(over)
+    assert "WARNING: estimated" in rendered and "headroom" in rendered
+    assert "WARNING" not in render_estimate(_estimate(budget_usd=1000.0))
+
+
+def test_rendered_table_has_both_layers_and_totals() -> None:
+    rendered = render_estimate(_estimate(budget_usd=100.0))
+    for text in ("service subtotal", "operations subtotal", "total", "free tier excluded",
+                 "budget: $100.00/month", f"headroom ${100 - _estimate().total('traffic'):,.2f}"):
+        assert text in rendered, text
+    document = _estimate(budget_usd=100.0).to_json()
+    assert document["freeTier"] == "excluded"
+    assert document["totals"]["traffic"]["total"] == pytest.approx(17.06, abs=0.01)
+    json.dumps(document)  # serialisable as it is
+
+
+@pytest.mark.parametrize(("expression", "runs"), [
+    ("rate(5 minutes)", 730 * 12), ("rate(1 minute)", 730 * 60), ("rate(1 hour)", 730),
+    ("rate(0 minute)", 0), ("cron(0/15 * * * ? *)", 730 * 4), ("cron(0 8,20 * * ? *)", 730 / 24 * 2),
+])
+def test_canary_schedules(expression: str, runs: float) -> None:
+    assert cost.canary_runs_per_month(expression) == pytest.approx(runs)
+
+
+def test_sampling_keeps_the_reservoir_then_the_rate() -> None:
+    seconds = 1000.0
+    assert cost.sampled_traces(500, 1, 0.05, seconds) == pytest.approx(500)  # under 1/s: all kept
+    assert cost.sampled_traces(11_000, 1, 0.05, seconds) == pytest.approx(1000 + 10_000 * 0.05)
+    assert cost.sampled_traces(0, 1, 0.05, seconds) == 0
+
+
+def test_alarm_metric_counting() -> None:
+    def alarm(**inputs: Any) -> PlannedResource:
+        return _res("aws:cloudwatch/metricAlarm:MetricAlarm", "a", inputs=inputs)
+
+    assert cost.alarm_metrics(alarm(period=300.0)) == (1, False)
+    assert cost.alarm_metrics(alarm(period=30.0)) == (1, True)
+    band = [{"id": "m", "metric": {"period": 60.0}}, {"id": "b", "expression": "ANOMALY_DETECTION_BAND(m, 2)"}]
+    assert cost.alarm_metrics(alarm(metricQueries=band)) == (3, False)
+    fast_math = [{"id": "m", "metric": {"period": 10.0}}, {"id": "x", "metric": {"period": 10.0}},
+                 {"id": "e", "expression": "m+x"}]
+    assert cost.alarm_metrics(alarm(metricQueries=fast_math)) == (2, True)
+
+
+def test_price_file_has_sources_a_date_and_every_price_in_both_regions() -> None:
+    prices = cost.load_prices()
+    raw = json.loads(cost.PRICES_PATH.read_text())
+    assert raw["asOf"] and "free tier excluded" in raw["basis"]
+    assert all(url.startswith("https://aws.amazon.com/") for url in raw["sources"].values())
+    for region in ("eu-west-1", "us-east-1"):
+        assert set(prices.regions[region]) == set(PRICES), region
+    # Region-aware where AWS prices differ.
+    ingestion = "cloudwatch.logsIngestionGb"
+    assert prices.price("eu-west-1", ingestion) > prices.price("us-east-1", ingestion)

@@ -1,0 +1,604 @@
+"""Monthly cost estimate of a plan: what the stack costs at rest and at its configured traffic.
+
+Pure functions over a `Plan` (tools/plan/harness.py): resources are counted by type and their
+inputs read (Lambda memory and architecture, alarm metrics and periods, log group retention, canary
+schedules, X-Ray sampling, ...), then priced with `prices.json` for each resource's own region.
+Because the estimate reads the plan, it changes when the stack changes, not only when config does.
+
+Two scenarios:
+- at rest: no client traffic. Whatever runs on a schedule still runs (canaries, and the requests
+  they send through the API, function and table), stored data is still stored.
+- at traffic: the `prodready:traffic` level on top of that.
+
+List prices, first tier, free tier excluded (see prices.json). The estimate leaves out what no
+plan input can predict: Logs Insights queries, X-Ray trace retrieval, the canary's own Lambda and
+S3 artifacts, and support plans.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.config import TrafficConfig
+from tools.plan.harness import Plan, PlannedResource
+
+PRICES_PATH = Path(__file__).with_name("prices.json")
+SERVICE_COMPONENT = "prodready:service:ServerlessService"
+SERVICE, OPERATIONS = "service", "operations"
+GB = 1024**3
+FALLBACK_REGION = "us-east-1"
+
+FUNCTION = "aws:lambda/function:Function"
+HTTP_API = "aws:apigatewayv2/api:Api"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+ROUTE = "aws:apigatewayv2/route:Route"
+STAGE = "aws:apigatewayv2/stage:Stage"
+TABLE = "aws:dynamodb/table:Table"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+CANARY = "aws:synthetics/canary:Canary"
+SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
+KMS_KEY = "aws:kms/key:Key"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+FREE_COST_TYPES = (
+    "aws:budgets/budget:Budget",
+    "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
+    "aws:costexplorer/anomalySubscription:AnomalySubscription",
+    "aws:costexplorer/costAllocationTag:CostAllocationTag",
+)
+
+
+# --- prices -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prices:
+    """The price file: per-region unit prices plus the constants the model assumes."""
+
+    as_of: str
+    basis: str
+    hours_per_month: float
+    regions: Mapping[str, Mapping[str, float]]
+    assumptions: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def price(self, region: str, key: str) -> float:
+        table = self.regions.get(region) or self.regions[FALLBACK_REGION]
+        if key not in table:
+            raise KeyError(f"prices.json has no {key!r} for region {region}")
+        return float(table[key])
+
+    def covers(self, region: str) -> bool:
+        return region in self.regions
+
+    @property
+    def seconds_per_month(self) -> float:
+        return self.hours_per_month * 3600
+
+
+def load_prices(path: Path = PRICES_PATH) -> Prices:
+    data = json.loads(path.read_text())
+    return Prices(
+        as_of=data["asOf"],
+        basis=data["basis"],
+        hours_per_month=730.0,
+        regions=data["regions"],
+        assumptions=data["assumptions"],
+        sources=data.get("sources", {}),
+    )
+
+
+# --- the result -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One priced item: quantity in `unit` per month in each scenario, times the unit price."""
+
+    layer: str
+    item: str
+    unit: str
+    unit_price: float
+    quantity_at_rest: float
+    quantity_at_traffic: float
+    region: str
+
+    @property
+    def at_rest(self) -> float:
+        return self.quantity_at_rest * self.unit_price
+
+    @property
+    def at_traffic(self) -> float:
+        return self.quantity_at_traffic * self.unit_price
+
+
+@dataclass(frozen=True)
+class Estimate:
+    stack: str
+    region: str
+    lines: tuple[CostLine, ...]
+    traffic: TrafficConfig
+    prices_as_of: str
+    budget_usd: float | None = None
+    warn_share: float = 0.8
+    notes: tuple[str, ...] = ()
+
+    def total(self, scenario: str, layer: str | None = None) -> float:
+        return sum(
+            line.at_rest if scenario == "rest" else line.at_traffic
+            for line in self.lines
+            if layer is None or line.layer == layer
+        )
+
+    @property
+    def share_of_budget(self) -> float | None:
+        return self.total("traffic") / self.budget_usd if self.budget_usd else None
+
+    @property
+    def warning(self) -> str | None:
+        """Set when the estimate at the configured traffic exceeds warn_share of the budget."""
+        share = self.share_of_budget
+        if share is None or self.budget_usd is None or share <= self.warn_share:
+            return None
+        return (
+            f"estimated {_usd(self.total('traffic'))}/month at the configured traffic is {share:.0%} of the "
+            f"{_usd(self.budget_usd)} budget (warn above {self.warn_share:.0%}): raise prodready:cost."
+            "monthlyBudgetUsd or cut the cost before deploying"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "region": self.region,
+            "currency": "USD",
+            "pricesAsOf": self.prices_as_of,
+            "freeTier": "excluded",
+            "traffic": self.traffic.model_dump(by_alias=True),
+            "lines": [
+                {**asdict(line), "atRest": round(line.at_rest, 4), "atTraffic": round(line.at_traffic, 4)}
+                for line in self.lines
+            ],
+            "totals": {
+                scenario: {
+                    SERVICE: round(self.total(scenario, SERVICE), 2),
+                    OPERATIONS: round(self.total(scenario, OPERATIONS), 2),
+                    "total": round(self.total(scenario), 2),
+                }
+                for scenario in ("rest", "traffic")
+            },
+            "budgetUsd": self.budget_usd,
+            "warnShare": self.warn_share,
+            "shareOfBudget": None if self.share_of_budget is None else round(self.share_of_budget, 4),
+            "warning": self.warning,
+            "notes": list(self.notes),
+        }
+
+
+# --- reading the plan -------------------------------------------------------------------------
+
+
+def resource_region(plan: Plan, resource: PlannedResource) -> str:
+    """The region a resource lives in: its own `region` input, else its provider's, else the stack's."""
+    if resource.inputs.get("region"):
+        return str(resource.inputs["region"])
+    if resource.provider_urn:
+        provider = plan.by_urn().get(resource.provider_urn)
+        if provider and provider.inputs.get("region"):
+            return str(provider.inputs["region"])
+    return str(plan.config.get("aws:region", FALLBACK_REGION))
+
+
+def layer_of(plan: Plan, resource: PlannedResource) -> str:
+    """`service` for what the service component owns (it serves requests), else `operations`."""
+    by_urn = plan.by_urn()
+    current: PlannedResource | None = resource
+    while current is not None:
+        if current.type == SERVICE_COMPONENT:
+            return SERVICE
+        current = by_urn.get(current.parent) if current.parent else None
+    return OPERATIONS
+
+
+def _value(resource: PlannedResource, key: str, default: Any = None) -> Any:
+    value = resource.inputs.get(key)
+    if value is None:
+        value = resource.outputs.get(key)
+    return default if value is None else value
+
+
+def api_functions(plan: Plan) -> list[PlannedResource]:
+    """The functions client requests reach: targets of an API integration (all functions if the
+    plan has no integration at all)."""
+    functions = plan.of_type(FUNCTION)
+    integrations = plan.of_type(INTEGRATION)
+    if not integrations:
+        return functions
+    uris = {str(i.inputs.get("integrationUri")) for i in integrations}
+    return [
+        f for f in functions if {str(f.outputs.get("invokeArn")), str(f.outputs.get("arn"))} & uris
+    ]
+
+
+def canary_runs_per_month(expression: str, hours_per_month: float = 730.0) -> float:
+    """Runs a month of a Synthetics schedule: `rate(N minute|minutes|hour|hours)`, `rate(0 minute)`
+    (run once) or a cron whose minute and hour fields are `*`, `*/N`, a number or a list."""
+    expression = expression.strip()
+    match = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours)\)", expression)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        if amount == 0:
+            return 0.0  # runs once, at creation
+        minutes = amount * (60 if unit.startswith("hour") else 1)
+        return hours_per_month * 60 / minutes
+    match = re.fullmatch(r"cron\((.+)\)", expression)
+    if match:
+        fields = match.group(1).split()
+        per_hour = _cron_count(fields[0], 60)
+        per_day = _cron_count(fields[1], 24)
+        return per_hour * per_day * hours_per_month / 24
+    raise ValueError(f"unsupported canary schedule {expression!r}")
+
+
+def _cron_count(field_: str, size: int) -> int:
+    if field_ in ("*", "?"):
+        return size
+    if field_.startswith("*/") or "/" in field_:
+        step = int(field_.split("/")[1])
+        return math.ceil(size / step)
+    return len(field_.split(","))
+
+
+def sampled_traces(requests: float, reservoir_per_second: float, fixed_rate: float, seconds: float) -> float:
+    """Traces X-Ray records for `requests` spread evenly over `seconds`: the reservoir's worth each
+    second, then fixed_rate of the rest."""
+    if requests <= 0:
+        return 0.0
+    per_second = requests / seconds
+    kept = min(per_second, reservoir_per_second) + max(per_second - reservoir_per_second, 0.0) * fixed_rate
+    return kept * seconds
+
+
+def sampling(plan: Plan, prices: Prices) -> tuple[float, float, str]:
+    """(reservoir per second, fixed rate, where from): the plan's highest-precedence sampling rule
+    that applies to the functions, else Lambda's default."""
+    names = {str(_value(f, "name")) for f in api_functions(plan)}
+    rules = [
+        r
+        for r in plan.of_type(SAMPLING_RULE)
+        if str(r.inputs.get("serviceName", "*")) in names | {"*"}
+        and str(r.inputs.get("serviceType", "*")) in ("*", "AWS::Lambda::Function")
+    ]
+    if rules:
+        rule = min(rules, key=lambda r: float(r.inputs.get("priority", 10000)))
+        return float(rule.inputs.get("reservoirSize", 0)), float(rule.inputs.get("fixedRate", 0)), rule.name
+    default = prices.assumptions["lambdaDefaultSampling"]
+    return float(default["reservoirPerSecond"]), float(default["fixedRate"]), "Lambda default"
+
+
+def alarm_metrics(alarm: PlannedResource) -> tuple[int, bool]:
+    """(metrics billed, high resolution) of a metric alarm. Each metric an alarm reads is billed; an
+    anomaly-detection band bills three per metric; a period under 60 s makes it high resolution."""
+    queries = alarm.inputs.get("metricQueries") or []
+    periods = [float(alarm.inputs["period"])] if alarm.inputs.get("period") else []
+    if queries:
+        metrics = [q["metric"] for q in queries if q.get("metric")]
+        periods += [float(m["period"]) for m in metrics if m.get("period")]
+        count = len(metrics)
+        if any("ANOMALY_DETECTION_BAND" in str(q.get("expression", "")) for q in queries):
+            count *= 3
+    else:
+        count = 1
+    return count, any(p < 60 for p in periods)
+
+
+# --- the estimate -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Lines:
+    """Accumulates priced quantities for both scenarios, keyed by (layer, item, region)."""
+
+    prices: Prices
+    items: dict[tuple[str, str, str], list[Any]] = field(default_factory=dict)
+
+    def add(self, layer: str, item: str, unit: str, price: float, rest: float, traffic: float, region: str) -> None:
+        key = (layer, item, region)
+        if key not in self.items:
+            self.items[key] = [unit, price, 0.0, 0.0]
+        self.items[key][2] += rest
+        self.items[key][3] += traffic
+
+    def lines(self) -> tuple[CostLine, ...]:
+        order = {SERVICE: 0, OPERATIONS: 1}
+        return tuple(
+            CostLine(layer, item, unit, price, rest, traffic, region)
+            for (layer, item, region), (unit, price, rest, traffic) in sorted(
+                self.items.items(), key=lambda kv: order[kv[0][0]]
+            )
+        )
+
+
+def estimate(
+    plan: Plan,
+    traffic: TrafficConfig,
+    prices: Prices | None = None,
+    *,
+    budget_usd: float | None = None,
+    warn_share: float = 0.8,
+    business_metrics: Sequence[str] | None = None,
+) -> Estimate:
+    """Price `plan` at rest and at `traffic`.
+
+    `business_metrics` are the EMF metric names the function emits (default: the app's catalog);
+    each is one custom metric (single `service` dimension), plus Powertools' ColdStart.
+    """
+    prices = prices or load_prices()
+    if business_metrics is None:
+        business_metrics = _catalog_metrics()
+    region = str(plan.config.get("aws:region", FALLBACK_REGION))
+    out = _Lines(prices)
+    p = prices.price
+    seconds = prices.seconds_per_month
+    hours = prices.hours_per_month
+    notes: list[str] = []
+
+    runs = {c.urn: canary_runs_per_month(str((c.inputs.get("schedule") or {}).get("expression", "")), hours)
+            for c in plan.of_type(CANARY)}
+    synthetic = sum(runs.values()) * traffic.canary_requests_per_run
+    rest_n, traffic_n = synthetic, synthetic + traffic.requests_per_month
+
+    # Lambda: requests and GB-seconds of the functions the API invokes.
+    functions = api_functions(plan)
+    for fn in functions:
+        r = resource_region(plan, fn)
+        layer = layer_of(plan, fn)
+        memory_gb = float(_value(fn, "memorySize", 128)) / 1024
+        arch = (list(_value(fn, "architectures", ["x86_64"])) or ["x86_64"])[0]
+        out.add(layer, "Lambda requests", "M requests", p(r, "lambda.requestsPerMillion"),
+                rest_n / 1e6, traffic_n / 1e6, r)
+        gb_s = memory_gb * traffic.average_duration_ms / 1000
+        out.add(layer, f"Lambda compute ({arch}, {memory_gb * 1024:g} MB)", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
+                rest_n * gb_s, traffic_n * gb_s, r)
+
+    # HTTP API requests, metered in 512 KB increments, and the responses' data transfer out.
+    metering = math.ceil(traffic.average_payload_kb / float(prices.assumptions["apiGatewayMeteringKb"]))
+    for api in plan.of_type(HTTP_API):
+        if str(api.inputs.get("protocolType", "HTTP")) != "HTTP":
+            continue
+        r, layer = resource_region(plan, api), layer_of(plan, api)
+        out.add(layer, "HTTP API requests", "M requests", p(r, "apigateway.httpRequestsPerMillion"),
+                rest_n * metering / 1e6, traffic_n * metering / 1e6, r)
+        gb_out = traffic.average_payload_kb * 1024 / GB
+        out.add(layer, "Data transfer out (responses)", "GB", p(r, "dataTransfer.outToInternetGb"),
+                rest_n * gb_out, traffic_n * gb_out, r)
+
+    # DynamoDB: request units (every write also writes each index), storage, backups.
+    table_keys: set[str] = set()
+    for table in plan.of_type(TABLE):
+        r, layer = resource_region(plan, table), layer_of(plan, table)
+        indexes = list(table.inputs.get("globalSecondaryIndexes") or [])
+        if str(table.inputs.get("billingMode", "PROVISIONED")) == "PAY_PER_REQUEST":
+            wru = traffic.write_units_per_request * (1 + len(indexes))
+            out.add(layer, "DynamoDB write request units", "M WRU", p(r, "dynamodb.writeRequestUnitsPerMillion"),
+                    rest_n * wru / 1e6, traffic_n * wru / 1e6, r)
+            out.add(layer, "DynamoDB read request units", "M RRU", p(r, "dynamodb.readRequestUnitsPerMillion"),
+                    rest_n * traffic.read_units_per_request / 1e6,
+                    traffic_n * traffic.read_units_per_request / 1e6, r)
+        else:
+            wcu = float(table.inputs.get("writeCapacity") or 0) + sum(float(i.get("writeCapacity") or 0)
+                                                                       for i in indexes)
+            rcu = float(table.inputs.get("readCapacity") or 0) + sum(float(i.get("readCapacity") or 0)
+                                                                      for i in indexes)
+            out.add(layer, "DynamoDB provisioned writes", "WCU-hours", p(r, "dynamodb.wcuHour"),
+                    wcu * hours, wcu * hours, r)
+            out.add(layer, "DynamoDB provisioned reads", "RCU-hours", p(r, "dynamodb.rcuHour"),
+                    rcu * hours, rcu * hours, r)
+        copies = 1 + sum(1 for i in indexes if i.get("projectionType") == "ALL")
+        out.add(layer, "DynamoDB storage", "GB-month", p(r, "dynamodb.storageGbMonth"),
+                traffic.stored_gb * copies, traffic.stored_gb * copies, r)
+        if (table.inputs.get("pointInTimeRecovery") or {}).get("enabled"):
+            out.add(layer, "DynamoDB point-in-time recovery", "GB-month", p(r, "dynamodb.pitrGbMonth"),
+                    traffic.stored_gb, traffic.stored_gb, r)
+        sse = table.inputs.get("serverSideEncryption") or {}
+        if sse.get("kmsKeyArn"):
+            table_keys.add(str(sse["kmsKeyArn"]))
+
+    # KMS: each customer-managed key, and the requests DynamoDB makes with a table key.
+    for key in plan.of_type(KMS_KEY):
+        r, layer = resource_region(plan, key), layer_of(plan, key)
+        out.add(layer, "KMS customer-managed keys", "keys", p(r, "kms.keyMonth"), 1, 1, r)
+        if str(key.outputs.get("arn")) in table_keys:
+            requests = float(prices.assumptions["kmsRequestsPerTableKeyPerMonth"]) / 10_000
+            out.add(layer, "KMS requests", "10k requests", p(r, "kms.requestsPer10k"),
+                    requests if rest_n else 0, requests if traffic_n else 0, r)
+
+    # CloudWatch Logs: the function writes to its group, the stage to its access-log group.
+    function_groups = {str((_value(f, "loggingConfig", {}) or {}).get("logGroup") or f"/aws/lambda/{_value(f, 'name')}")
+                       for f in functions}
+    access_groups = {str((s.inputs.get("accessLogSettings") or {}).get("destinationArn")) for s in plan.of_type(STAGE)}
+    for group in plan.of_type(LOG_GROUP):
+        r = resource_region(plan, group)
+        per_request = 0.0
+        if str(_value(group, "name")) in function_groups:
+            per_request += traffic.function_log_bytes_per_request
+        if str(group.outputs.get("arn")) in access_groups:
+            per_request += traffic.access_log_bytes_per_request
+        if not per_request:
+            continue
+        rest_gb, traffic_gb = rest_n * per_request / GB, traffic_n * per_request / GB
+        out.add(OPERATIONS, "CloudWatch Logs ingestion", "GB", p(r, "cloudwatch.logsIngestionGb"),
+                rest_gb, traffic_gb, r)
+        # Steady state once retention is reached: retention days' worth of ingestion, stored
+        # uncompressed (an upper bound; CloudWatch bills the compressed size).
+        months_kept = float(group.inputs.get("retentionInDays") or 365) / (hours / 24)
+        out.add(OPERATIONS, "CloudWatch Logs storage", "GB-month", p(r, "cloudwatch.logsStorageGbMonth"),
+                rest_gb * months_kept, traffic_gb * months_kept, r)
+
+    # Alarms, by resolution; composite alarms; dashboards.
+    for alarm in plan.of_type(METRIC_ALARM):
+        r = resource_region(plan, alarm)
+        count, high = alarm_metrics(alarm)
+        key = "cloudwatch.alarmHighResolutionMetricMonth" if high else "cloudwatch.alarmStandardMetricMonth"
+        item = "CloudWatch alarms, high resolution" if high else "CloudWatch alarms, standard"
+        out.add(OPERATIONS, item, "alarm metrics", p(r, key), count, count, r)
+    for alarm in plan.of_type(COMPOSITE_ALARM):
+        r = resource_region(plan, alarm)
+        out.add(OPERATIONS, "CloudWatch composite alarms", "alarms", p(r, "cloudwatch.compositeAlarmMonth"), 1, 1, r)
+    for dashboard in plan.of_type(DASHBOARD):
+        r = resource_region(plan, dashboard)
+        out.add(OPERATIONS, "CloudWatch dashboards", "dashboards", p(r, "cloudwatch.dashboardMonth"), 1, 1, r)
+
+    # Custom metrics: billed for each month a metric receives data, i.e. whenever requests flow.
+    metric_count = 0
+    for fn in functions:
+        variables = ((_value(fn, "environment", {}) or {}).get("variables") or {})
+        if variables.get("POWERTOOLS_METRICS_NAMESPACE"):
+            metric_count += len(business_metrics) + 1  # + ColdStart
+    metric_count += len(plan.of_type(METRIC_FILTER))
+    per_route = int(prices.assumptions["httpApiDetailedMetricsPerRoute"])
+    for stage in plan.of_type(STAGE):
+        if (stage.inputs.get("defaultRouteSettings") or {}).get("detailedMetricsEnabled"):
+            routes = [x for x in plan.of_type(ROUTE) if x.inputs.get("apiId") == stage.inputs.get("apiId")]
+            metric_count += per_route * len(routes)
+    if metric_count:
+        out.add(OPERATIONS, "CloudWatch custom metrics", "metrics", p(region, "cloudwatch.customMetricMonth"),
+                metric_count if rest_n else 0, metric_count if traffic_n else 0, region)
+
+    # Synthetics canary runs.
+    for canary in plan.of_type(CANARY):
+        r = resource_region(plan, canary)
+        out.add(OPERATIONS, "Synthetics canary runs", "runs", p(r, "synthetics.canaryRun"),
+                runs[canary.urn], runs[canary.urn], r)
+
+    # X-Ray traces recorded by actively traced functions.
+    if any((_value(f, "tracingConfig", {}) or {}).get("mode") == "Active" for f in functions):
+        reservoir, rate, source = sampling(plan, prices)
+        notes.append(f"X-Ray sampling: {reservoir:g}/s then {rate:.0%} ({source})")
+        out.add(OPERATIONS, "X-Ray traces recorded", "M traces", p(region, "xray.tracesRecordedPerMillion"),
+                sampled_traces(rest_n, reservoir, rate, seconds) / 1e6,
+                sampled_traces(traffic_n, reservoir, rate, seconds) / 1e6, region)
+
+    # SNS: alert publishes and their email deliveries.
+    topics = plan.of_type(TOPIC)
+    if topics:
+        emails = sum(1 for s in plan.of_type(SUBSCRIPTION) if s.inputs.get("protocol") == "email")
+        publishes = float(traffic.alerts_per_month)
+        deliveries = publishes * emails / len(topics)
+        out.add(OPERATIONS, "SNS alert publishes", "M publishes", p(region, "sns.publishesPerMillion"),
+                publishes / 1e6, publishes / 1e6, region)
+        out.add(OPERATIONS, "SNS email deliveries", "100k emails", p(region, "sns.emailPer100k"),
+                deliveries / 1e5, deliveries / 1e5, region)
+
+    free = sum(len(plan.of_type(t)) for t in FREE_COST_TYPES)
+    if free:
+        out.add(OPERATIONS, "Budgets, anomaly detection, cost allocation tags", "resources",
+                p(region, "budgets.budgetMonth"), free, free, region)
+
+    for r in sorted({line.region for line in out.lines()}):
+        if not prices.covers(r):
+            notes.append(f"no prices for {r} in prices.json: {FALLBACK_REGION} prices used")
+    return Estimate(
+        stack=plan.stack,
+        region=region,
+        lines=out.lines(),
+        traffic=traffic,
+        prices_as_of=prices.as_of,
+        budget_usd=budget_usd,
+        warn_share=warn_share,
+        notes=tuple(notes),
+    )
+
+
+def _catalog_metrics() -> tuple[str, ...]:
+    try:
+        from app.service.metrics_catalog import BUSINESS_METRICS
+    except ImportError:
+        return ()
+    return tuple(BUSINESS_METRICS)
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+def _quantity(value: float) -> str:
+    if value == 0:
+        return "0"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.4g}"
+
+
+# Units counted in whole things read "each"; measured units read "per unit".
+_COUNTED_UNITS = frozenset({"keys", "alarm metrics", "alarms", "dashboards", "metrics", "runs", "resources"})
+
+
+def _unit_price(price: float, unit: str) -> str:
+    if price == 0:
+        text = "0"
+    elif price < 0.01:
+        text = f"{price:.10f}".rstrip("0")
+    else:
+        whole, decimals = f"{price:,.6f}".split(".")
+        text = f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
+    return f"${text} each" if unit in _COUNTED_UNITS else f"${text}/{unit}"
+
+
+def render_estimate(estimate: Estimate) -> str:
+    """The cost table, subtotals per layer, the budget headroom and any warning."""
+    t = estimate.traffic
+    header = (
+        f"Monthly cost estimate, stack {estimate.stack} ({estimate.region}): USD list prices as of "
+        f"{estimate.prices_as_of}, free tier excluded"
+    )
+    traffic = (
+        f"traffic: {t.requests_per_month:,} requests/month, {t.average_duration_ms:g} ms, "
+        f"{t.average_payload_kb:g} KB responses, {t.function_log_bytes_per_request:,} + "
+        f"{t.access_log_bytes_per_request:,} log bytes/request, {t.read_units_per_request:g} RRU + "
+        f"{t.write_units_per_request:g} WRU/request, {t.stored_gb:g} GB stored; at rest: no client traffic"
+    )
+    rows = [("layer", "item", "region", "quantity at traffic", "unit price", "at rest", "at traffic")]
+    for layer in (SERVICE, OPERATIONS):
+        for line in (x for x in estimate.lines if x.layer == layer):
+            rows.append((layer, line.item, line.region, f"{_quantity(line.quantity_at_traffic)} {line.unit}",
+                         _unit_price(line.unit_price, line.unit), _usd(line.at_rest), _usd(line.at_traffic)))
+        rows.append(("", f"{layer} subtotal", "", "", "", _usd(estimate.total("rest", layer)),
+                     _usd(estimate.total("traffic", layer))))
+    rows.append(("", "total", "", "", "", _usd(estimate.total("rest")), _usd(estimate.total("traffic"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {5, 6}
+
+    def fmt(row: Iterable[str]) -> str:
+        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        return "  ".join(cells).rstrip()
+
+    lines = [header, traffic, "", fmt(rows[0]), "  ".join("-" * w for w in widths)]
+    lines += [fmt(row) for row in rows[1:]]
+    if estimate.budget_usd:
+        share = estimate.share_of_budget or 0.0
+        headroom = estimate.budget_usd - estimate.total("traffic")
+        lines += [
+            "",
+            f"budget: {_usd(estimate.budget_usd)}/month; estimate at traffic {_usd(estimate.total('traffic'))} "
+            f"= {share:.1%} of budget, headroom {_usd(headroom)} (warns above {estimate.warn_share:.0%})",
+        ]
+    for note in estimate.notes:
+        lines.append(f"note: {note}")
+    if estimate.warning:
+        lines.append(f"WARNING: {estimate.warning}")
+    return "\n".join(lines)
