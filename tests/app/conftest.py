@@ -17,6 +17,15 @@ from moto import mock_aws
 Invoke = Callable[[dict[str, Any]], Invocation]
 
 
+@pytest.fixture(scope="session")
+def served_api() -> Iterator[Any]:
+    """`python -m tools.serve` on a free loopback port, shared by the local-server tests."""
+    from tools.local_api import local_server
+
+    with local_server() as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The Function component's environment, for the duration of each test only."""
