@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.alarms import threshold_problems
+
 NAMESPACE = "prodready"
 
 # The only values CloudWatch Logs accepts for RetentionInDays (0/"never expire" is deliberately
@@ -245,6 +247,125 @@ class TrafficConfig(_Model):
     """Alarm and budget notifications published per month (SNS publishes and email deliveries)."""
 
 
+Severity = Literal["critical", "warning"]
+
+DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/prodready/blob/main/docs/runbooks"
+
+
+class SloConfig(_Model):
+    """Service-level objectives of the HTTP API, and their burn-rate alerts."""
+
+    availability_target_percent: float = Field(default=99.9, ge=90, lt=100)
+    """Share of requests that must not end in a 5xx, in percent (99.9 allows 43 min of full outage per 30 days)."""
+    latency_target_percent: float = Field(default=99.0, ge=50, lt=100)
+    """Share of requests that must complete within latencyThresholdMs, in percent."""
+    latency_threshold_ms: int = Field(default=1000, ge=10, le=30000)
+    """Latency a good request stays within (API Gateway's Latency metric)."""
+    window_days: int = Field(default=30, ge=7, le=90)
+    """SLO window; the burn-rate thresholds are derived from it (30 days gives the workbook's 14.4/6/1)."""
+    burn_rate_alerts: bool = True
+    """Create the multiwindow, multi-burn-rate alarms (page at 14.4x and 6x, ticket at 1x)."""
+
+
+class TracingConfig(_Model):
+    """X-Ray sampling and the faults group."""
+
+    sampling_rate: float = Field(ge=0, le=1)
+    """Share of requests traced after the reservoir is used up (1.0 = every request)."""
+    reservoir_per_second: int = Field(default=1, ge=0, le=1000)
+    """Requests per second traced before the rate applies."""
+    insights: bool = True
+    """X-Ray Insights with notifications on the faults-and-errors group."""
+
+
+class CanaryConfig(_Model):
+    """The synthetic health check."""
+
+    enabled: bool = False
+    """Run a CloudWatch Synthetics canary against the API's readiness route."""
+    schedule: str = Field(default="rate(5 minutes)", pattern=r"^(rate\(\d+ (minute|minutes|hour|hours)\)|cron\(.+\))$")
+    """Synthetics schedule expression: rate(N minutes|hours) or cron(...)."""
+    path: str = Field(default="/health/ready", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    """Path the canary requests (a 2xx answer is a success)."""
+    runtime_version: str = Field(default="syn-nodejs-puppeteer-15.0", pattern=r"^syn-nodejs-puppeteer-\d+\.\d+$")
+    """Synthetics runtime; the script uses the runtime's @aws/synthetics-puppeteer module."""
+    artifact_retention_days: int = Field(default=30, ge=1, le=455)
+    """Days canary artifacts stay in S3 and run data in Synthetics."""
+    timeout_seconds: int = Field(default=60, ge=15, le=840)
+    """Run timeout (Synthetics wants at least 15 s)."""
+
+
+class MonitoringConfig(_Model):
+    """Alert routing, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
+
+    runbook_base_url: str = Field(default=DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s]+[^/\s]$")
+    """Where docs/runbooks is browsable; each alarm description ends with `<base>/<alarm kind>.md`."""
+    alert_emails: dict[Severity, tuple[str, ...]] = {}
+    """Email subscribers per severity (`critical` pages, `warning` notifies)."""
+    webhook_secrets: dict[Severity, str] = {}
+    """Per severity, the `namespace:key` of a secret config value holding an HTTPS endpoint (an incident
+    tool's webhook), set with `pulumi config set --secret`; not in the `prodready` namespace."""
+    thresholds: dict[str, dict[Severity, float | None]] = {}
+    """Overrides of the default thresholds, by alarm kind then severity; null removes that severity's alarm."""
+    min_requests: int = Field(default=10, ge=1, le=1_000_000)
+    """Requests (or invocations) a 5-minute period needs before rate and p99 alarms judge it."""
+    expect_traffic: bool = True
+    """The API always has traffic (the canary counts): alarm when it has none. False in a stack idle by design."""
+    slo: SloConfig = SloConfig()
+    """Availability and latency SLOs."""
+    tracing: TracingConfig
+    """X-Ray sampling rule and faults group."""
+    canary: CanaryConfig = CanaryConfig()
+    """Synthetic health check."""
+    dashboard: bool = True
+    """Create the service dashboard."""
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails_are_addresses(cls, emails: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for severity, addresses in emails.items():
+            for email in addresses:
+                if not re.match(_EMAIL, email):
+                    raise ValueError(f"{severity}: {email!r} is not an email address")
+            if len(set(addresses)) != len(addresses):
+                raise ValueError(f"{severity}: duplicate addresses in {list(addresses)}")
+        return emails
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _secrets_are_other_namespace_keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        for severity, key in keys.items():
+            namespace, _, name = key.partition(":")
+            if not re.match(r"^[A-Za-z0-9_.-]+$", namespace) or not re.match(r"^[A-Za-z0-9_.-]+$", name):
+                raise ValueError(f"{severity}: {key!r} is not a config key of the form namespace:key")
+            if namespace in (NAMESPACE, "aws"):
+                raise ValueError(
+                    f"{severity}: {key!r} must live outside the {NAMESPACE!r} and 'aws' namespaces, "
+                    "e.g. alerting:criticalWebhookUrl"
+                )
+        return keys
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_name_known_kinds(
+        cls, thresholds: dict[str, dict[str, float | None]]
+    ) -> dict[str, dict[str, float | None]]:
+        problems = threshold_problems(thresholds)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return thresholds
+
+    @model_validator(mode="after")
+    def _every_severity_reaches_someone(self) -> MonitoringConfig:
+        missing = [s for s in ("critical", "warning") if not self.alert_emails.get(s) and s not in self.webhook_secrets]
+        if missing:
+            raise ValueError(
+                f"alertEmails/webhookSecrets: no subscriber for {', '.join(missing)}; every alert topic needs "
+                "at least one email address or webhook"
+            )
+        return self
+
+
 class StackConfig(_Model):
     """Everything a stack is built from; one instance per `pulumi up`."""
 
@@ -274,6 +395,8 @@ class StackConfig(_Model):
     """Budget, anomaly detection, cost allocation tags and the billing alarm."""
     traffic: TrafficConfig
     """Traffic level the cost estimate prices."""
+    monitoring: MonitoringConfig
+    """Alerting, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -329,6 +452,10 @@ PROFILES: dict[str, dict[str, Any]] = {
                     "functionLogBytesPerRequest": 3000, "accessLogBytesPerRequest": 700,
                     "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.3, "storedGb": 0.1,
                     "canaryRequestsPerRun": 1, "alertsPerMonth": 50},
+        # Idle by design: no no-traffic alarm, no canary; every request traced.
+        "monitoring": {"expectTraffic": False, "minRequests": 10, "dashboard": True,
+                       "tracing": {"samplingRate": 1.0, "reservoirPerSecond": 1, "insights": True},
+                       "canary": {"enabled": False}},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -344,6 +471,10 @@ PROFILES: dict[str, dict[str, Any]] = {
                     "functionLogBytesPerRequest": 1200, "accessLogBytesPerRequest": 700,
                     "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.2, "storedGb": 5,
                     "canaryRequestsPerRun": 1, "alertsPerMonth": 20},
+        # Always some traffic (the canary every 5 minutes); 5 % of requests traced after 1/s.
+        "monitoring": {"expectTraffic": True, "minRequests": 10, "dashboard": True,
+                       "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
+                       "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
     },
 }
 

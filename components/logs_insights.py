@@ -1,0 +1,175 @@
+"""Log-derived signals: metric filter patterns and Logs Insights saved queries. Pure data.
+
+Written for what actually arrives in the log groups:
+
+- the function's group holds the app's Powertools JSON lines (`level`, `message`, `timestamp`,
+  `service`, `cold_start`, `function_name`, `function_request_id`, `correlation_id`,
+  `xray_trace_id`; one `"request completed"` line per request with `http_method`, `route`, `path`,
+  `status_code` (int), `duration_ms` (float); one `"business event"` line per event with `event` and
+  `item_id`) and Lambda's own JSON platform records, e.g. `{"type": "platform.report", "record":
+  {"metrics": {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB",
+  "initDurationMs" (cold starts only)}}}`;
+- the API access-log group holds one JSON line per request with the keys of
+  `components.http_api.ACCESS_LOG_FIELDS`, every value a string (`status`, `responseLatency`...).
+
+Platform records carry no function name, so log metrics cannot take a FunctionName dimension; each
+function's log metrics get a namespace of their own instead: `<metrics namespace>/<function key>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricFilterSpec:
+    """A metric filter on a function's log group."""
+
+    key: str
+    """Stable key (logical-name suffix)."""
+    metric_name: str
+    """Metric the filter publishes."""
+    pattern: str
+    """CloudWatch Logs JSON filter pattern."""
+    value: str
+    """Published value: a `$.` selector or a constant."""
+    unit: str
+    """CloudWatch unit of the value."""
+    default_value: str | None = None
+    """Value published for log events that do not match (None publishes nothing)."""
+
+
+FUNCTION_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
+    MetricFilterSpec(
+        key="init-duration",
+        metric_name="InitDuration",
+        pattern='{ $.type = "platform.report" && $.record.metrics.initDurationMs > 0 }',
+        value="$.record.metrics.initDurationMs",
+        unit="Milliseconds",
+    ),
+    MetricFilterSpec(
+        key="max-memory-used",
+        metric_name="MaxMemoryUsed",
+        pattern='{ $.type = "platform.report" && $.record.metrics.maxMemoryUsedMB > 0 }',
+        value="$.record.metrics.maxMemoryUsedMB",
+        unit="Megabytes",
+    ),
+    MetricFilterSpec(
+        key="error-log-lines",
+        metric_name="ErrorLogLines",
+        # Python's logging says CRITICAL for the level above ERROR; both are application errors.
+        pattern='{ $.level = "ERROR" || $.level = "CRITICAL" }',
+        value="1",
+        unit="Count",
+        # Zero for every other line: the metric reads 0, not "no data", while the function logs.
+        default_value="0",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class LogMetric:
+    """Where a metric filter's values land."""
+
+    namespace: str
+    """Metric namespace."""
+    metric_name: str
+    """Metric name."""
+
+
+def function_log_metrics_namespace(metrics_namespace: str, function_key: str) -> str:
+    """Namespace of one function's log-derived metrics: `<service metrics namespace>/<function key>`."""
+    return f"{metrics_namespace}/{function_key}"
+
+
+def function_log_metric(log_metrics_namespace: str, filter_key: str) -> LogMetric:
+    """The metric a function's metric filter `filter_key` publishes."""
+    for spec in FUNCTION_METRIC_FILTERS:
+        if spec.key == filter_key:
+            return LogMetric(log_metrics_namespace, spec.metric_name)
+    raise KeyError(f"no metric filter {filter_key!r}")
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A Logs Insights query definition."""
+
+    key: str
+    """Stable key (logical-name suffix)."""
+    title: str
+    """Shown in the console under the stack's folder."""
+    log_groups: tuple[str, ...]
+    """Which groups it reads: `function` and/or `access`."""
+    query: str
+    """Logs Insights QL."""
+
+
+def _q(*lines: str) -> str:
+    return "\n| ".join(lines)
+
+
+CORRELATION_ID_PLACEHOLDER = "REPLACE-WITH-CORRELATION-ID"
+
+SAVED_QUERIES: tuple[SavedQuery, ...] = (
+    SavedQuery(
+        "api-performance", "API performance by 5 min", ("function",),
+        _q('filter message = "request completed"',
+           "stats count(*) as requests, avg(duration_ms) as avg_ms, pct(duration_ms, 50) as p50_ms, "
+           "pct(duration_ms, 95) as p95_ms, pct(duration_ms, 99) as p99_ms, max(duration_ms) as max_ms by bin(5m)"),
+    ),
+    SavedQuery(
+        "errors-by-status-and-path", "Errors by status and path", ("function",),
+        _q('filter message = "request completed" and status_code >= 400',
+           "stats count(*) as responses by status_code, route, path",
+           "sort responses desc",
+           "limit 100"),
+    ),
+    SavedQuery(
+        "gateway-errors", "Gateway errors (never reached the function or failed in it)", ("access",),
+        _q('filter status like /^[45]/ or integrationError != "-"',
+           "stats count(*) as responses by status, routeKey, integrationStatus, errorMessage",
+           "sort responses desc",
+           "limit 100"),
+    ),
+    SavedQuery(
+        "cold-starts", "Cold starts and init durations", ("function",),
+        _q('filter type = "platform.report" and ispresent(record.metrics.initDurationMs)',
+           "stats count(*) as cold_starts, avg(record.metrics.initDurationMs) as avg_init_ms, "
+           "pct(record.metrics.initDurationMs, 99) as p99_init_ms, max(record.metrics.initDurationMs) as max_init_ms "
+           "by bin(1h)"),
+    ),
+    SavedQuery(
+        "slowest-requests", "Slowest requests", ("function",),
+        _q('filter message = "request completed"',
+           "fields @timestamp, duration_ms, http_method, route, path, status_code, cold_start, correlation_id, "
+           "xray_trace_id",
+           "sort duration_ms desc",
+           "limit 50"),
+    ),
+    SavedQuery(
+        "correlation-id", "Correlation id lookup", ("function", "access"),
+        # Without an x-correlation-id header the app uses the API request id, the access log's requestId.
+        _q(f'filter correlation_id = "{CORRELATION_ID_PLACEHOLDER}" or requestId = "{CORRELATION_ID_PLACEHOLDER}"',
+           "fields @timestamp, @log, level, message, route, status, status_code, duration_ms, "
+           "function_request_id, xray_trace_id",
+           "sort @timestamp asc",
+           "limit 200"),
+    ),
+    SavedQuery(
+        "business-events", "Business events", ("function",),
+        _q('filter message = "business event"',
+           "stats count(*) as events by event, bin(1h)"),
+    ),
+    SavedQuery(
+        "recent-errors", "Recent ERROR lines", ("function",),
+        _q('filter level = "ERROR" or level = "CRITICAL"',
+           "fields @timestamp, message, route, correlation_id, xray_trace_id, function_request_id",
+           "sort @timestamp desc",
+           "limit 100"),
+    ),
+)
+
+
+def query_name(prefix: str, query: SavedQuery) -> str:
+    """Saved query name; the `/` files it in a folder per stack in the console."""
+    return f"{prefix}/{query.title}"
