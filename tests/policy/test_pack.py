@@ -1,0 +1,143 @@
+"""The pack as the engine sees it: metadata over gRPC, per-stack config, the preview view of a plan."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from prodready_policy.pack import PACK_NAME
+
+from components.config import load_stack_config
+from tests.conftest import COMMITTED_STACKS
+from tests.policy.builders import StackBuilder
+from tools.plan.harness import PROJECT_DIR, stack_config
+from tools.plan.policy import (
+    POLICY_PACK_DIR,
+    UNKNOWN,
+    PolicyConfigError,
+    PolicyPackProcess,
+    load_policy_config,
+    parse_policy_config,
+    preview_view,
+    reconcile_config,
+)
+
+
+def test_plugin_and_analyzer_info(policy_pack: PolicyPackProcess):
+    assert policy_pack.plugin_info().version == "1.21.0"  # pulumi-policy, as pinned
+    info = policy_pack.info()
+    assert info.name == PACK_NAME
+    # As the engine does: PulumiPolicy.yaml's version wins over the SDK's placeholder.
+    assert info.version == yaml.safe_load((POLICY_PACK_DIR / "PulumiPolicy.yaml").read_text())["version"]
+    assert len(info.policies) == 14
+
+
+def test_every_policy_is_documented_mandatory_and_configurable(policy_pack: PolicyPackProcess):
+    for policy in policy_pack.info().policies:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", policy.name), policy.name
+        assert policy.description.startswith(("Requires ", "Prohibits ")), policy.name
+        assert policy.enforcement_level == "mandatory", policy.name
+        assert policy.severity in {"low", "medium", "high", "critical"}, policy.name
+        assert len(policy.remediation_steps) > 40, policy.name
+        assert policy.config_schema, policy.name
+        for key, schema in policy.config_schema.items():
+            assert ("default" in schema and schema.get("description")) or schema.get("type") == "object", (
+                policy.name, key)
+
+
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
+def test_each_committed_stack_has_a_valid_policy_config(stack: str, policy_pack: PolicyPackProcess):
+    path = POLICY_PACK_DIR / "config" / f"{stack}.json"
+    assert path.exists(), f"no policy config for stack {stack}"
+    reconciled = reconcile_config(policy_pack.info(), load_policy_config(path))
+    assert set(reconciled) == {p.name for p in policy_pack.info().policies}
+
+
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
+def test_policy_config_agrees_with_the_stack_file(stack: str, policy_pack: PolicyPackProcess):
+    """The pack's thresholds are the stack's promises: its own config must sit inside them."""
+    config = load_stack_config(stack, stack_config(stack)[0])
+    reconciled = reconcile_config(policy_pack.info(), load_policy_config(POLICY_PACK_DIR / "config" / f"{stack}.json"))
+    props = {name: entry["properties"] for name, entry in reconciled.items()}
+    assert props["required-tags"]["allowedEnvironments"] == [config.environment]
+    assert set(props["required-tags"]["requiredKeys"]) <= set(config.tags)
+    retention = props["log-group-retention"]
+    assert retention["minDays"] <= config.logs.retention_days <= retention["maxDays"]
+    assert retention["securityMinDays"] <= config.logs.access_log_retention_days <= retention["maxDays"]
+    protection = props["dynamodb-data-protection"]
+    assert protection["requirePointInTimeRecovery"] <= config.data_protection.point_in_time_recovery
+    assert protection["requireDeletionProtection"] <= config.data_protection.deletion_protection
+    if config.environment == "prod":
+        assert protection["requirePointInTimeRecovery"] and protection["requireDeletionProtection"]
+        assert retention["securityMinDays"] >= 90
+    throttling = props["api-route-throttling"]
+    assert config.api.throttling_rate_limit <= throttling["maxRateLimit"]
+    assert config.api.throttling_burst_limit <= throttling["maxBurstLimit"]
+
+
+def test_reconcile_applies_defaults_all_and_policy_levels(policy_pack: PolicyPackProcess):
+    info = policy_pack.info()
+    given = parse_policy_config({"all": "advisory", "lambda-active-tracing": "disabled",
+                                 "log-group-retention": {"enforcementLevel": "mandatory", "maxDays": 60}})
+    result = reconcile_config(info, given)
+    assert result["required-tags"]["enforcementLevel"] == "advisory"
+    assert result["lambda-active-tracing"]["enforcementLevel"] == "disabled"
+    assert result["log-group-retention"] == {
+        "enforcementLevel": "mandatory",
+        "properties": {**result["log-group-retention"]["properties"], "maxDays": 60},
+    }
+    assert result["log-group-retention"]["properties"]["securityMinDays"] == 90  # schema default kept
+
+
+@pytest.mark.parametrize("document, problem", [
+    ({"log-group-retention": {"minDays": "seven"}}, "log-group-retention: minDays: 'seven' is not of type 'number'"),
+    ({"no-such-policy": {"x": 1}}, "no-such-policy: no such policy"),
+    ({"required-tags": "sometimes"}, "'sometimes' is not a valid enforcement level"),
+    ({"alarm-coverage": {"requiredMetrics": {"aws:s3/bucket:Bucket": ["x"]}}},
+     "Additional properties are not allowed"),
+])
+def test_invalid_policy_config_is_refused_with_the_policy_named(document, problem, policy_pack: PolicyPackProcess):
+    with pytest.raises(PolicyConfigError, match=re.escape(problem)):
+        reconcile_config(policy_pack.info(), parse_policy_config(document))
+
+
+def test_config_files_are_plain_json_objects():
+    for path in sorted((POLICY_PACK_DIR / "config").glob("*.json")):
+        assert isinstance(json.loads(path.read_text()), dict), path
+        assert path.stem in COMMITTED_STACKS, f"{path.name} configures a stack without a Pulumi.{path.stem}.yaml"
+
+
+def test_pack_does_not_import_the_program_or_pulumi_aws():
+    """Under the engine the pack runs from policies/ with its own venv: only pulumi and pulumi-policy."""
+    for path in POLICY_PACK_DIR.rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(from|import) (components|tools|app|pulumi_aws)\b", text, re.M), path
+    requirements = (POLICY_PACK_DIR / "requirements.txt").read_text().split()
+    assert requirements == ["pulumi==3.272.0", "pulumi-policy==1.21.0"]
+    assert Path(PROJECT_DIR / "requirements-dev.txt").read_text().count("-r policies/requirements.txt") == 1
+
+
+# -- the preview view ---------------------------------------------------------------------------
+
+
+def test_preview_view_makes_computed_values_and_what_derives_from_them_unknown():
+    stack = StackBuilder()
+    table = stack.table("items")
+    stack.add("aws:iam/rolePolicy:RolePolicy", "policy", {
+        "role": "r",
+        "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem",
+                                             "Resource": "arn:aws:dynamodb:eu-west-1:123456789012:table/items"}]}),
+    }, deps={"policy": [table]})
+    stack.add("aws:lambda/function:Function", "fn", {"name": "fn", "environment": {"variables": {"TABLE": "items"}}},
+              deps={"environment": [table]})
+    preview = preview_view(stack.plan())
+    by_name = {r.name: r for r in preview.resources}
+    assert by_name["items-table"].outputs["arn"] == UNKNOWN  # computed on create
+    assert by_name["items-table"].outputs["name"] == "items"  # an input: known
+    assert by_name["policy"].inputs["policy"] == UNKNOWN  # built from the table's ARN
+    assert by_name["fn"].inputs["environment"] == {"variables": {"TABLE": "items"}}  # from the table's input
+    assert by_name["aws"].outputs["defaultTags"] == stack.plan().resources[0].inputs["defaultTags"]
+    assert preview.preview is True
