@@ -183,7 +183,7 @@ def hand_computed(client_requests: int) -> dict[str, float]:
         + 0.5 + 3.0                                               # composite alarm, dashboard
         + (2 + 1 + 1) * 0.3                                       # 2 EMF metrics + ColdStart + 1 filter
         + RUNS * 0.001                                            # canary runs
-        + n * 0.1 / 1e6 * 5.0                                     # X-Ray: reservoir 0, 10% sampled
+        + n / 1e6 * 5.0                                           # X-Ray: < 1 request/s, all traced
         + 100 / 1e6 * 0.5 + 100 * 2 / 1e5 * 2.0                   # 100 alerts, 2 email subscribers
     )
     return {"service": service, "operations": operations}
@@ -199,10 +199,10 @@ def test_small_plan_costs_what_the_hand_computation_says() -> None:
     assert est.total("rest", "operations") == pytest.approx(at_rest["operations"], rel=1e-9)
     # The same figures, evaluated once by hand and written down. At traffic (n = 1,004,380):
     # service    0.2009 + 1.0044 + 1.0044 + 0.0862 + 1.0044 + 0.4018 + 1.0 + 0.4        = 5.1020
-    # operations 1.0 + 0.7184 + 0.0567 + 0.6 + 3.5 + 1.2 + 4.38 + 0.5022 + 0.0041       = 11.9613
-    # At rest (n = 4,380, the canary alone): 1.4161 + 10.6896.
-    assert est.total("traffic") == pytest.approx(17.063, abs=0.001)  # 5.102 service + 11.961 operations
-    assert est.total("rest") == pytest.approx(12.106, abs=0.001)  # 1.416 service + 10.690 operations
+    # operations 1.0 + 0.7184 + 0.0567 + 0.6 + 3.5 + 1.2 + 4.38 + 5.0219 + 0.0041       = 16.4810
+    # At rest (n = 4,380, the canary alone): 1.4161 + 10.7093.
+    assert est.total("traffic") == pytest.approx(21.583, abs=0.001)  # 5.102 service + 16.481 operations
+    assert est.total("rest") == pytest.approx(12.125, abs=0.001)  # 1.416 service + 10.709 operations
 
 
 def test_lines_read_the_plan_inputs() -> None:
@@ -313,8 +313,28 @@ def test_rendered_table_has_both_layers_and_totals() -> None:
         assert text in rendered, text
     document = _estimate(budget_usd=100.0).to_json()
     assert document["freeTier"] == "excluded"
-    assert document["totals"]["traffic"]["total"] == pytest.approx(17.06, abs=0.01)
+    assert document["totals"]["traffic"]["total"] == pytest.approx(21.58, abs=0.01)
     json.dumps(document)  # serialisable as it is
+
+
+def test_lambda_samples_at_its_fixed_rate_whatever_the_rules_say() -> None:
+    est = _estimate()
+    (note,) = [n for n in est.notes if n.startswith("X-Ray sampling")]
+    assert "1/s then 5%" in note and "sampling rule sampling (0/s then 10%)" in note
+    without_rule = _estimate(_without(small_plan(), "sampling"))
+    assert _line(without_rule, "X-Ray traces recorded").at_traffic == _line(est, "X-Ray traces recorded").at_traffic
+    # Past the reservoir, 5% of the rest: 10M requests a month is 3.8/s, so 1/s + 5% of 2.8/s.
+    busy = _estimate(traffic=TRAFFIC.model_copy(update={"requests_per_month": 10_000_000}))
+    per_second = (10_000_000 + RUNS) / (730 * 3600)
+    assert _line(busy, "X-Ray traces recorded").quantity_at_traffic == pytest.approx(
+        (1 + (per_second - 1) * 0.05) * 730 * 3600 / 1e6)
+
+
+def test_pass_through_tracing_records_no_traces() -> None:
+    plan = small_plan()
+    function = next(r for r in plan.resources if r.name == "fn")
+    function.inputs["tracingConfig"] = {"mode": "PassThrough"}
+    assert not [x for x in _estimate(plan).lines if x.item.startswith("X-Ray")]
 
 
 @pytest.mark.parametrize(("expression", "runs"), [

@@ -17,6 +17,7 @@ S3 artifacts, and support plans.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import re
@@ -269,20 +270,34 @@ def sampled_traces(requests: float, reservoir_per_second: float, fixed_rate: flo
 
 
 def sampling(plan: Plan, prices: Prices) -> tuple[float, float, str]:
-    """(reservoir per second, fixed rate, where from): the plan's highest-precedence sampling rule
-    that applies to the functions, else Lambda's default."""
-    names = {str(_value(f, "name")) for f in api_functions(plan)}
-    rules = [
-        r
-        for r in plan.of_type(SAMPLING_RULE)
-        if str(r.inputs.get("serviceName", "*")) in names | {"*"}
-        and str(r.inputs.get("serviceType", "*")) in ("*", "AWS::Lambda::Function")
-    ]
-    if rules:
-        rule = min(rules, key=lambda r: float(r.inputs.get("priority", 10000)))
-        return float(rule.inputs.get("reservoirSize", 0)), float(rule.inputs.get("fixedRate", 0)), rule.name
+    """(reservoir per second, fixed rate, explanation) of the traces the API's functions record.
+
+    An HTTP API sends no tracing header, so Lambda makes the sampling decision for each request,
+    at its fixed rate (1 request per second plus 5 %), which AWS documents as not configurable for
+    functions. Sampling rules in the plan that match the functions (X-Ray's own `*`/`?` patterns)
+    therefore do not change the estimate; they are named in the explanation.
+    """
     default = prices.assumptions["lambdaDefaultSampling"]
-    return float(default["reservoirPerSecond"]), float(default["fixedRate"]), "Lambda default"
+    reservoir, rate = float(default["reservoirPerSecond"]), float(default["fixedRate"])
+    names = [str(_value(f, "name")) for f in api_functions(plan)]
+    rules = sorted(
+        (
+            r
+            for r in plan.of_type(SAMPLING_RULE)
+            if any(fnmatch.fnmatchcase(name, str(r.inputs.get("serviceName", "*"))) for name in names)
+            and str(r.inputs.get("serviceType", "*")) in ("*", "AWS::Lambda::Function")
+        ),
+        key=lambda r: float(r.inputs.get("priority", 10000)),
+    )
+    explanation = "Lambda's fixed rate for requests without an upstream tracing header"
+    if rules:
+        rule = rules[0]
+        explanation += (
+            f"; sampling rule {_value(rule, 'ruleName', rule.name)} "
+            f"({float(rule.inputs.get('reservoirSize', 0)):g}/s then {float(rule.inputs.get('fixedRate', 0)):.0%}) "
+            "applies where X-Ray makes the decision, not to these"
+        )
+    return reservoir, rate, explanation
 
 
 def alarm_metrics(alarm: PlannedResource) -> tuple[int, bool]:
@@ -483,7 +498,7 @@ def estimate(
     # X-Ray traces recorded by actively traced functions.
     if any((_value(f, "tracingConfig", {}) or {}).get("mode") == "Active" for f in functions):
         reservoir, rate, source = sampling(plan, prices)
-        notes.append(f"X-Ray sampling: {reservoir:g}/s then {rate:.0%} ({source})")
+        notes.append(f"X-Ray sampling: {reservoir:g}/s then {rate:.0%}, {source}")
         out.add(OPERATIONS, "X-Ray traces recorded", "M traces", p(region, "xray.tracesRecordedPerMillion"),
                 sampled_traces(rest_n, reservoir, rate, seconds) / 1e6,
                 sampled_traces(traffic_n, reservoir, rate, seconds) / 1e6, region)
