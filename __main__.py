@@ -10,9 +10,19 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import ROUTE_KEYS
 from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
+from components.iam import ITEM_ACTIONS
+from components.monitoring import (
+    MonitoredApi,
+    MonitoredFunction,
+    MonitoredTable,
+    ServiceMonitoring,
+    ServiceMonitoringArgs,
+    dynamodb_operations,
+)
 from components.service import ServerlessService, ServerlessServiceArgs
 
 ROOT = Path(__file__).resolve().parent
@@ -48,7 +58,57 @@ service = ServerlessService(
     opts=with_provider,
 )
 
+# Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`).
+webhooks = {
+    severity: pulumi.Config(key.split(":", 1)[0]).require_secret(key.split(":", 1)[1])
+    for severity, key in config.monitoring.webhook_secrets.items()
+}
+monitoring = ServiceMonitoring(
+    f"{config.service}-monitoring",
+    ServiceMonitoringArgs(
+        service_name=config.service,
+        name_prefix=config.prefix,
+        region=config.region,
+        metrics_namespace=service.metrics_namespace,
+        config=config.monitoring,
+        functions=[
+            MonitoredFunction(
+                key="api",
+                function_name=service.function_name,
+                log_group_name=service.log_group_name,
+                timeout_seconds=config.lambda_.timeout_seconds,
+                memory_mb=config.lambda_.memory_mb,
+                reserved_concurrency=config.lambda_.reserved_concurrency,
+            )
+        ],
+        apis=[
+            MonitoredApi(
+                key="http",
+                api_id=service.api_id,
+                stage_name=service.stage_name,
+                url=service.api_url,
+                access_log_group_name=service.access_log_group_name,
+            )
+        ],
+        tables=[
+            MonitoredTable(
+                key="table",
+                table_name=service.table_name,
+                index_names=tuple(index.name for index in config.table.global_secondary_indexes),
+                operations=dynamodb_operations(ITEM_ACTIONS),
+            )
+        ],
+        business_metrics=BUSINESS_METRICS,
+        webhook_endpoints=webhooks,
+    ),
+    opts=with_provider,
+)
+
 pulumi.export("apiUrl", service.api_url)
 pulumi.export("functionName", service.function_name)
 pulumi.export("tableName", service.table_name)
 pulumi.export("logGroupNames", {"function": service.log_group_name, "apiAccess": service.access_log_group_name})
+pulumi.export("dashboardName", monitoring.dashboard_name)
+pulumi.export("dashboardUrl", monitoring.dashboard_url)
+pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
+pulumi.export("alarmNames", monitoring.alarm_names)

@@ -848,3 +848,80 @@ def severity_counts(alarms: Iterable[AlarmSpec], composites: Iterable[CompositeS
     for alarm in (*alarms, *composites):
         counts[alarm.severity] += 1
     return counts
+
+
+# The maintenance-window suppressor: a composite waits this long for the suppressor before acting
+# (it is set before planned work starts, so a minute is plenty), and keeps quiet this long after the
+# window closes, so that the system can settle before paging resumes.
+SUPPRESSOR_WAIT_PERIOD = 60
+SUPPRESSOR_EXTENSION_PERIOD = 300
+
+
+@dataclass(frozen=True)
+class AlarmSet:
+    """Every alarm of a service, metric alarms first, composites in creation order."""
+
+    alarms: tuple[AlarmSpec, ...]
+    """Metric alarms."""
+    composites: tuple[CompositeSpec, ...]
+    """Composite alarms; members always come before the composites that use them."""
+
+    def __post_init__(self) -> None:
+        names = [a.name for a in self.alarms] + [c.name for c in self.composites]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate alarm names {duplicates}")
+        known: set[str] = {a.name for a in self.alarms}
+        for composite in self.composites:
+            missing = set(composite.members) - known
+            if missing:
+                raise ValueError(f"{composite.name}: members {sorted(missing)} are not defined before it")
+            known.add(composite.name)
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.alarms] + [c.name for c in self.composites]
+
+    def severity_counts(self) -> dict[str, int]:
+        return severity_counts(self.alarms, self.composites)
+
+
+def alarm_set(
+    ctx: AlarmContext,
+    *,
+    metrics_namespace: str,
+    functions: Sequence[FunctionTarget] = (),
+    apis: Sequence[ApiTarget] = (),
+    tables: Sequence[TableTarget] = (),
+    expect_traffic: bool = True,
+    canary_name: Any = None,
+    slos: Sequence[SloTarget] = (),
+    slo_window_days: int = slo_math.SLO_WINDOW_DAYS,
+) -> AlarmSet:
+    """The complete alarm set of a service: per-resource alarms, SLO pairs, maintenance switch, roll-up."""
+    alarms: list[AlarmSpec] = []
+    composites: list[CompositeSpec] = []
+    for fn in functions:
+        alarms += function_alarms(ctx, fn)
+    for api in apis:
+        alarms += api_alarms(ctx, api, expect_traffic=expect_traffic)
+    for table in tables:
+        alarms += table_alarms(ctx, table)
+    if tables:
+        alarms += account_alarms(ctx)
+    if canary_name is not None:
+        alarms += canary_alarms(ctx, canary_name)
+    for api in apis:
+        for slo in slos:
+            windows, pairs = slo_alarms(ctx, api, slo, slo_window_days)
+            alarms += windows
+            composites += pairs
+    maintenance = maintenance_alarm(ctx, metrics_namespace)
+    alarms.append(maintenance)
+    roll = rollup(ctx, alarms, composites, suppressor=maintenance.name)
+    if roll is not None:
+        composites.append(roll)
+    return AlarmSet(tuple(alarms), tuple(composites))
+
+
+STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})

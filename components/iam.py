@@ -16,6 +16,8 @@ RESOURCELESS_ACTIONS: frozenset[str] = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "cloudwatch:PutMetricData",
+        # Listed by AWS among the permissions a Synthetics canary's role must have; S3 offers it on "*" only.
+        "s3:ListAllMyBuckets",
     }
 )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, run_plan
-from tools.plan.report import render_counts, render_tree
+from tools.plan.report import render_alarm_summary, render_counts, render_tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render_tree(plan))
     print()
     print(render_counts(plan))
+    print()
+    print(render_alarm_summary(plan))
 
     out = args.out or args.project_dir.resolve() / "build" / f"plan-{args.stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -305,6 +305,31 @@ def _bucket(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     }
 
 
+@_shape(
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketVersioning:BucketVersioning",
+)
+def _bucket_setting(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # A bucket's configuration resources are identified by the bucket's name and have no ARN.
+    return str(ctx.inputs.get("bucket")), {}
+
+
+@_shape("aws:s3/bucketObjectv2:BucketObjectv2", "aws:s3/bucketObject:BucketObject")
+def _bucket_object(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    bucket, key = ctx.inputs.get("bucket"), ctx.inputs.get("key")
+    return str(key), {
+        "arn": f"arn:{PARTITION}:s3:::{bucket}/{key}",
+        "etag": short_hash(ctx.urn_seed, 32),
+        "versionId": "",
+        "storageClass": ctx.inputs.get("storageClass") or "STANDARD",
+        "serverSideEncryption": ctx.inputs.get("serverSideEncryption") or "AES256",
+    }
+
+
 def _default_shape(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     # aws:<module>/<resource>:<Type>: fall back to the common `<service>:<region>:<account>:<kind>/<name>`.
     module = ctx.token.split(":")[1].split("/")[0]

@@ -43,3 +43,40 @@ def render_counts(plan: Plan) -> str:
     lines = [f"{count:>5}  {type_}" for type_, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     lines.append(f"{sum(counts.values()):>5}  {'resources':<{width}}  (+{components} components)")
     return "\n".join(lines)
+
+
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+
+
+def render_alarm_summary(plan: Plan) -> str:
+    """Alarms by severity (the `Severity` tag), then the other monitoring resources."""
+    severities = ["critical", "warning"]
+    rows: dict[str, Counter[str]] = {"metric alarms": Counter(), "composite alarms": Counter()}
+    routed: Counter[str] = Counter()
+    for label, type_ in (("metric alarms", METRIC_ALARM), ("composite alarms", COMPOSITE_ALARM)):
+        for alarm in plan.of_type(type_):
+            severity = str((alarm.inputs.get("tags") or {}).get("Severity") or "untagged")
+            if severity not in severities:
+                severities.append(severity)
+            rows[label][severity] += 1
+            if alarm.inputs.get("alarmActions"):
+                routed[severity] += 1
+    lines = [f"{'alarms by severity':<20}" + "".join(f"{s:>10}" for s in severities) + f"{'total':>8}"]
+    for label, counts in (*rows.items(), ("with own actions", routed)):
+        lines.append(f"  {label:<18}" + "".join(f"{counts[s]:>10}" for s in severities)
+                     + f"{sum(counts.values()):>8}")
+    others = [
+        ("dashboards", "aws:cloudwatch/dashboard:Dashboard"),
+        ("metric filters", "aws:cloudwatch/logMetricFilter:LogMetricFilter"),
+        ("saved queries", "aws:cloudwatch/queryDefinition:QueryDefinition"),
+        ("canaries", "aws:synthetics/canary:Canary"),
+        ("alert topics", "aws:sns/topic:Topic"),
+        ("subscriptions", "aws:sns/topicSubscription:TopicSubscription"),
+        ("X-Ray rules/groups", "aws:xray/samplingRule:SamplingRule"),
+    ]
+    parts = [f"{label} {len(plan.of_type(type_))}" for label, type_ in others[:-1]]
+    parts.append(f"X-Ray sampling rules {len(plan.of_type(others[-1][1]))}, "
+                 f"groups {len(plan.of_type('aws:xray/group:Group'))}")
+    lines.append("  " + ", ".join(parts))
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""Alert routing documents: the alert key's policy and the topics' policies, as data.
+
+CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed `alias/aws/sns` key (its
+policy cannot be changed to let cloudwatch.amazonaws.com use it), so the alert topics use a
+customer-managed key whose policy lets the publishing services generate data keys. The same
+services are allowed `sns:Publish` by each topic's policy: CloudWatch alarms, AWS Budgets and Cost
+Anomaly Detection (`costalerts.amazonaws.com`), each only on behalf of this account
+(`aws:SourceAccount`), so another account's alarm or budget cannot use our topics (confused deputy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PolicyDocument = dict[str, Any]
+
+# Services that publish alerts to the topics, with a statement id for each.
+PUBLISHERS: dict[str, str] = {
+    "cloudwatch.amazonaws.com": "CloudWatchAlarms",
+    "budgets.amazonaws.com": "Budgets",
+    "costalerts.amazonaws.com": "CostAnomalyDetection",
+}
+
+# What a publishing service needs from the topic's key: a data key to encrypt the message with.
+PUBLISH_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey*")
+
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+
+
+def _source_account(account_id: str) -> dict[str, Any]:
+    return {"StringEquals": {"aws:SourceAccount": account_id}}
+
+
+def alert_key_policy(account_id: str, partition: str = "aws") -> PolicyDocument:
+    """Key policy of the alert topics' customer-managed key."""
+    statements: list[dict[str, Any]] = [
+        {
+            # The account's own IAM policies decide who administers and uses the key. Without this
+            # statement no principal could ever change the key policy again: KMS would refuse
+            # PutKeyPolicy and the key would be unmanageable short of an AWS support case.
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    for service, sid in PUBLISHERS.items():
+        statements.append(
+            {
+                "Sid": f"{sid}EncryptAlerts",
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": list(PUBLISH_KEY_ACTIONS),
+                # In a key policy "*" means this key.
+                "Resource": "*",
+                "Condition": _source_account(account_id),
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def alert_topic_policy(topic_arn: str, account_id: str) -> PolicyDocument:
+    """Topic policy: the publishing services may publish, on behalf of this account only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"{sid}Publish",
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": _source_account(account_id),
+            }
+            for service, sid in PUBLISHERS.items()
+        ],
+    }
+
+
+def topic_name(prefix: str, severity: str) -> str:
+    """Physical name of a severity's alert topic."""
+    return f"{prefix}-alerts-{severity}"
+
+
+def key_alias(prefix: str) -> str:
+    return f"alias/{prefix}-alerts"
+
+
+def partition_of(arn: str) -> str:
+    """`arn:aws-cn:sts::...` -> `aws-cn`."""
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" else "aws"
