@@ -38,7 +38,9 @@ from service.routing import allowed_methods, match_route
 
 settings = load_settings()
 logger = Logger(service=settings.service_name, logger_formatter=RedactingFormatter(utc=True, use_rfc3339=True))
-tracer = Tracer(service=settings.service_name)
+# Only botocore, the function's one outbound client: the default patches every library X-Ray
+# supports that can be imported (sqlite3, for one), which only adds cold-start time.
+tracer = Tracer(service=settings.service_name, patch_modules=["botocore"])
 metrics = Metrics(service=settings.service_name, namespace=settings.metrics_namespace)
 app = APIGatewayHttpResolver()
 # Created at init, outside the handler, so that warm invocations reuse its connections.
