@@ -223,7 +223,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self._reply(_json_result(411, {"message": "Length Required"}))
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            self._reply(_json_result(400, {"message": "Bad Request"}))
+            return
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             self._reply(_json_result(413, {"message": "Request Entity Too Large"}))
