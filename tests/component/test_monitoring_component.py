@@ -1,0 +1,287 @@
+"""ServiceMonitoring under Pulumi's mocks, on the committed stacks: what it registers and how it is wired."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components import routing
+from components.config import load_stack_config
+from components.dashboard import dashboard_problems
+from components.iam import wildcard_findings
+from tools.plan.harness import Plan, PlannedResource, stack_config
+from tools.plan.mocks import ACCOUNT_ID
+
+MONITORING = "prodready:monitoring:ServiceMonitoring"
+ROUTING = "prodready:alert_routing:AlertRouting"
+CANARY_COMPONENT = "prodready:canary:HealthCanary"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
+TOPIC = "aws:sns/topic:Topic"
+STACKS = ("dev", "prod")
+
+
+def _config(stack: str):
+    return load_stack_config(stack, stack_config(stack)[0])
+
+
+def _descendants(plan: Plan, urn: str) -> list[PlannedResource]:
+    found, frontier = [], [urn]
+    while frontier:
+        parent = frontier.pop()
+        for child in plan.children(parent):
+            found.append(child)
+            frontier.append(child.urn)
+    return found
+
+
+def _mine(plan: Plan, type_: str) -> list[PlannedResource]:
+    """Resources of a type that ServiceMonitoring registered (other layers have alarms and topics too)."""
+    (component,) = plan.of_type(MONITORING)
+    inside = {r.urn for r in _descendants(plan, component.urn)}
+    return [r for r in plan.of_type(type_) if r.urn in inside]
+
+
+def _alarms(plan: Plan) -> list[PlannedResource]:
+    return _mine(plan, METRIC_ALARM) + _mine(plan, COMPOSITE)
+
+
+def _topics(plan: Plan) -> dict[str, PlannedResource]:
+    return {t.inputs["name"].rsplit("-", 1)[1]: t for t in _mine(plan, TOPIC)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_monitoring_resource_lives_under_the_component(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    (component,) = plan.of_type(MONITORING)
+    assert component.name == "catalog-monitoring"
+    inside = _descendants(plan, component.urn)
+    assert all(r.name.startswith("catalog-monitoring-") for r in inside)
+    for resource in inside:
+        if resource.custom:
+            assert resource.provider and "pulumi:providers:aws::aws::" in resource.provider, resource.urn
+    for type_ in ("aws:cloudwatch/logMetricFilter:LogMetricFilter", "aws:cloudwatch/queryDefinition:QueryDefinition",
+                  "aws:xray/samplingRule:SamplingRule", "aws:xray/group:Group", "aws:synthetics/canary:Canary"):
+        assert {r.urn for r in plan.of_type(type_)} <= {r.urn for r in inside}, type_
+    assert len(_mine(plan, TOPIC)) == 2 and len(_mine(plan, "aws:cloudwatch/dashboard:Dashboard")) == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_topics_use_the_customer_managed_key_never_the_aws_managed_one(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    (routing_component,) = plan.of_type(ROUTING)
+    (key,) = [r for r in plan.children(routing_component.urn) if r.type == "aws:kms/key:Key"]
+    topics = _topics(plan)
+    assert set(topics) == {"critical", "warning"}
+    for severity, topic in topics.items():
+        assert topic.inputs["name"] == f"catalog-{stack}-alerts-{severity}"
+        assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"], topic.urn
+        assert topic.inputs["kmsMasterKeyId"] != routing.AWS_MANAGED_SNS_KEY
+        assert key.urn in topic.dependencies
+    assert key.inputs["enableKeyRotation"] is True
+    assert json.loads(key.inputs["policy"]) == routing.alert_key_policy(ACCOUNT_ID)
+    (alias,) = [r for r in plan.children(routing_component.urn) if r.type == "aws:kms/alias:Alias"]
+    assert alias.inputs["name"] == f"alias/catalog-{stack}-alerts"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_topic_has_its_policy_and_subscribers(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    config = _config(stack).monitoring
+    topics = _topics(plan)
+    policies = {p.inputs["arn"]: json.loads(p.inputs["policy"]) for p in _mine(plan, "aws:sns/topicPolicy:TopicPolicy")}
+    subscriptions = _mine(plan, "aws:sns/topicSubscription:TopicSubscription")
+    for severity, topic in topics.items():
+        arn = topic.outputs["arn"]
+        assert policies[arn] == routing.alert_topic_policy(arn, ACCOUNT_ID)
+        emails = sorted(s.inputs["endpoint"] for s in subscriptions
+                        if s.inputs["topic"] == arn and s.inputs["protocol"] == "email")
+        assert emails == sorted(config.alert_emails[severity]), severity
+        assert emails, f"{severity} topic has no subscriber"
+
+
+def _alarm_routes(plan: Plan) -> dict[str, set[str]]:
+    """Topics each alarm reaches: its own actions, or those of the routed composites that cover it."""
+    direct: dict[str, set[str]] = {}
+    members: dict[str, list[str]] = {}
+    for alarm in _alarms(plan):
+        name = alarm.inputs.get("name") or alarm.inputs.get("alarmName")
+        direct[name] = set(alarm.inputs.get("alarmActions") or [])
+        if alarm.type == COMPOSITE:
+            members[name] = [part.split('"')[1] for part in alarm.inputs["alarmRule"].split("ALARM(")[1:]]
+    covering: dict[str, set[str]] = {}
+    for composite, children in members.items():
+        for child in children:
+            covering.setdefault(child, set()).add(composite)
+
+    def reach(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        topics = set(direct[name])
+        for parent in covering.get(name, ()):
+            if parent not in seen:
+                topics |= reach(parent, seen | {name})
+        return topics
+
+    return {name: reach(name) for name in direct}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alarm_reaches_the_topic_of_its_severity(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    topics = {severity: t.outputs["arn"] for severity, t in _topics(plan).items()}
+    routes = _alarm_routes(plan)
+    for alarm in _alarms(plan):
+        name = alarm.inputs.get("name") or alarm.inputs.get("alarmName")
+        severity = alarm.inputs["tags"]["Severity"]
+        assert name.endswith(f"-{severity}"), name
+        assert topics[severity] in routes[name], f"{name} does not reach the {severity} topic"
+        if severity == "warning":
+            assert topics["critical"] not in routes[name], f"{name} would page"
+        own = alarm.inputs.get("alarmActions") or []
+        assert own in ([], [topics[severity]]), name
+        assert (alarm.inputs.get("okActions") or []) == own, f"{name}: OK actions differ from alarm actions"
+        assert alarm.inputs["actionsEnabled"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_critical_alarms_page_once_through_the_suppressible_rollup(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    critical_topic = _topics(plan)["critical"].outputs["arn"]
+    paging = [a for a in _alarms(plan)
+              if critical_topic in (a.inputs.get("alarmActions") or [])]
+    assert [a.inputs.get("alarmName") for a in paging] == [f"catalog-{stack}-service-critical-rollup-critical"]
+    (rollup,) = paging
+    suppressor = rollup.inputs["actionsSuppressor"]
+    assert suppressor["alarm"] == f"catalog-{stack}-maintenance-window-warning"
+    assert suppressor["waitPeriod"] == 60 and suppressor["extensionPeriod"] == 300
+    names = {a.inputs["name"] for a in _mine(plan, METRIC_ALARM)} | {
+        c.inputs["alarmName"] for c in _mine(plan, COMPOSITE)}
+    for composite in _mine(plan, COMPOSITE):
+        referenced = [part.split('"')[1] for part in composite.inputs["alarmRule"].split("ALARM(")[1:]]
+        assert referenced and set(referenced) <= names, composite.urn
+        member_urns = {a.urn for a in _alarms(plan)
+                       if (a.inputs.get("name") or a.inputs.get("alarmName")) in referenced}
+        assert member_urns <= set(composite.dependencies), f"{composite.urn} may be created before its members"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarms_are_well_formed_for_cloudwatch(plans: dict[str, Plan], stack: str) -> None:
+    for alarm in _mine(plans[stack], METRIC_ALARM):
+        inputs = alarm.inputs
+        assert inputs["tags"]["AlarmKind"] and inputs["tags"]["Severity"] in ("critical", "warning"), alarm.urn
+        assert alarm.outputs["tagsAll"]["Project"] == "prodready", alarm.urn  # provider default tags stay
+        assert inputs["alarmDescription"].split(" Runbook: ")[-1].startswith("https://"), alarm.urn
+        queries = inputs.get("metricQueries")
+        if queries:
+            assert sum(bool(q.get("returnData")) for q in queries) == 1, alarm.urn
+            assert not {"metricName", "namespace", "period", "statistic"} & set(inputs), alarm.urn
+        else:
+            assert inputs["metricName"] and inputs["namespace"] and inputs["period"], alarm.urn
+            assert ("statistic" in inputs) != ("extendedStatistic" in inputs), alarm.urn
+        assert 1 <= inputs["datapointsToAlarm"] <= inputs["evaluationPeriods"], alarm.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dashboard_body_is_valid_and_shows_existing_alarms(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    (dashboard,) = _mine(plan, "aws:cloudwatch/dashboard:Dashboard")
+    assert dashboard.inputs["dashboardName"] == f"catalog-{stack}"
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    assert dashboard_problems(body) == []
+    arns = {a.outputs["arn"] for a in _alarms(plan)}
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert set(alarm_widget["properties"]["alarms"]) <= arns
+    function = plan.one("aws:lambda/function:Function")
+    text = json.dumps(body)
+    assert function.outputs["name"] in text and plan.one("aws:dynamodb/table:Table").outputs["name"] in text
+    assert plan.one("aws:apigatewayv2/api:Api").id in text
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    groups = {g.inputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    function_group = f"/aws/lambda/catalog-{stack}-api"
+    filters = plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert len(filters) == 3
+    for metric_filter in filters:
+        assert metric_filter.inputs["logGroupName"] == function_group
+        assert metric_filter.inputs["metricTransformation"]["namespace"] == f"prodready/catalog-{stack}/api"
+    queries = plan.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
+    assert len(queries) == 8
+    for query in queries:
+        assert query.inputs["name"].startswith(f"catalog-{stack}/")
+        assert set(query.inputs["logGroupNames"]) <= groups, query.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tracing_follows_the_stack_config(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    tracing_config = _config(stack).monitoring.tracing
+    rule = plan.one("aws:xray/samplingRule:SamplingRule")
+    assert rule.inputs["fixedRate"] == tracing_config.sampling_rate
+    assert rule.inputs["reservoirSize"] == tracing_config.reservoir_per_second
+    assert rule.inputs["serviceName"] == f"catalog-{stack}-*" and rule.inputs["priority"] < 10000
+    group = plan.one("aws:xray/group:Group")
+    assert group.inputs["filterExpression"] == f'service("catalog-{stack}-api") {{ fault = true OR error = true }}'
+    assert group.inputs["insightsConfiguration"] == {"insightsEnabled": True, "notificationsEnabled": True}
+    assert (rule.inputs["fixedRate"], stack) in ((1.0, "dev"), (0.05, "prod"))
+
+
+def _canary_parts(plan: Plan) -> dict[str, PlannedResource]:
+    (component,) = plan.of_type(CANARY_COMPONENT)
+    return {r.type.split(":")[-1]: r for r in plan.children(component.urn)}
+
+
+def test_prod_canary_checks_readiness_every_five_minutes(prod_plan: Plan) -> None:
+    parts = _canary_parts(prod_plan)
+    canary, bucket, code = parts["Canary"], parts["Bucket"], parts["BucketObjectv2"]
+    config = _config("prod").monitoring.canary
+    api_url = prod_plan.one("aws:apigatewayv2/stage:Stage").outputs["invokeUrl"]
+    assert canary.inputs["schedule"]["expression"] == "rate(5 minutes)" == config.schedule
+    assert canary.inputs["runConfig"]["environmentVariables"] == {"HEALTH_URL": api_url.rstrip("/") + "/health/ready"}
+    assert canary.inputs["startCanary"] is True and canary.inputs["deleteLambda"] is True
+    assert canary.inputs["artifactS3Location"] == f"s3://{bucket.outputs['bucket']}/runs/"
+    assert (canary.inputs["s3Bucket"], canary.inputs["s3Key"]) == (bucket.outputs["bucket"], code.inputs["key"])
+    assert canary.inputs["artifactConfig"] == {"s3Encryption": {"encryptionMode": "SSE_S3"}}
+    assert canary.inputs["successRetentionPeriod"] == canary.inputs["failureRetentionPeriod"] == 30
+    assert parts["RolePolicy"].urn in canary.dependencies
+    assert wildcard_findings(json.loads(parts["RolePolicy"].inputs["policy"])) == []
+    (alarm,) = [a for a in _mine(prod_plan, METRIC_ALARM) if a.inputs["tags"]["AlarmKind"] == "canary-success-rate"]
+    assert alarm.inputs["dimensions"] == {"CanaryName": canary.outputs["name"]}
+
+
+def test_prod_canary_artifacts_are_private_encrypted_and_expire(prod_plan: Plan) -> None:
+    parts = _canary_parts(prod_plan)
+    bucket = parts["Bucket"].outputs["bucket"]
+    block = parts["BucketPublicAccessBlock"].inputs
+    assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                          "restrictPublicBuckets"))
+    sse = parts["BucketServerSideEncryptionConfiguration"].inputs["rules"][0]
+    assert sse["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    rules = {r["id"]: r for r in parts["BucketLifecycleConfiguration"].inputs["rules"]}
+    assert rules["expire-run-artifacts"]["expiration"] == {"days": 30}
+    assert rules["expire-run-artifacts"]["filter"] == {"prefix": "runs/"}
+    policy = json.loads(parts["BucketPolicy"].inputs["policy"])
+    assert policy["Statement"][0]["Effect"] == "Deny"
+    assert all(p.inputs["bucket"] == bucket for k, p in parts.items() if k.startswith("Bucket") and k != "Bucket")
+
+
+def test_dev_has_no_canary(dev_plan: Plan) -> None:
+    assert dev_plan.of_type(CANARY_COMPONENT) == []
+    assert dev_plan.of_type("aws:synthetics/canary:Canary") == []
+    assert not [a for a in _mine(dev_plan, METRIC_ALARM) if a.inputs["tags"]["AlarmKind"] == "canary-success-rate"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_outputs_for_the_alarm_tool_and_people(plans: dict[str, Plan], stack: str) -> None:
+    plan = plans[stack]
+    outputs: dict[str, Any] = plan.outputs
+    names = [a.inputs["name"] for a in _mine(plan, METRIC_ALARM)]
+    names += [c.inputs["alarmName"] for c in _mine(plan, COMPOSITE)]
+    assert sorted(outputs["alarmNames"]) == sorted(names)
+    assert outputs["alertTopicArns"] == {s: t.outputs["arn"] for s, t in _topics(plan).items()}
+    assert outputs["dashboardName"] == f"catalog-{stack}"
+    assert outputs["dashboardUrl"] == (
+        f"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/catalog-{stack}")
