@@ -14,6 +14,7 @@ from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import ROUTE_KEYS
 from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
+from components.cost_guard import CostGuard, CostGuardArgs
 from components.iam import ITEM_ACTIONS
 from components.monitoring import (
     MonitoredApi,
@@ -104,6 +105,21 @@ monitoring = ServiceMonitoring(
     opts=with_provider,
 )
 
+# Budget, cost anomaly alerts and (for the stack that owns them) the account-level cost settings;
+# alerts go to the monitoring layer's topics, whose policies let Budgets and Cost Anomaly Detection publish.
+cost_guard = CostGuard(
+    f"{config.service}-cost",
+    CostGuardArgs(
+        name_prefix=config.prefix,
+        tags=config.tags,
+        cost=config.cost,
+        runbook_base_url=config.monitoring.runbook_base_url,
+        warning_topic_arn=monitoring.alert_topic_arns["warning"],
+        critical_topic_arn=monitoring.alert_topic_arns["critical"],
+    ),
+    opts=with_provider,
+)
+
 pulumi.export("apiUrl", service.api_url)
 pulumi.export("functionName", service.function_name)
 pulumi.export("tableName", service.table_name)
@@ -112,3 +128,5 @@ pulumi.export("dashboardName", monitoring.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
 pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
 pulumi.export("alarmNames", monitoring.alarm_names)
+pulumi.export("budgetName", cost_guard.budget_name)
+pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)

@@ -446,7 +446,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "table": {"billingMode": "PAY_PER_REQUEST"},
         "dataProtection": {"deletionProtection": False, "pointInTimeRecovery": True,
                            "customerManagedKey": False, "protectResources": False},
-        "cost": {"monthlyBudgetUsd": 20, "anomalyThresholdUsd": 10, "anomalyFrequency": "DAILY",
+        "cost": {"monthlyBudgetUsd": 30, "anomalyThresholdUsd": 10, "anomalyFrequency": "DAILY",
                  "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
         "traffic": {"requestsPerMonth": 100_000, "averageDurationMs": 150, "averagePayloadKb": 2,
                     "functionLogBytesPerRequest": 3000, "accessLogBytesPerRequest": 700,

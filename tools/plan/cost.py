@@ -556,7 +556,9 @@ def _quantity(value: float) -> str:
         return f"{value:,.0f}"
     if value >= 1:
         return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{value:.4g}"
+    if value >= 0.0001:
+        return f"{value:.4g}"
+    return f"{value:.8f}".rstrip("0")
 
 
 # Units counted in whole things read "each"; measured units read "per unit".
