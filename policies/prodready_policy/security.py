@@ -18,6 +18,8 @@ from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unkn
 # as its own plugin from policies/ and cannot import the program, hence the copy.
 RESOURCELESS_ACTIONS: tuple[str, ...] = (
     "cloudwatch:PutMetricData",
+    # Required of a Synthetics canary's role by AWS; S3 authorises it on "*" only.
+    "s3:ListAllMyBuckets",
     "xray:GetSamplingRules",
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
