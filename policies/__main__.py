@@ -6,8 +6,15 @@ policies/config/prod.json`. The rules live in the prodready_policy package next 
 
 from __future__ import annotations
 
-from prodready_policy.pack import ENFORCEMENT_LEVEL, PACK_NAME, all_policies
+import gc
+
+from prodready_policy.pack import ENFORCEMENT_LEVEL, GC_THRESHOLDS, PACK_NAME, all_policies
 from pulumi_policy import PolicyPack
+
+# The SDK builds a proxy tree per resource for every stack policy and drops them all when the call
+# returns; with CPython's default thresholds the collector re-walks those live trees so often that
+# AnalyzeStack grows faster than the stack (see pack.GC_THRESHOLDS).
+gc.set_threshold(*GC_THRESHOLDS)
 
 PolicyPack(
     name=PACK_NAME,

@@ -11,8 +11,7 @@ means for it. Numbers arrive as floats (protobuf Struct has only doubles); `numb
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -103,7 +102,7 @@ def get(data: Any, *path: str | int, default: Any = None) -> Any:
                 return default
             current = current[key]
         else:
-            if not isinstance(current, dict) or key not in current:
+            if not isinstance(current, Mapping) or key not in current:
                 return default
             current = current[key]
         if current is None:
@@ -161,30 +160,93 @@ def provider_default_tags(provider_props: Any) -> dict[str, Any] | Any:
     return dict(tags) if isinstance(tags, dict) else {}
 
 
-@dataclass
+class PlainProps(Mapping[str, Any]):
+    """A resource's top-level properties, each made plain (see `plain`) only when first read.
+
+    Stack rules look at a handful of properties of a few resource types; converting every property of
+    every resource up front would cost as much as the rules themselves on a large stack.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw: Any = raw if isinstance(raw, Mapping) else {}
+        self._converted: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._converted:
+            try:
+                value = self._raw[key]
+            except UnknownValueError:
+                value = UNKNOWN
+            self._converted[key] = plain(value)
+        return self._converted[key]
+
+    @cached_property
+    def _keys(self) -> frozenset[str]:
+        # Iterating the SDK's proxy yields keys without reading values (reading an unknown raises;
+        # even `in` reads the value through Mapping.__contains__).
+        return frozenset(iter(self._raw))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 class ResourceView:
     """A resource as a rule sees it: URN links instead of SDK objects, props made plain on first use."""
 
-    urn: str
-    type: str
-    name: str
-    raw_props: Any
-    dependencies: tuple[str, ...] = ()
-    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    parent: str | None = None
-    raw_provider_props: Any = None
+    def __init__(
+        self,
+        urn: str,
+        type: str,
+        name: str,
+        raw_props: Any,
+        dependencies: Sequence[str] = (),
+        property_dependencies: Mapping[str, Sequence[str]] | None = None,
+        parent: str | None = None,
+        raw_provider_props: Any = None,
+        *,
+        sdk_resource: Any = None,
+    ) -> None:
+        self.urn = urn
+        self.type = type
+        self.name = name
+        self.raw_props = raw_props
+        self.parent = parent
+        self.raw_provider_props = raw_provider_props
+        self._dependencies = tuple(dependencies)
+        self._property_dependencies = property_dependencies or {}
+        # The SDK links dependencies as objects; their URNs are read only for the few resources a
+        # rule asks about.
+        self._sdk_resource = sdk_resource
+
+    def __repr__(self) -> str:
+        return f"ResourceView({self.type} {self.urn})"
 
     @cached_property
-    def props(self) -> dict[str, Any]:
-        # Converted on first use only: a stack rule reads the few types it cares about, so 10,000
-        # resources of other types cost nothing beyond the SDK's own deserialisation.
-        converted = plain(self.raw_props)
-        return converted if isinstance(converted, dict) else {}
+    def props(self) -> PlainProps:
+        return PlainProps(self.raw_props)
 
     @cached_property
-    def provider_props(self) -> dict[str, Any]:
-        converted = plain(self.raw_provider_props) if self.raw_provider_props is not None else {}
-        return converted if isinstance(converted, dict) else {}
+    def provider_props(self) -> PlainProps:
+        return PlainProps(self.raw_provider_props)
+
+    @cached_property
+    def dependencies(self) -> tuple[str, ...]:
+        if self._sdk_resource is not None:
+            return tuple(dep.urn for dep in self._sdk_resource.dependencies)
+        return self._dependencies
+
+    @cached_property
+    def property_dependencies(self) -> Mapping[str, tuple[str, ...]]:
+        if self._sdk_resource is not None:
+            return {key: tuple(dep.urn for dep in deps)
+                    for key, deps in self._sdk_resource.property_dependencies.items()}
+        return {key: tuple(urns) for key, urns in self._property_dependencies.items()}
 
     def sources(self, *keys: str) -> tuple[str, ...]:
         """URNs the given properties were computed from; all dependencies if the engine gave none."""
@@ -198,19 +260,16 @@ def from_policy_resources(resources: Iterable[Any]) -> list[ResourceView]:
     """Adapt the SDK's `PolicyResource` objects (linked by object) to URN-linked `ResourceView`s."""
     adapted: list[ResourceView] = []
     for resource in resources:
-        provider = getattr(resource, "provider", None)
+        provider = resource.provider
         adapted.append(
             ResourceView(
-                urn=resource.urn,
-                type=resource.resource_type,
-                name=resource.name,
-                raw_props=resource.props,
-                dependencies=tuple(dep.urn for dep in resource.dependencies),
-                property_dependencies={
-                    key: tuple(dep.urn for dep in deps) for key, deps in resource.property_dependencies.items()
-                },
+                resource.urn,
+                resource.resource_type,
+                resource.name,
+                resource.props,
                 parent=resource.parent.urn if resource.parent is not None else None,
                 raw_provider_props=provider.props if provider is not None else None,
+                sdk_resource=resource,
             )
         )
     return adapted
