@@ -72,7 +72,7 @@ class AlertRouting(pulumi.ComponentResource):
                 kms_master_key_id=key.arn,
                 opts=child,
             )
-            aws.sns.TopicPolicy(
+            topic_policy = aws.sns.TopicPolicy(
                 f"{name}-{severity}-policy",
                 arn=topic.arn,
                 policy=pulumi.Output.json_dumps(
@@ -101,7 +101,9 @@ class AlertRouting(pulumi.ComponentResource):
                     confirmation_timeout_in_minutes=5,
                     opts=child,
                 )
-            self.topic_arns[severity] = topic.arn
+            # The topic's ARN as its policy publishes it: whoever subscribes to the topic (the
+            # budget, the anomaly subscription, alarms) waits for the policy that lets it publish.
+            self.topic_arns[severity] = topic_policy.arn
 
         self.key_arn = key.arn
         self.register_outputs({"topicArns": self.topic_arns, "keyArn": self.key_arn})

@@ -151,3 +151,17 @@ def test_only_prod_carries_the_account_level_resources(plans: dict[str, Plan]) -
         for stack, plan in plans.items()
     }
     assert counts == {"dev": (0, 0), "prod": (2, 1)}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_budget_and_anomaly_alerts_wait_for_the_topic_policies(plans: dict[str, Plan], stack: str) -> None:
+    # Cost Anomaly Detection (and Budgets) check that they may publish when the subscription or the
+    # notification is created: the topic policy must exist first.
+    plan = plans[stack]
+    policies = {p.inputs["arn"]: p.urn for p in plan.of_type("aws:sns/topicPolicy:TopicPolicy")}
+    for type_ in ("aws:budgets/budget:Budget", "aws:costexplorer/anomalySubscription:AnomalySubscription"):
+        resource = plan.one(type_)
+        notified = [arn for arn in _alert_topics(plan) if arn in json.dumps(resource.inputs)]
+        assert notified, resource.urn
+        for arn in notified:
+            assert policies[arn] in resource.dependencies, (resource.urn, arn)
