@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components import logs_insights
 from components import slo as slo_math
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning")
@@ -477,8 +478,6 @@ class FunctionTarget:
 
 def function_alarms(ctx: AlarmContext, fn: FunctionTarget) -> list[AlarmSpec]:
     """Error rate, throttles, duration, concurrency, cold starts, memory and ERROR logs of one function."""
-    from components import logs_insights  # pure module; imported here to keep the catalog at the top
-
     dims = {"FunctionName": fn.function_name}
     subject = f"Lambda function '{fn.key}' of {ctx.prefix}"
     specs: list[AlarmSpec] = []

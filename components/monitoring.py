@@ -168,7 +168,6 @@ class ServiceMonitoring(pulumi.ComponentResource):
     alarm_names: pulumi.Output[list[str]]
     dashboard_name: pulumi.Output[str] | None
     dashboard_url: pulumi.Output[str] | None
-    severity_counts: dict[str, int]
 
     def __init__(self, name: str, args: ServiceMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prodready:monitoring:ServiceMonitoring", name, None, opts)
@@ -373,7 +372,6 @@ class ServiceMonitoring(pulumi.ComponentResource):
         self.alert_topic_arns = topics
         self.alert_key_arn = routing.key_arn
         self.alarm_names = pulumi.Output.all(*[names[n] for n in alarm_set.names])
-        self.severity_counts = alarm_set.severity_counts()
         self.register_outputs(
             {
                 "alertTopicArns": self.alert_topic_arns,
