@@ -49,6 +49,16 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 
 
+def _severity(alarm: PlannedResource) -> str:
+    # The Severity tag, else the severity the alarm name ends with (`<...>-<severity>`).
+    tagged = (alarm.inputs.get("tags") or {}).get("Severity")
+    if tagged:
+        return str(tagged)
+    name = str(alarm.inputs.get("name") or alarm.inputs.get("alarmName") or "")
+    suffix = name.rsplit("-", 1)[-1]
+    return suffix if suffix in ("critical", "warning") else "untagged"
+
+
 def render_alarm_summary(plan: Plan) -> str:
     """Alarms by severity (the `Severity` tag), then the other monitoring resources."""
     severities = ["critical", "warning"]
@@ -56,7 +66,7 @@ def render_alarm_summary(plan: Plan) -> str:
     routed: Counter[str] = Counter()
     for label, type_ in (("metric alarms", METRIC_ALARM), ("composite alarms", COMPOSITE_ALARM)):
         for alarm in plan.of_type(type_):
-            severity = str((alarm.inputs.get("tags") or {}).get("Severity") or "untagged")
+            severity = _severity(alarm)
             if severity not in severities:
                 severities.append(severity)
             rows[label][severity] += 1
