@@ -27,6 +27,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LOG_METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 BUDGET = "aws:budgets/budget:Budget"
 ANOMALY_SUBSCRIPTION = "aws:costexplorer/anomalySubscription:AnomalySubscription"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
@@ -284,18 +285,42 @@ def check_alarm_coverage(resources: list[ResourceView], config: Config) -> Itera
 
 
 class AlertTopics:
-    """SNS topics of the stack and how a notification property resolves to them."""
+    """SNS topics of the stack and how a notification property resolves to them.
+
+    A program often takes a topic's ARN from its TopicPolicy (`policy.arn`), so that alarms are only
+    created once CloudWatch may publish; at preview the alarm then depends on the policy, not on the
+    topic. A TopicPolicy therefore stands for the topic its `arn` names.
+    """
 
     def __init__(self, resources: list[ResourceView], external: list[str]) -> None:
         self.urns: set[str] = set()
         self.by_arn: dict[str, str] = {}
         self.external = set(external)
+        self.stands_for: dict[str, set[str]] = {}
+        policies: list[ResourceView] = []
         for resource in resources:
             if resource.type == TOPIC:
                 self.urns.add(resource.urn)
                 arn = get(resource.props, "arn")
                 if isinstance(arn, str):
                     self.by_arn[arn] = resource.urn
+            elif resource.type == TOPIC_POLICY:
+                policies.append(resource)
+        for urn in self.urns:
+            self.stands_for[urn] = {urn}
+        for policy in policies:
+            arn = get(policy.props, "arn")
+            if isinstance(arn, str) and arn in self.by_arn:
+                self.stands_for[policy.urn] = {self.by_arn[arn]}
+            elif is_unknown(arn):
+                self.stands_for[policy.urn] = {urn for urn in policy.sources("arn") if urn in self.urns}
+
+    def from_sources(self, resource: ResourceView, prop: str) -> set[str]:
+        """Topics an unknown value of `prop` is computed from (directly or through a topic policy)."""
+        found: set[str] = set()
+        for urn in resource.sources(prop):
+            found |= self.stands_for.get(urn, set())
+        return found
 
     def resolve(self, resource: ResourceView, value: Any, prop: str) -> tuple[set[str], list[str]]:
         """Topic URNs a list of ARNs (or one ARN) resolves to, and the ARNs that are not our topics."""
@@ -303,7 +328,7 @@ class AlertTopics:
         foreign: list[str] = []
         for item in ([value] if is_unknown(value) else as_list(value)):
             if is_unknown(item):
-                topics.update(urn for urn in resource.sources(prop) if urn in self.urns)
+                topics |= self.from_sources(resource, prop)
             elif isinstance(item, str) and item in self.by_arn:
                 topics.add(self.by_arn[item])
             elif isinstance(item, str) and item in self.external:
@@ -462,13 +487,13 @@ def _notified_topics(resource: ResourceView, topics: AlertTopics) -> set[str]:
     elif resource.type == BUDGET:
         notifications = get(resource.props, "notifications", default=[])
         if is_unknown(notifications):
-            return {urn for urn in resource.sources("notifications") if urn in topics.urns}
+            return topics.from_sources(resource, "notifications")
         for notification in notifications:
             found |= topics.resolve(resource, get(notification, "subscriberSnsTopicArns"), "notifications")[0]
     elif resource.type == ANOMALY_SUBSCRIPTION:
         subscribers = get(resource.props, "subscribers", default=[])
         if is_unknown(subscribers):
-            return {urn for urn in resource.sources("subscribers") if urn in topics.urns}
+            return topics.from_sources(resource, "subscribers")
         for subscriber in subscribers:
             if get(subscriber, "type") == "SNS":
                 found |= topics.resolve(resource, get(subscriber, "address"), "subscribers")[0]

@@ -285,3 +285,22 @@ def test_through_the_pack_each_alarm_gap_is_reported_on_its_resource(analyze):
         ("alert-topic-subscription", "alerts-topic"),
     ]
     assert all(v.mandatory for v in report.violations)
+
+
+def test_topic_arn_taken_from_a_topic_policy_resolves_to_the_topic_at_preview():
+    """Alarms often take `policy.arn` so they exist only once CloudWatch may publish to the topic."""
+    stack = StackBuilder()
+    topic, arn = stack.topic("alerts", subscriptions=0)
+    policy = stack.add("aws:sns/topicPolicy:TopicPolicy", "alerts-policy", {"arn": UNKNOWN, "policy": UNKNOWN},
+                       deps={"arn": [topic]})
+    _metric(stack, "via-policy", actions=[UNKNOWN], deps={"alarmActions": [policy]})
+    stack.add("aws:sns/topicSubscription:TopicSubscription", "sub", {"topic": UNKNOWN, "protocol": "email"},
+              deps={"topic": [policy]})
+    assert routing(stack) == []
+    assert subscriptions(stack) == []
+    # Known at update: the policy's arn names the topic directly.
+    known = StackBuilder()
+    _, arn = known.topic("alerts")
+    known.add("aws:sns/topicPolicy:TopicPolicy", "alerts-policy", {"arn": arn, "policy": "{}"})
+    _metric(known, "direct", actions=[arn])
+    assert routing(known) == []
