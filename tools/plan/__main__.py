@@ -2,7 +2,8 @@
 
 Prints the resource tree, the count by type and the monthly cost estimate, and writes
 build/plan-<stack>.json and build/cost-<stack>.json. Invalid config exits 2 with the validation
-message and writes nothing.
+message and writes nothing. Then runs the policy pack (policies/) on the plan as the engine would,
+with policies/config/<stack>.json: violations by policy, and exit 1 on any mandatory one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, run_plan
+from tools.plan.policy import PolicyConfigError, render_report, run_policy_pack
 from tools.plan.report import render_alarm_summary, render_counts, render_tree
 
 
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to plan (default: dev)")
     parser.add_argument("--out", type=Path, default=None, help="plan JSON path (default: build/plan-<stack>.json)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project to plan")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (plan and cost only)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -59,7 +62,24 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     shown = out.relative_to(PROJECT_DIR) if out.is_relative_to(PROJECT_DIR) else out
     print(f"\nplan for stack '{args.stack}' written to {shown} in {elapsed:.1f} s")
-    return 0
+    if args.no_policy:
+        return 0
+
+    # The policy pack, driven over its Analyzer service like `pulumi preview --policy-pack policies
+    # --policy-pack-config policies/config/<stack>.json` drives it, for a first preview (values
+    # computed on create unknown) and for the update (all known). The plan file is already written.
+    pack_dir = args.project_dir.resolve() / "policies"
+    if not (pack_dir / "PulumiPolicy.yaml").exists():
+        print(f"\nno policy pack in {pack_dir.name}/: policies not checked")
+        return 0
+    try:
+        report = run_policy_pack(plan, pack_dir=pack_dir)
+    except PolicyConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(render_report(report))
+    return 1 if report.mandatory else 0
 
 
 if __name__ == "__main__":

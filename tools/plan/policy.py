@@ -118,6 +118,8 @@ class PolicyReport:
     resources: int
     violations: list[Violation] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    levels: dict[str, str] = field(default_factory=dict)
+    """Each policy's enforcement level after the stack's config (e.g. `disabled`)."""
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -625,7 +627,9 @@ def run_policy_pack(
             info = process.info()
             if report is None:
                 report = PolicyReport(info, plan.stack, config_path, views, len(plan.resources))
-            process.configure(reconcile_config(info, given))
+            reconciled = reconcile_config(info, given)
+            report.levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
+            process.configure(reconciled)
             process.configure_stack(project=plan.project, stack=plan.stack, config=stack_config, dry_run=dry_run)
             started = time.perf_counter()
             for request in analyze_requests(subject):
@@ -650,9 +654,10 @@ def render_report(report: PolicyReport) -> str:
     pack = report.pack
     config = report.config_path.relative_to(PROJECT_DIR) if report.config_path and report.config_path.is_relative_to(
         PROJECT_DIR) else report.config_path
+    seconds = sum(report.timings.values())
     lines = [
         f"policy pack {pack.name}@{pack.version}: {len(pack.policies)} policies, config {config or '(defaults)'}, "
-        f"{report.resources} resources, views: {' + '.join(report.views)}"
+        f"{report.resources} resources, views: {' + '.join(report.views)} ({seconds:.1f} s)"
     ]
     merged: dict[tuple[str, str, str], list[Violation]] = {}
     for violation in report.violations:
@@ -660,6 +665,16 @@ def render_report(report: PolicyReport) -> str:
     by_policy: dict[str, list[tuple[str, str, list[Violation]]]] = {}
     for (policy, urn, message), found in merged.items():
         by_policy.setdefault(policy, []).append((urn, message, found))
+    width = max((len(p.name) for p in pack.policies), default=10)
+    for info in pack.policies:
+        count = len(by_policy.get(info.name, ()))
+        level = report.levels.get(info.name, info.enforcement_level)
+        status = "skip" if level == "disabled" else ("FAIL" if count and level == "mandatory" else
+                                                     "warn" if count else "ok")
+        kind = "stack" if info.stack_policy else "resource"
+        found = f"{count} violation(s)" if count else ""
+        row = f"  {status:<4}  {info.name:<{width}}  {info.severity:<8}  {level:<9}  {kind:<8}  {found}"
+        lines.append(row.rstrip())
     for policy in sorted(by_policy, key=lambda p: (not any(v.mandatory for _, _, f in by_policy[p] for v in f), p)):
         entries = by_policy[policy]
         first = entries[0][2][0]

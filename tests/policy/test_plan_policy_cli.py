@@ -1,0 +1,62 @@
+"""`make plan` enforces the pack: violations grouped by policy with URNs, exit 1 on a mandatory one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.plan.__main__ import main
+from tools.plan.harness import PROJECT_DIR
+
+
+def _project(tmp_path: Path, stack: str, policy_config: dict) -> Path:
+    """The real project, with its own copy of the stack's policy config."""
+    for entry in ("__main__.py", "Pulumi.yaml", f"Pulumi.{stack}.yaml", "components", "app"):
+        (tmp_path / entry).symlink_to(PROJECT_DIR / entry)
+    pack = tmp_path / "policies"
+    (pack / "config").mkdir(parents=True)
+    for entry in ("PulumiPolicy.yaml", "__main__.py", "prodready_policy", "requirements.txt"):
+        (pack / entry).symlink_to(PROJECT_DIR / "policies" / entry)
+    (pack / "config" / f"{stack}.json").write_text(json.dumps(policy_config))
+    return tmp_path
+
+
+def test_committed_stack_plans_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--stack", "prod", "--out", str(tmp_path / "plan.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "policy pack prodready-guard@" in printed and "config policies/config/prod.json" in printed
+    assert "  ok    alarm-coverage" in printed
+    assert printed.rstrip().endswith("policy violations: 0 mandatory, 0 advisory: the deployment may proceed")
+
+
+def test_mandatory_violation_fails_the_plan_after_writing_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    config = json.loads((PROJECT_DIR / "policies" / "config" / "prod.json").read_text())
+    config["alarm-coverage"]["requiredMetrics"]["aws:lambda/function:Function"].append("ClaimedConcurrency")
+    config["lambda-active-tracing"] = "advisory"
+    config["log-group-retention"]["securityMinDays"] = 400
+    project = _project(tmp_path, "prod", config)
+    assert main(["--stack", "prod", "--project-dir", str(project)]) == 1
+    printed = capsys.readouterr().out
+    assert (project / "build" / "plan-prod.json").exists()  # written before the verdict
+    assert "  FAIL  alarm-coverage" in printed and "  FAIL  log-group-retention" in printed
+    (tracing_row,) = [line for line in printed.splitlines() if line.startswith("  ok    lambda-active-tracing ")]
+    assert "advisory" in tracing_row  # the stack's config lowered it
+    block = printed[printed.index("[mandatory] alarm-coverage (high)"):]
+    assert "$aws:lambda/function:Function::catalog-function-lambda\n" in block
+    assert "has no alarm on AWS/Lambda ClaimedConcurrency (FunctionName=catalog-prod-api).  [preview+update]" in block
+    assert "remediation: Add the missing CloudWatch metric alarm" in block
+    assert "keeps logs 365 days; the stack requires at least 400." in printed
+    assert printed.rstrip().endswith("policy violations: 2 mandatory, 0 advisory: the deployment would be refused")
+
+
+def test_invalid_policy_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    project = _project(tmp_path, "prod", {"log-group-retention": {"minDays": "thirty"}})
+    assert main(["--stack", "prod", "--project-dir", str(project)]) == 2
+    assert "log-group-retention: minDays: 'thirty' is not of type 'number'" in capsys.readouterr().err
+
+
+def test_no_policy_flag_skips_the_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--stack", "dev", "--out", str(tmp_path / "plan.json"), "--no-policy"]) == 0
+    assert "policy pack" not in capsys.readouterr().out
