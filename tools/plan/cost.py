@@ -592,7 +592,9 @@ def render_estimate(estimate: Estimate) -> str:
     rows = [("layer", "item", "region", "quantity at traffic", "unit price", "at rest", "at traffic")]
     for layer in (SERVICE, OPERATIONS):
         for line in (x for x in estimate.lines if x.layer == layer):
-            rows.append((layer, line.item, line.region, f"{_quantity(line.quantity_at_traffic)} {line.unit}",
+            one = line.unit in _COUNTED_UNITS and line.quantity_at_traffic == 1
+            unit = line.unit.removesuffix("s") if one else line.unit
+            rows.append((layer, line.item, line.region, f"{_quantity(line.quantity_at_traffic)} {unit}",
                          _unit_price(line.unit_price, line.unit), _usd(line.at_rest), _usd(line.at_traffic)))
         rows.append(("", f"{layer} subtotal", "", "", "", _usd(estimate.total("rest", layer)),
                      _usd(estimate.total("traffic", layer))))
