@@ -26,7 +26,7 @@ def _estimate(plan: Plan) -> cost.Estimate:
 def test_make_plan_prints_the_cost_table_and_headroom(stack: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / f"plan-{stack}.json"
-    assert main(["--stack", stack, "--out", str(out)]) == 0
+    assert main(["--stack", stack, "--out", str(out), "--no-policy"]) == 0
     printed = capsys.readouterr().out
     config = load_stack_config(stack, json.loads(out.read_text())["config"])
     assert f"Monthly cost estimate, stack {stack} ({config.region})" in printed
@@ -139,9 +139,6 @@ def test_budget_and_anomaly_monitor_are_stack_outputs(plans: dict[str, Plan], st
     assert plan.outputs["budgetName"] == f"catalog-{stack}-monthly"
     assert plan.outputs["anomalyMonitorArn"] == plan.one("aws:costexplorer/anomalyMonitor:AnomalyMonitor").outputs[
         "arn"]
-    guard = plan.one("prodready:cost_guard:CostGuard")
-    monitoring = plan.one("prodready:monitoring:ServiceMonitoring")
-    assert plan.resources.index(monitoring) < plan.resources.index(guard), "cost guard is composed after monitoring"
 
 
 def test_only_prod_carries_the_account_level_resources(plans: dict[str, Plan]) -> None:
