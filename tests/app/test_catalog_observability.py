@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -215,7 +217,9 @@ def test_the_function_logger_redacts(handler, invoke):
     assert "bob@example.org" not in buffer.getvalue()
 
 
-def run_fresh(tmp_path: Path, env: dict[str, str], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def run_fresh(
+    tmp_path: Path, env: dict[str, str], events: list[dict[str, Any]], drop: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     paths = []
     for index, event in enumerate(events):
         path = tmp_path / f"event-{index}.json"
@@ -227,6 +231,8 @@ def run_fresh(tmp_path: Path, env: dict[str, str], events: list[dict[str, Any]])
         **env,
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "app"), str(HERE)]),
     }
+    for name in drop:
+        environment.pop(name, None)
     completed = subprocess.run(
         [sys.executable, str(HERE / "fresh_handler.py"), *paths],
         env=environment,
@@ -374,3 +380,54 @@ def test_the_validator_rejects_documents_that_break_the_specification():
     for document in broken:
         with pytest.raises((AssertionError, jsonschema.ValidationError)):
             assert_valid_emf(document)
+
+
+# --- tracing -------------------------------------------------------------------------------
+
+
+def test_each_request_is_annotated_with_its_operation_and_status(invoke, handler, monkeypatch):
+    annotations: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    monkeypatch.setattr(handler.tracer, "put_annotation", lambda key, value: annotations.__setitem__(key, value))
+    monkeypatch.setattr(handler.tracer, "put_metadata", lambda key, value, **_: metadata.__setitem__(key, value))
+    event = load_event("create_item")
+
+    result = invoke(event)
+
+    assert annotations == {"operation": "create_item", "status_code": 201}
+    assert metadata == {"request_bytes": len(event["body"]), "response_bytes": len(result.response["body"])}
+
+
+def test_traces_capture_the_handler_the_route_and_each_dynamodb_call(tmp_path):
+    # A stand-in X-Ray daemon: the SDK sends each finished subsegment to it as a UDP datagram.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        daemon.settimeout(2)
+        lambda_env = {
+            "LAMBDA_TASK_ROOT": str(REPO_ROOT / "app"),
+            "AWS_LAMBDA_FUNCTION_NAME": "prodready-dev-api",
+            "_X_AMZN_TRACE_ID": "Root=1-67d0b6a0-1d2c3b4a5f6e7d8c9b0a1f2e;Parent=53995c3f42cd8ad8;Sampled=1",
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+        }
+
+        run_fresh(tmp_path, lambda_env, [load_event("create_item")], drop=("POWERTOOLS_TRACE_DISABLED",))
+
+        documents = []
+        with contextlib.suppress(TimeoutError):
+            for _ in range(20):  # bounded: three subsegments are expected, the handler's last
+                header, body = daemon.recv(65535).decode().split("\n", 1)
+                assert json.loads(header) == {"format": "json", "version": 1}
+                documents.append(json.loads(body))
+                if {"dynamodb", "## lambda_handler"} <= {document["name"] for document in documents}:
+                    break
+
+    by_name = {document["name"]: document for document in documents}
+    assert by_name["dynamodb"]["aws"]["operation"] == "PutItem"
+    assert by_name["dynamodb"]["aws"]["table_name"] == APP_ENV["TABLE_NAME"]
+    assert "## service.handler.create_item" in by_name
+    handler_segment = by_name["## lambda_handler"]
+    assert handler_segment["annotations"]["operation"] == "create_item"
+    assert handler_segment["annotations"]["status_code"] == 201
+    sizes = handler_segment["metadata"][APP_ENV["POWERTOOLS_SERVICE_NAME"]]
+    assert sizes["request_bytes"] == len(load_event("create_item")["body"])
+    assert sizes["response_bytes"] > 0
