@@ -141,3 +141,12 @@ def test_preview_view_makes_computed_values_and_what_derives_from_them_unknown()
     assert by_name["fn"].inputs["environment"] == {"variables": {"TABLE": "items"}}  # from the table's input
     assert by_name["aws"].outputs["defaultTags"] == stack.plan().resources[0].inputs["defaultTags"]
     assert preview.preview is True
+
+
+def test_the_pack_process_starts_like_the_engine_starts_it_and_stops_cleanly():
+    with PolicyPackProcess(POLICY_PACK_DIR, stack="prod", dry_run=False) as pack:
+        assert pack.process.args[1:5] == ["-u", "-m", "pulumi.policy", "127.0.0.1:0"]
+        assert pack.process.args[5] == "." and Path(pack.pack_dir) == POLICY_PACK_DIR
+        assert pack.info().name == PACK_NAME
+    assert pack.process.returncode == 0, pack.stderr
+    assert pack.stderr == ""

@@ -164,6 +164,16 @@ def test_route_settings_override_defaults_and_the_ceiling_applies():
     ]
 
 
+def test_unknown_limits_at_preview_are_not_violations_and_integer_limits_count():
+    stack = StackBuilder()
+    stack.api_and_stage("a1b2c3d4e5", stage_inputs={"defaultRouteSettings": UNKNOWN})
+    stack.api_and_stage("b1b2c3d4e5", stage_inputs={"defaultRouteSettings": {"throttlingRateLimit": UNKNOWN,
+                                                                             "throttlingBurstLimit": 10}})
+    stack.api_and_stage("c1b2c3d4e5", stage_inputs={"defaultRouteSettings": {"throttlingRateLimit": 5,
+                                                                             "throttlingBurstLimit": 10}})
+    assert throttling(stack) == []
+
+
 def test_routes_match_stages_by_api_dependency_when_the_id_is_unknown():
     stack = StackBuilder()
     api = stack.add("aws:apigatewayv2/api:Api", "api", {"name": "x", "protocolType": "HTTP"})
