@@ -7,20 +7,6 @@ from typing import Any
 
 PolicyDocument = dict[str, Any]
 
-# Actions that AWS does not scope to any resource type: "*" is the only Resource they accept.
-# Listed once here; the policy pack's security rule uses the same allow-list.
-RESOURCELESS_ACTIONS: frozenset[str] = frozenset(
-    {
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "cloudwatch:PutMetricData",
-        # Listed by AWS among the permissions a Synthetics canary's role must have; S3 offers it on "*" only.
-        "s3:ListAllMyBuckets",
-    }
-)
-
 # The data-plane actions the catalog service performs; nothing that changes the table itself.
 ITEM_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
@@ -97,41 +83,3 @@ def function_policy(
             key_statement["Condition"] = {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
         statements.append(key_statement)
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-def wildcard_findings(document: PolicyDocument, allowed_actions: frozenset[str] = RESOURCELESS_ACTIONS) -> list[str]:
-    """Every `*` action or resource in a policy document that the allow-list does not excuse.
-
-    A resource ending in `:*` or `/*` under a concrete ARN is a scoped pattern, not a wildcard.
-    """
-    findings: list[str] = []
-    for index, statement in enumerate(_as_list(document.get("Statement"))):
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = [str(a) for a in _as_list(statement.get("Action"))]
-        for action in actions:
-            if action == "*" or action.endswith(":*"):
-                findings.append(f"Statement[{index}] allows wildcard action {action!r}")
-        resources = [str(r) for r in _as_list(statement.get("Resource"))]
-        if "*" in resources or any(_is_unscoped_arn(r) for r in resources):
-            excused = actions and all(a in allowed_actions for a in actions)
-            if not excused:
-                findings.append(f"Statement[{index}] allows {actions} on wildcard resource {resources}")
-        if "NotAction" in statement or "NotResource" in statement:
-            findings.append(f"Statement[{index}] uses NotAction/NotResource")
-    return findings
-
-
-def _is_unscoped_arn(resource: str) -> bool:
-    # arn:partition:service:region:account:resource; a "*" in any of the first five fields, or a
-    # bare "*" resource part, makes the statement apply account- or region-wide.
-    parts = resource.split(":", 5)
-    if len(parts) < 6 or not resource.startswith("arn:"):
-        return resource != "" and "*" in resource and not resource.startswith("arn:")
-    return any(p == "*" for p in parts[1:5]) or parts[5] in ("*", "*:*")
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]

@@ -71,3 +71,14 @@ def _matches(pattern: str, value: str) -> bool:
     if pattern.endswith("*"):
         return value.lower().startswith(pattern[:-1].lower())
     return pattern.lower() == value.lower()
+
+
+def wildcard_findings(document: dict[str, Any]) -> list[str]:
+    """What the policy pack's iam-no-wildcards rule finds in an identity policy, with its default allow-list.
+
+    The pack is the one judge of IAM documents; program tests ask it rather than keep a second copy.
+    """
+    from prodready_policy.security import RESOURCELESS_ACTIONS
+    from prodready_policy.security import wildcard_findings as pack_findings
+
+    return pack_findings(document, frozenset(RESOURCELESS_ACTIONS))

@@ -13,9 +13,8 @@ from pulumi_policy import Policy, Severity
 from prodready_policy.base import Config, PolicySpec, of_types, resource_policy, stack_policy, string_list
 from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unknown, json_value, number
 
-# The allow-list of actions that AWS authorises only on Resource "*". The program's IAM helpers keep
-# the same list (components/iam.py RESOURCELESS_ACTIONS); a test asserts the two agree. The pack runs
-# as its own plugin from policies/ and cannot import the program, hence the copy.
+# The allow-list of actions that AWS authorises only on Resource "*". This is its one home: the
+# program's tests judge the documents components/iam.py builds with `wildcard_findings` below.
 RESOURCELESS_ACTIONS: tuple[str, ...] = (
     "cloudwatch:PutMetricData",
     # Required of a Synthetics canary's role by AWS; S3 authorises it on "*" only.
@@ -46,8 +45,7 @@ IAM_ATTACHMENTS = {
 def wildcard_findings(document: dict[str, Any], allowed_actions: frozenset[str]) -> list[str]:
     """Every `*` action or resource in a policy document that the allow-list does not excuse.
 
-    Same semantics as components/iam.py `wildcard_findings` (a test runs both over the same
-    documents): a resource ending in `:*` or `/*` under a concrete ARN is a scoped pattern.
+    A resource ending in `:*` or `/*` under a concrete ARN is a scoped pattern, not a wildcard.
     """
     findings: list[str] = []
     for index, statement in enumerate(as_list(document.get("Statement"))):
@@ -96,7 +94,7 @@ IAM_WILDCARDS = PolicySpec(
     remediation_steps=(
         "Name exact actions and exact ARNs (build documents with components/iam.py helpers from resource "
         "outputs). Only actions in allowedWildcardActions (X-Ray upload, metric publishing) may use "
-        "Resource '*'; a new entry there must also go into components/iam.py RESOURCELESS_ACTIONS."
+        "Resource '*', with a comment in the program saying why."
     ),
     config_properties={
         "allowedWildcardActions": string_list(

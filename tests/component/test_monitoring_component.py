@@ -10,7 +10,7 @@ import pytest
 from components import routing
 from components.config import load_stack_config
 from components.dashboard import dashboard_problems
-from components.iam import wildcard_findings
+from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, stack_config
 from tools.plan.mocks import ACCOUNT_ID
 

@@ -7,7 +7,7 @@ import re
 import pulumi
 
 from components import canary, routing, tracing
-from components.iam import wildcard_findings
+from tests.grants import wildcard_findings
 from tools.plan.mocks import EngineMocks
 
 ACCOUNT = "123456789012"
