@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -13,10 +12,6 @@ from components import routing
 from components.alarms import SEVERITIES
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 @dataclass(frozen=True)
 class AlertRoutingArgs:
     name_prefix: str
@@ -25,13 +20,17 @@ class AlertRoutingArgs:
     """Email subscribers per severity."""
     webhook_endpoints: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """HTTPS endpoint per severity (secret outputs; an incident tool's webhook)."""
+    severities: Sequence[str] = SEVERITIES
+    """The severities to route, one topic each."""
+    publishers: Sequence[str] = tuple(routing.PUBLISHERS)
+    """Services allowed to publish (keys of routing.PUBLISHERS); nothing else may."""
 
 
 class AlertRouting(pulumi.ComponentResource):
-    """`critical` (pages) and `warning` (notifies) topics under a customer-managed key.
+    """One topic per severity (`critical` pages, `warning` notifies) under a customer-managed key.
 
-    The key policy and each topic policy let CloudWatch alarms, AWS Budgets and Cost Anomaly
-    Detection publish on behalf of this account only (see components/routing.py).
+    The key policy and each topic policy let the publishers (by default CloudWatch alarms, AWS
+    Budgets and Cost Anomaly Detection) publish on behalf of this account only (components/routing.py).
     """
 
     topic_arns: dict[str, pulumi.Output[str]]
@@ -51,7 +50,9 @@ class AlertRouting(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(account_id, partition).apply(lambda v: routing.alert_key_policy(v[0], v[1]))
+                pulumi.Output.all(account_id, partition).apply(
+                    lambda v: routing.alert_key_policy(v[0], v[1], args.publishers)
+                )
             ),
             opts=child,
         )
@@ -63,7 +64,7 @@ class AlertRouting(pulumi.ComponentResource):
         )
 
         self.topic_arns = {}
-        for severity in SEVERITIES:
+        for severity in args.severities:
             topic = aws.sns.Topic(
                 f"{name}-{severity}",
                 name=routing.topic_name(args.name_prefix, severity),
@@ -76,14 +77,16 @@ class AlertRouting(pulumi.ComponentResource):
                 f"{name}-{severity}-policy",
                 arn=topic.arn,
                 policy=pulumi.Output.json_dumps(
-                    pulumi.Output.all(topic.arn, account_id).apply(lambda v: routing.alert_topic_policy(v[0], v[1]))
+                    pulumi.Output.all(topic.arn, account_id).apply(
+                        lambda v: routing.alert_topic_policy(v[0], v[1], args.publishers)
+                    )
                 ),
                 opts=child,
             )
             for email in args.emails.get(severity, ()):
                 aws.sns.TopicSubscription(
                     # Keyed by address, so reordering the list replaces nothing.
-                    f"{name}-{severity}-email-{_slug(email)}",
+                    f"{name}-{severity}-email-{routing.email_slug(email)}",
                     topic=topic.arn,
                     protocol="email",
                     endpoint=email,

@@ -2,14 +2,13 @@
 and optionally the account's us-east-1 billing alarm).
 
 Everything computable is a pure function here, tested without Pulumi: the budget's filter and
-notifications, the anomaly monitor and threshold, the cost allocation tag keys, the us-east-1
-alert key and topic policies and the billing dashboard.
+notifications, the anomaly monitor and threshold, the cost allocation tag keys and the billing
+dashboard. The billing alarm's us-east-1 topic is an AlertRouting like the service's own.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alert_routing import AlertRouting, AlertRoutingArgs
 from components.config import CostConfig
 
 # The tag keys that scope spend to one stack. Both must be active cost allocation tags, or AWS
@@ -28,6 +28,7 @@ ANOMALY_TAG_KEY = "Project"
 BUDGETS_PRINCIPAL = "budgets.amazonaws.com"
 ANOMALY_PRINCIPAL = "costalerts.amazonaws.com"
 CLOUDWATCH_PRINCIPAL = "cloudwatch.amazonaws.com"
+BILLING_SEVERITY = "warning"
 
 # AWS/Billing metrics exist only in us-east-1, whatever region the account uses.
 BILLING_REGION = "us-east-1"
@@ -181,53 +182,7 @@ def anomaly_subscribers(
 # --- us-east-1 billing alarm: its key, topic and dashboard ------------------------------------
 
 
-def alert_key_policy(account_id: str, publishers: Sequence[str], partition: str = "aws") -> PolicyDocument:
-    """Key policy of a CMK that encrypts an alert topic.
-
-    The account keeps administering the key through IAM (without that statement a key policy locks
-    everyone out). The given services may only generate data keys and decrypt, and only on behalf
-    of this account (`aws:SourceAccount`), which is all SNS needs from a publisher.
-    """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministersKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "AlertPublishersEncrypt",
-                "Effect": "Allow",
-                "Principal": {"Service": sorted(publishers)},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-            },
-        ],
-    }
-
-
-def alert_topic_policy(topic_arn: str, account_id: str, publishers: Sequence[str]) -> PolicyDocument:
-    """Topic policy letting exactly the given services publish to exactly this topic, for this account."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AlertPublishers",
-                "Effect": "Allow",
-                "Principal": {"Service": sorted(publishers)},
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-            }
-        ],
-    }
-
-
-def billing_alarm_name(name_prefix: str, severity: str = "warning") -> str:
+def billing_alarm_name(name_prefix: str, severity: str = BILLING_SEVERITY) -> str:
     """`<prefix>-billing-estimated-charges-<severity>`, the alarm naming scheme of the monitoring layer
     (`<prefix>-[<resource>-]<kind>[-<qualifier>]-<severity>`), with the runbook's name as the kind."""
     return f"{name_prefix}-{RUNBOOK_BILLING}-{severity}"
@@ -291,11 +246,6 @@ def billing_dashboard_body(alarm_arn: str, threshold_usd: float, budget_name: st
         ]
     }
     return json.dumps(body, separators=(",", ":"))
-
-
-def email_slug(email: str) -> str:
-    """A stable logical-name suffix for an email address."""
-    return re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
 
 
 # --- the component ----------------------------------------------------------------------------
@@ -409,39 +359,19 @@ class CostGuard(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_east = pulumi.ResourceOptions(parent=self, provider=east)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=east))
-        account = account_id.account_id
-
-        key = aws.kms.Key(
-            f"{name}-billing-key",
-            description=f"Encrypts the {args.name_prefix} billing alarm topic",
-            enable_key_rotation=True,
-            deletion_window_in_days=7,
-            policy=account.apply(lambda acct: json.dumps(alert_key_policy(acct, [CLOUDWATCH_PRINCIPAL]))),
-            opts=in_east,
-        )
-        topic = aws.sns.Topic(
-            f"{name}-billing-topic",
-            name=f"{args.name_prefix}-billing",
-            kms_master_key_id=key.arn,
-            opts=in_east,
-        )
-        topic_policy = aws.sns.TopicPolicy(
-            f"{name}-billing-topic-policy",
-            arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, account).apply(
-                lambda values: json.dumps(alert_topic_policy(values[0], values[1], [CLOUDWATCH_PRINCIPAL]))
+        # The same routing the service's alerts use, in us-east-1, for CloudWatch alone.
+        billing_routing = AlertRouting(
+            f"{name}-billing-routing",
+            AlertRoutingArgs(
+                name_prefix=f"{args.name_prefix}-billing",
+                emails={BILLING_SEVERITY: args.cost.budget_emails},
+                severities=(BILLING_SEVERITY,),
+                publishers=(CLOUDWATCH_PRINCIPAL,),
             ),
-            opts=in_east,
+            opts=pulumi.ResourceOptions(parent=self, providers=[east]),
         )
-        for email in args.cost.budget_emails:
-            aws.sns.TopicSubscription(
-                f"{name}-billing-email-{email_slug(email)}",
-                topic=topic.arn,
-                protocol="email",
-                endpoint=email,
-                opts=in_east,
-            )
+        # Handed out by the topic's policy: the alarm waits until CloudWatch may publish.
+        topic_arn = billing_routing.topic_arns[BILLING_SEVERITY]
         alarm = aws.cloudwatch.MetricAlarm(
             f"{name}-billing-alarm",
             name=billing_alarm_name(args.name_prefix),
@@ -456,10 +386,9 @@ class CostGuard(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
             # No data at all means billing alerts are off in the account: INSUFFICIENT_DATA says so.
             treat_missing_data="missing",
-            alarm_actions=[topic.arn],
-            ok_actions=[topic.arn],
-            # The topic must accept CloudWatch's publications before the alarm can first fire.
-            opts=pulumi.ResourceOptions(parent=self, provider=east, depends_on=[topic_policy]),
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
+            opts=in_east,
         )
         aws.cloudwatch.Dashboard(
             f"{name}-cost-dashboard",
@@ -467,4 +396,4 @@ class CostGuard(pulumi.ComponentResource):
             dashboard_body=alarm.arn.apply(lambda arn: billing_dashboard_body(arn, threshold, budget_name)),
             opts=in_east,
         )
-        return alarm.arn, topic.arn
+        return alarm.arn, topic_arn

@@ -10,6 +10,8 @@ Anomaly Detection (`costalerts.amazonaws.com`), each only on behalf of this acco
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 PolicyDocument = dict[str, Any]
@@ -31,8 +33,10 @@ def _source_account(account_id: str) -> dict[str, Any]:
     return {"StringEquals": {"aws:SourceAccount": account_id}}
 
 
-def alert_key_policy(account_id: str, partition: str = "aws") -> PolicyDocument:
-    """Key policy of the alert topics' customer-managed key."""
+def alert_key_policy(
+    account_id: str, partition: str = "aws", publishers: Sequence[str] = tuple(PUBLISHERS)
+) -> PolicyDocument:
+    """Key policy of an alert topic's customer-managed key; `publishers` are keys of PUBLISHERS."""
     statements: list[dict[str, Any]] = [
         {
             # The account's own IAM policies decide who administers and uses the key. Without this
@@ -45,7 +49,8 @@ def alert_key_policy(account_id: str, partition: str = "aws") -> PolicyDocument:
             "Resource": "*",
         }
     ]
-    for service, sid in PUBLISHERS.items():
+    for service in publishers:
+        sid = PUBLISHERS[service]
         statements.append(
             {
                 "Sid": f"{sid}EncryptAlerts",
@@ -60,7 +65,9 @@ def alert_key_policy(account_id: str, partition: str = "aws") -> PolicyDocument:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def alert_topic_policy(topic_arn: str, account_id: str) -> PolicyDocument:
+def alert_topic_policy(
+    topic_arn: str, account_id: str, publishers: Sequence[str] = tuple(PUBLISHERS)
+) -> PolicyDocument:
     """Topic policy: the publishing services may publish, on behalf of this account only."""
     return {
         "Version": "2012-10-17",
@@ -73,7 +80,8 @@ def alert_topic_policy(topic_arn: str, account_id: str) -> PolicyDocument:
                 "Resource": topic_arn,
                 "Condition": _source_account(account_id),
             }
-            for service, sid in PUBLISHERS.items()
+            for service in publishers
+            for sid in (PUBLISHERS[service],)
         ],
     }
 
@@ -81,6 +89,11 @@ def alert_topic_policy(topic_arn: str, account_id: str) -> PolicyDocument:
 def topic_name(prefix: str, severity: str) -> str:
     """Physical name of a severity's alert topic."""
     return f"{prefix}-alerts-{severity}"
+
+
+def email_slug(email: str) -> str:
+    """A stable logical-name suffix for an email address (reordering a list replaces nothing)."""
+    return re.sub(r"[^a-z0-9]+", "-", email.lower()).strip("-")
 
 
 def key_alias(prefix: str) -> str:

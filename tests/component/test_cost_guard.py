@@ -24,7 +24,9 @@ SUBSCRIPTION = "aws:costexplorer/anomalySubscription:AnomalySubscription"
 TAG = "aws:costexplorer/costAllocationTag:CostAllocationTag"
 PROVIDER = "pulumi:providers:aws"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-BILLING_TYPES = {PROVIDER, "aws:kms/key:Key", "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy",
+# The us-east-1 provider, an AlertRouting there (key, alias, topic, topic policy, subscriptions), alarm, dashboard.
+BILLING_TYPES = {PROVIDER, "prodready:alert_routing:AlertRouting", "aws:kms/key:Key", "aws:kms/alias:Alias",
+                 "aws:sns/topic:Topic", "aws:sns/topicPolicy:TopicPolicy",
                  "aws:sns/topicSubscription:TopicSubscription", ALARM, "aws:cloudwatch/dashboard:Dashboard"}
 RUNBOOKS = "https://runbooks.example.com/prodready"
 
@@ -105,7 +107,8 @@ def _topic_arn(plan: Plan, severity: str) -> str:
 
 def test_prod_guard_has_budget_anomaly_alerts_tags_and_billing_alarm(prod: Plan) -> None:
     assert sorted(_types(prod)) == sorted([
-        BUDGET, MONITOR, SUBSCRIPTION, TAG, TAG, PROVIDER, "aws:kms/key:Key", "aws:sns/topic:Topic",
+        BUDGET, MONITOR, SUBSCRIPTION, TAG, TAG, PROVIDER, "prodready:alert_routing:AlertRouting",
+        "aws:kms/key:Key", "aws:kms/alias:Alias", "aws:sns/topic:Topic",
         "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
         "aws:sns/topicSubscription:TopicSubscription", ALARM, "aws:cloudwatch/dashboard:Dashboard",
     ])
@@ -182,7 +185,7 @@ def test_billing_alarm_switch_adds_exactly_its_resources(project: Path, prod: Pl
     remaining = list(_types(prod))
     for type_ in _types(off):
         remaining.remove(type_)
-    # The us-east-1 provider, its key, topic, topic policy, one subscription per email, alarm, dashboard.
+    # BILLING_TYPES, with one subscription per email.
     emails = len(committed_cost("prod")["budgetEmails"])
     extra_subscriptions = ["aws:sns/topicSubscription:TopicSubscription"] * (emails - 1)
     assert sorted(remaining) == sorted([*BILLING_TYPES, *extra_subscriptions])
@@ -214,8 +217,8 @@ def test_billing_alarm_lives_in_us_east_1_and_routes_to_a_topic_there(prod: Plan
     assert alarm.inputs["name"] == "catalog-prod-billing-estimated-charges-warning"
     assert alarm.inputs["alarmDescription"].endswith(f"Runbook: {RUNBOOKS}/billing-estimated-charges.md")
     assert alarm.outputs["arn"].startswith("arn:aws:cloudwatch:us-east-1:"), alarm.urn
-    topic = by_urn[next(u for u in alarm.dependencies if ":sns/topic:Topic" in u)]
-    assert alarm.inputs["alarmActions"] == alarm.inputs["okActions"] == [topic.outputs["arn"]]
+    (topic,) = [t for t in prod.of_type("aws:sns/topic:Topic") if [t.outputs["arn"]] == alarm.inputs["alarmActions"]]
+    assert alarm.inputs["okActions"] == [topic.outputs["arn"]]
     assert topic.outputs["arn"].startswith("arn:aws:sns:us-east-1:"), topic.urn
     key = prod.one("aws:kms/key:Key")
     assert key.provider_urn == east.urn and topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
@@ -224,6 +227,7 @@ def test_billing_alarm_lives_in_us_east_1_and_routes_to_a_topic_there(prod: Plan
     assert sorted((s.inputs["protocol"], s.inputs["endpoint"], s.inputs["topic"]) for s in subscriptions) == sorted(
         ("email", e, topic.outputs["arn"]) for e in committed_cost("prod")["budgetEmails"])
     policy = prod.one("aws:sns/topicPolicy:TopicPolicy")
+    assert policy.inputs["arn"] == topic.outputs["arn"] and by_urn[policy.parent].parent == guard.urn
     assert policy.urn in alarm.dependencies, "the alarm must wait for the topic to accept CloudWatch"
 
 

@@ -71,7 +71,7 @@ def test_every_monitoring_resource_lives_under_the_component(plans: dict[str, Pl
 @pytest.mark.parametrize("stack", STACKS)
 def test_topics_use_the_customer_managed_key_never_the_aws_managed_one(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
-    (routing_component,) = plan.of_type(ROUTING)
+    (routing_component,) = _mine(plan, ROUTING)
     (key,) = [r for r in plan.children(routing_component.urn) if r.type == "aws:kms/key:Key"]
     topics = _topics(plan)
     assert set(topics) == {"critical", "warning"}

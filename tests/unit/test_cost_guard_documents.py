@@ -7,6 +7,7 @@ import json
 import pytest
 
 from components import cost_guard as cg
+from components import routing
 from tests.grants import can, grants
 
 TAGS = {"Project": "prodready", "Environment": "prod", "Service": "catalog", "Owner": "team@example.com",
@@ -95,7 +96,7 @@ def test_anomaly_channel_follows_the_frequency() -> None:
 
 
 def test_billing_topic_policy_lets_cloudwatch_publish_for_this_account_only() -> None:
-    policy = cg.alert_topic_policy(BILLING_TOPIC, ACCOUNT, [cg.CLOUDWATCH_PRINCIPAL])
+    policy = routing.alert_topic_policy(BILLING_TOPIC, ACCOUNT, publishers=[cg.CLOUDWATCH_PRINCIPAL])
     assert can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC, ACCOUNT)
     assert not can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC, "210987654321")
     assert not can(policy, "Service:cloudwatch.amazonaws.com", "sns:Subscribe", BILLING_TOPIC, ACCOUNT)
@@ -105,7 +106,7 @@ def test_billing_topic_policy_lets_cloudwatch_publish_for_this_account_only() ->
 
 
 def test_billing_key_policy_lets_cloudwatch_encrypt_and_the_account_administer() -> None:
-    policy = cg.alert_key_policy(ACCOUNT, [cg.CLOUDWATCH_PRINCIPAL])
+    policy = routing.alert_key_policy(ACCOUNT, publishers=[cg.CLOUDWATCH_PRINCIPAL])
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         assert can(policy, "Service:cloudwatch.amazonaws.com", action, "*", ACCOUNT), action
         assert not can(policy, "Service:cloudwatch.amazonaws.com", action, "*", "210987654321"), action
@@ -127,4 +128,4 @@ def test_billing_alarm_name_and_dashboard() -> None:
 
 
 def test_email_slug_is_stable_and_safe() -> None:
-    assert cg.email_slug("Platform.Team+cost@Example.com") == "platform-team-cost-example-com"
+    assert routing.email_slug("Platform.Team+cost@Example.com") == "platform-team-cost-example-com"
