@@ -11,6 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 STAGE_NAME = "$default"
+# The catch-all route key: whatever no other route matches.
+CATCH_ALL_ROUTE = "$default"
 
 # HTTP API access-log fields ($context variables); JSON so Logs Insights discovers every field.
 ACCESS_LOG_FIELDS: dict[str, str] = {
@@ -66,6 +68,10 @@ class HttpApiArgs:
     """Allowed CORS origins; empty leaves CORS off."""
     detailed_metrics: bool = False
     """Per-route metrics."""
+    catch_all: bool = True
+    """Also send unmatched requests (`$default` route) to the function, so an unknown path gets the
+    service's JSON 404 and a wrong method its 405 with `Allow`, not API Gateway's bare 404. Such
+    requests are throttled like any other route."""
     retain_logs: bool = False
     """Keep the access-log group when the stack is destroyed or the group replaced."""
 
@@ -120,7 +126,7 @@ class HttpApi(pulumi.ComponentResource):
                 target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
                 opts=child,
             )
-            for key in args.route_keys
+            for key in [*args.route_keys, *([CATCH_ALL_ROUTE] if args.catch_all else [])]
         ]
 
         access_logs = aws.cloudwatch.LogGroup(

@@ -7,15 +7,14 @@ from typing import Any
 
 PolicyDocument = dict[str, Any]
 
-# The data-plane actions the catalog service performs; nothing that changes the table itself.
+# Exactly the data-plane calls app/service/repository.py makes (conditional writes are plain
+# Put/Update/Delete with a condition); nothing that changes or describes the table itself.
 ITEM_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
-    "dynamodb:Query",
     "dynamodb:Scan",
-    "dynamodb:ConditionCheckItem",
 )
 
 

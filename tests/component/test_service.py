@@ -165,7 +165,8 @@ def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack:
     plan = plans[stack]
     api = plan.one("aws:apigatewayv2/api:Api")
     routes = plan.of_type("aws:apigatewayv2/route:Route")
-    assert sorted(r.inputs["routeKey"] for r in routes) == sorted(ROUTE_KEYS)
+    # The app's routes, and $default so unmatched requests reach the app's JSON 404/405.
+    assert sorted(r.inputs["routeKey"] for r in routes) == sorted([*ROUTE_KEYS, "$default"])
     integration = plan.one("aws:apigatewayv2/integration:Integration")
     assert integration.inputs["payloadFormatVersion"] == "2.0"
     assert integration.inputs["integrationUri"] == plan.one(FUNCTION).outputs["invokeArn"]
