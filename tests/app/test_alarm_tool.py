@@ -5,56 +5,112 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tools.alarm_test import AlarmClients, describe_alarms, load_outputs, main, run_alarm_test
+from tools.alarm_test import (
+    AlarmClients,
+    AlarmInfo,
+    describe_alarms,
+    load_outputs,
+    main,
+    routed_covers,
+    run_alarm_test,
+    suppressors,
+)
 
 REGION = "eu-west-1"
 
 
 class CloudWatchThatNotifies:
-    """The CloudWatch client, plus what moto does not do: run an alarm's SNS actions.
+    """The CloudWatch client, plus what moto does not do: run alarm actions, and composite alarms.
 
-    On a state change CloudWatch publishes the alarm notification to the topics of the new
-    state; this does the same through the moto SNS, except for `dropped` topics, which stand for
-    a delivery that fails in AWS (a KMS key policy that shuts CloudWatch out, say).
+    On a state change CloudWatch publishes the alarm notification to the topics of the new state;
+    this does the same through the moto SNS, except for `dropped` topics, which stand for a delivery
+    that fails in AWS (a KMS key policy that shuts CloudWatch out, say). moto has no composite
+    alarms: they live here, and are re-evaluated when a child changes state, as CloudWatch does, for
+    the rules the stacks use (ALARM(...) joined by OR, or by AND), with their actions suppressor.
     """
 
-    def __init__(self, cloudwatch: Any, sns: Any, dropped: Iterable[str] = ()) -> None:
+    def __init__(self, cloudwatch: Any, sns: Any, composites: dict[str, dict[str, Any]],
+                 dropped: Iterable[str] = ()) -> None:
         self._cloudwatch = cloudwatch
         self._sns = sns
+        self._composites = composites
         self._dropped = set(dropped)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cloudwatch, name)
 
+    def _state(self, name: str) -> str:
+        if name in self._composites:
+            return self._composites[name]["StateValue"]
+        return self._cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+
+    def _publish(self, alarm: dict[str, Any], old: str, new: str, reason: str) -> None:
+        if old == new or not alarm.get("ActionsEnabled", True):
+            return
+        suppressor = alarm.get("ActionsSuppressor")
+        if suppressor and self._state(suppressor) == "ALARM":
+            return
+        actions = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
+        for topic in alarm.get(actions[new], []):
+            if topic in self._dropped:
+                continue
+            message = {"AlarmName": alarm["AlarmName"], "NewStateValue": new, "OldStateValue": old,
+                       "NewStateReason": reason, "Region": REGION}
+            self._sns.publish(TopicArn=topic, Subject=f'{new}: "{alarm["AlarmName"]}"', Message=json.dumps(message))
+
+    def _evaluate_composites(self) -> None:
+        changed = True
+        while changed:  # composites of composites settle in a few rounds
+            changed = False
+            for composite in self._composites.values():
+                rule = composite["AlarmRule"]
+                states = [self._state(child) == "ALARM" for child in re.findall(r'ALARM\("([^"]+)"\)', rule)]
+                new = "ALARM" if (all(states) if " AND " in rule else any(states)) else "OK"
+                if new != composite["StateValue"]:
+                    old, composite["StateValue"] = composite["StateValue"], new
+                    self._publish(composite, old, new, "child alarm changed")
+                    changed = True
+
     def set_alarm_state(self, **request: Any) -> dict[str, Any]:
-        (before,) = self._cloudwatch.describe_alarms(AlarmNames=[request["AlarmName"]])["MetricAlarms"]
+        name, new = request["AlarmName"], request["StateValue"]
+        if name in self._composites:
+            composite = self._composites[name]
+            old, composite["StateValue"] = composite["StateValue"], new
+            self._publish(composite, old, new, request["StateReason"])
+            return {}
+        (before,) = self._cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         response = self._cloudwatch.set_alarm_state(**request)
-        new_state = request["StateValue"]
-        if before["StateValue"] != new_state and before.get("ActionsEnabled", True):
-            actions = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}
-            for topic in before.get(actions[new_state], []):
-                if topic in self._dropped:
-                    continue
-                message = {
-                    "AlarmName": before["AlarmName"],
-                    "NewStateValue": new_state,
-                    "OldStateValue": before["StateValue"],
-                    "NewStateReason": request["StateReason"],
-                    "Region": REGION,
-                }
-                self._sns.publish(
-                    TopicArn=topic, Subject=f'{new_state}: "{before["AlarmName"]}"', Message=json.dumps(message)
-                )
+        self._publish(before, before["StateValue"], new, request["StateReason"])
+        self._evaluate_composites()
         return response
+
+    def get_paginator(self, operation: str) -> Any:
+        paginator = self._cloudwatch.get_paginator(operation)
+        if operation != "describe_alarms":
+            return paginator
+        composites = self._composites
+
+        class WithComposites:
+            def paginate(self, **request: Any) -> Iterator[dict[str, Any]]:
+                names = request.get("AlarmNames")
+                prefix = request.get("AlarmNamePrefix", "")
+                for page in paginator.paginate(**request):
+                    yield {**page, "CompositeAlarms": [
+                        dict(c) for n, c in composites.items()
+                        if (n in names if names else n.startswith(prefix))
+                    ]}
+
+        return WithComposites()
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +131,21 @@ class Stack:
     prefix: str
     topics: dict[str, str]
     raw: AlarmClients
+    composites: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def clients(self, dropped: Iterable[str] = ()) -> AlarmClients:
-        notifying = CloudWatchThatNotifies(self.raw.cloudwatch, self.raw.sns, dropped)
+        notifying = CloudWatchThatNotifies(self.raw.cloudwatch, self.raw.sns, self.composites, dropped)
         return AlarmClients(notifying, self.raw.sns, self.raw.sqs)
+
+    def composite(self, name: str, rule: str, alarm_topics: list[str], ok_topics: list[str] | None = None,
+                  suppressor: str | None = None) -> str:
+        full_name = f"{self.prefix}{name}"
+        self.composites[full_name] = {
+            "AlarmName": full_name, "AlarmRule": rule, "StateValue": "OK", "ActionsEnabled": True,
+            "AlarmActions": alarm_topics, "OKActions": ok_topics or [], "InsufficientDataActions": [],
+            **({"ActionsSuppressor": suppressor} if suppressor else {}),
+        }
+        return full_name
 
     def alarm(self, name: str, alarm_topics: list[str], ok_topics: list[str] | None = None) -> str:
         full_name = f"{self.prefix}{name}"
@@ -97,6 +164,8 @@ class Stack:
         return full_name
 
     def state(self, name: str) -> str:
+        if name in self.composites:
+            return self.composites[name]["StateValue"]
         return self.raw.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
 
 
@@ -114,7 +183,8 @@ def stack(moto_url: str) -> Stack:
     return Stack(prefix, topics, raw)
 
 
-def run(stack: Stack, names: list[str], dropped: Iterable[str] = (), missing: Iterable[str] = ()) -> tuple[Any, str]:
+def run(stack: Stack, names: list[str], dropped: Iterable[str] = (), missing: Iterable[str] = (),
+        covered: str = "one") -> tuple[Any, str]:
     clients = stack.clients(dropped)
     out = io.StringIO()
     report = run_alarm_test(
@@ -125,6 +195,7 @@ def run(stack: Stack, names: list[str], dropped: Iterable[str] = (), missing: It
         hold_s=0,
         wait_s=1.5,
         poll_s=1,
+        covered=covered,
         out=out,
     )
     return report, out.getvalue()
@@ -264,3 +335,108 @@ def test_outputs_are_read_from_stdin():
     )
 
     assert (names, topics) == (["a"], {"critical": "arn:x"})
+
+
+# --- alarms that page through a composite (the critical roll-up, burn-rate pairs) -----------------
+
+
+def _rollup_stack(stack: Stack) -> dict[str, str]:
+    """The monitoring layer's shape: silent critical alarms and AND-pairs under one paging roll-up."""
+    names = {
+        "errors": stack.alarm("lambda-error-rate-critical", []),
+        "5xx": stack.alarm("api-5xx-rate-critical", []),
+        "long": stack.alarm("slo-burn-1h5m-long-critical", []),
+        "short": stack.alarm("slo-burn-1h5m-short-critical", []),
+        "maintenance": stack.alarm("maintenance-window", []),
+    }
+    names["pair"] = stack.composite(
+        "slo-burn-1h5m-critical", f'ALARM("{names["long"]}") AND ALARM("{names["short"]}")', [])
+    critical = stack.topics["critical"]
+    names["rollup"] = stack.composite(
+        "rollup-critical",
+        f'ALARM("{names["errors"]}") OR ALARM("{names["5xx"]}") OR ALARM("{names["pair"]}")',
+        [critical], ok_topics=[critical], suppressor=names["maintenance"])
+    return names
+
+
+def test_alarms_covered_by_the_paging_rollup_pass_through_its_page(stack):
+    names = _rollup_stack(stack)
+
+    report, out = run(stack, list(names.values()))
+
+    verdicts = {r.name: r.verdict for r in report.alarms}
+    assert verdicts[names["rollup"]] == "PASS"  # flipped directly, with the alarms that have actions
+    # One flip per path into the roll-up: the direct children share one, the pair is another.
+    assert sorted([verdicts[names["errors"]], verdicts[names["5xx"]]]) == ["PASS", "SKIP"]
+    # The AND-pair needs both windows (flipping one would never page): both were flipped together,
+    # once for the pair's path, which proves the pair composite too.
+    assert sorted(verdicts[names[k]] for k in ("long", "short", "pair")) == ["PASS", "SKIP", "SKIP"]
+    assert verdicts[names["maintenance"]] == "SKIP"
+    assert report.passed
+    critical = f"critical ({stack.prefix}alerts-critical)"
+    assert f"paged through {names['rollup']}: received: ALARM on {critical}; OK on {critical}" in out
+    for name in names.values():
+        assert stack.state(name) == "OK", name
+
+
+def test_covered_all_flips_every_covered_alarm(stack):
+    names = _rollup_stack(stack)
+
+    report, _ = run(stack, list(names.values()), covered="all")
+
+    verdicts = {r.name: r.verdict for r in report.alarms}
+    assert {verdicts[names[k]] for k in ("errors", "5xx", "long", "short", "pair")} == {"PASS"}
+
+
+def test_a_covered_alarm_fails_when_its_composite_cannot_deliver(stack):
+    names = _rollup_stack(stack)
+
+    report, out = run(stack, [names["errors"], names["rollup"]], dropped=[stack.topics["critical"]])
+
+    verdicts = {r.name: r.verdict for r in report.alarms}
+    assert verdicts == {names["errors"]: "FAIL", names["rollup"]: "FAIL"}
+    assert f"FAIL  {names['errors']}: paged through {names['rollup']}: not received: ALARM on critical" in out
+
+
+def test_an_alarm_no_routed_composite_covers_fails(stack):
+    silent = stack.alarm("orphan", [])
+    unrouted = stack.composite("unrouted", f'ALARM("{silent}")', [])
+
+    report, out = run(stack, [silent, unrouted])
+
+    assert {r.name: r.verdict for r in report.alarms} == {silent: "FAIL", unrouted: "FAIL"}
+    assert "no routed composite covers it" in out
+
+
+def test_an_open_maintenance_window_skips_what_it_silences(stack):
+    names = _rollup_stack(stack)
+    stack.raw.cloudwatch.set_alarm_state(AlarmName=names["maintenance"], StateValue="ALARM", StateReason="deploy")
+
+    report, _ = run(stack, list(names.values()))
+
+    details = {r.name: (r.verdict, r.detail) for r in report.alarms}
+    expected = ("SKIP", f"maintenance window open ({names['maintenance']}): pages are suppressed")
+    assert details[names["errors"]] == expected
+    assert details[names["maintenance"]][0] == "SKIP"
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+def test_every_alarm_of_the_committed_stacks_is_testable(plans, stack_name):
+    """Each planned alarm has a topic of its own, a routed composite that pages for it, or is the
+    maintenance switch: none would come out of the tool as 'nobody would be notified'."""
+    alarms = []
+    for resource in plans[stack_name].resources:
+        inputs = resource.inputs
+        if resource.type == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            alarms.append(AlarmInfo(inputs["name"], "MetricAlarm", "OK", True,
+                                    tuple(inputs.get("alarmActions") or ()), (), ()))
+        elif resource.type == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+            alarms.append(AlarmInfo(inputs["alarmName"], "CompositeAlarm", "OK", True,
+                                    tuple(inputs.get("alarmActions") or ()), (), (), rule=inputs["alarmRule"],
+                                    suppressor=(inputs.get("actionsSuppressor") or {}).get("alarm", "")))
+    covers, switches = routed_covers(alarms), suppressors(alarms)
+    silent = [a.name for a in alarms if not a.alarm_topics]
+    assert silent, "the stacks page through composites: some alarms have no action of their own"
+    uncovered = [name for name in silent if name not in covers and name not in switches]
+    assert uncovered == []
+    assert len(switches) == 1
