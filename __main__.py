@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parent
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
 config = load_stack_config(pulumi.get_stack(), raw_pulumi_config())
+# Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`);
+# read here, before any resource, so a missing one also stops the program with nothing half-created.
+webhooks = {
+    severity: pulumi.Config(key.split(":", 1)[0]).require_secret(key.split(":", 1)[1])
+    for severity, key in config.monitoring.webhook_secrets.items()
+}
 
 # Every resource goes through this provider; its default tags tag everything taggable.
 provider = aws.Provider(
@@ -59,11 +65,6 @@ service = ServerlessService(
     opts=with_provider,
 )
 
-# Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`).
-webhooks = {
-    severity: pulumi.Config(key.split(":", 1)[0]).require_secret(key.split(":", 1)[1])
-    for severity, key in config.monitoring.webhook_secrets.items()
-}
 monitoring = ServiceMonitoring(
     f"{config.service}-monitoring",
     ServiceMonitoringArgs(

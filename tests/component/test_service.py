@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 
+import pulumi
 import pytest
 from pulumi.runtime import settings as pulumi_settings
 
@@ -240,3 +241,26 @@ def test_invalid_config_registers_no_resources(overrides: dict[str, object]) -> 
     monitor = pulumi_settings.get_monitor()
     assert monitor.records == [], [r.urn for r in monitor.records]
     assert monitor.resources == {}
+
+
+def test_missing_webhook_secret_stops_before_any_resource() -> None:
+    raw, _ = stack_config("prod")
+    monitoring = json.loads(raw["prodready:monitoring"])
+    monitoring["webhookSecrets"] = {"critical": "alerting:criticalWebhookUrl"}
+    with pytest.raises(pulumi.ConfigMissingError, match="alerting:criticalWebhookUrl"):
+        run_plan("prod", config_overrides={"prodready:monitoring": monitoring})
+    assert pulumi_settings.get_monitor().records == []
+
+
+def test_webhook_secret_subscribes_the_endpoint_and_the_plan_never_shows_it() -> None:
+    raw, _ = stack_config("prod")
+    monitoring = json.loads(raw["prodready:monitoring"])
+    monitoring["webhookSecrets"] = {"critical": "alerting:criticalWebhookUrl"}
+    plan = run_plan("prod", config_overrides={"prodready:monitoring": monitoring,
+                                              "alerting:criticalWebhookUrl": "https://events.example.com/hook"})
+    (webhook,) = [s for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+                  if s.inputs["protocol"] == "https"]
+    assert webhook.inputs["endpoint"] == "[secret]"
+    assert "critical" in webhook.inputs["topic"]
+    # The value arrives as a secret (require_secret) and no resource in the plan shows it.
+    assert "events.example.com" not in json.dumps([r.to_json() for r in plan.resources])

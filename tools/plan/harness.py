@@ -31,6 +31,8 @@ from tools.plan.mocks import EngineMocks
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FORMAT_VERSION = 1
 SECRET_PLACEHOLDER = "[secret]"
+_SIG_KEY = pulumi.runtime.rpc._special_sig_key
+_SECRET_SIG = pulumi.runtime.rpc._special_secret_sig
 
 
 @dataclass
@@ -169,7 +171,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def to_plain(value: Any) -> Any:
-    """Deserialized property values as JSON data; assets and archives by their relative paths."""
+    """Deserialized property values as JSON data; assets and archives by their relative paths.
+
+    A secret arrives in its wire envelope; the plan keeps that it is a secret, never its value.
+    """
+    if isinstance(value, Mapping) and value.get(_SIG_KEY) == _SECRET_SIG:
+        return SECRET_PLACEHOLDER
     if isinstance(value, pulumi.FileAsset):
         return {"__asset": {"path": _relative(str(value.path))}}
     if isinstance(value, pulumi.StringAsset):
