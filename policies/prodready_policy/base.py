@@ -53,6 +53,16 @@ class PolicySpec:
     def effective_config(self, given: Config | None) -> dict[str, Any]:
         return {**self.defaults(), **(given or {})}
 
+    def policy_fields(self) -> dict[str, Any]:
+        """What every policy of the pack declares, whatever it validates."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "config_schema": self.schema(),
+            "severity": self.severity,
+            "remediation_steps": self.remediation_steps,
+        }
+
 
 def resource_policy(spec: PolicySpec, types: Callable[[str], bool], check: ResourceCheck) -> ResourceValidationPolicy:
     """A per-resource policy running `check` on resources whose type token `types` accepts."""
@@ -71,14 +81,7 @@ def resource_policy(spec: PolicySpec, types: Callable[[str], bool], check: Resou
         for message in check(view, spec.effective_config(args.get_config())):
             report_violation(message, None)
 
-    return ResourceValidationPolicy(
-        name=spec.name,
-        description=spec.description,
-        validate=validate,
-        config_schema=spec.schema(),
-        severity=spec.severity,
-        remediation_steps=spec.remediation_steps,
-    )
+    return ResourceValidationPolicy(validate=validate, **spec.policy_fields())
 
 
 def stack_policy(spec: PolicySpec, check: StackCheck) -> StackValidationPolicy:
@@ -89,14 +92,7 @@ def stack_policy(spec: PolicySpec, check: StackCheck) -> StackValidationPolicy:
         for urn, message in check(resources, spec.effective_config(args.get_config())):
             report_violation(message, urn)
 
-    return StackValidationPolicy(
-        name=spec.name,
-        description=spec.description,
-        validate=validate,
-        config_schema=spec.schema(),
-        severity=spec.severity,
-        remediation_steps=spec.remediation_steps,
-    )
+    return StackValidationPolicy(validate=validate, **spec.policy_fields())
 
 
 def of_types(*tokens: str) -> Callable[[str], bool]:
