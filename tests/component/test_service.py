@@ -260,7 +260,7 @@ def test_webhook_secret_subscribes_the_endpoint_and_the_plan_never_shows_it() ->
                                               "alerting:criticalWebhookUrl": "https://events.example.com/hook"})
     (webhook,) = [s for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
                   if s.inputs["protocol"] == "https"]
-    assert webhook.inputs["endpoint"] == "[secret]"
+    assert webhook.inputs["endpoint"] == {"__secret": "[secret]"}
     assert "critical" in webhook.inputs["topic"]
     # The value arrives as a secret (require_secret) and no resource in the plan shows it.
     assert "events.example.com" not in json.dumps([r.to_json() for r in plan.resources])

@@ -60,3 +60,16 @@ def test_invalid_policy_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
 def test_no_policy_flag_skips_the_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["--stack", "dev", "--out", str(tmp_path / "plan.json"), "--no-policy"]) == 0
     assert "policy pack" not in capsys.readouterr().out
+
+
+def test_plan_values_reach_the_analyzer_in_the_engines_wire_form():
+    from pulumi.runtime import rpc
+
+    from tools.plan.policy import to_wire
+
+    secret = to_wire({"endpoint": {"__secret": "[secret]"}, "n": 1.0})
+    assert secret == {"endpoint": {rpc._special_sig_key: rpc._special_secret_sig, "value": "[secret]"}, "n": 1.0}
+    asset = to_wire({"__asset": {"path": "app/service/handler.py"}})
+    assert asset == {rpc._special_sig_key: rpc._special_asset_sig, "path": "app/service/handler.py"}
+    # A map that merely has other keys besides a marker is data, not a marker.
+    assert to_wire({"__secret": "x", "other": 1}) == {"__secret": "x", "other": 1}

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-from pulumi.runtime import rpc
 
 from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource, run_plan
 from tools.plan.report import render_alarm_summary
@@ -267,8 +266,9 @@ def test_the_webhook_endpoint_comes_from_a_secure_value_and_stays_secret(tmp_pat
     subscriptions = plan.of_type("aws:sns/topicSubscription:TopicSubscription")
     (webhook,) = [s for s in subscriptions if s.name.endswith("-webhook")]
     assert webhook.inputs["protocol"] == "https"
-    # The engine receives it as a secret (Pulumi's secret envelope), so state and previews mask it.
-    assert webhook.inputs["endpoint"] == {rpc._special_sig_key: rpc._special_secret_sig, "value": "[secret]"}
+    # The engine receives it as a secret (Pulumi's secret envelope), so state and previews mask it;
+    # the plan records that it is one, never its value.
+    assert webhook.inputs["endpoint"] == {"__secret": "[secret]"}
     assert plan.config["alerting:criticalWebhookUrl"] == "[secret]"
     assert "v1:AAAABBBBCCCCDDDD" not in json.dumps(plan.to_json())
 

@@ -176,7 +176,7 @@ def to_plain(value: Any) -> Any:
     A secret arrives in its wire envelope; the plan keeps that it is a secret, never its value.
     """
     if isinstance(value, Mapping) and value.get(_SIG_KEY) == _SECRET_SIG:
-        return SECRET_PLACEHOLDER
+        return {"__secret": SECRET_PLACEHOLDER}
     if isinstance(value, pulumi.FileAsset):
         return {"__asset": {"path": _relative(str(value.path))}}
     if isinstance(value, pulumi.StringAsset):

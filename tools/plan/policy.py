@@ -46,6 +46,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 _ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 # As the policy SDK's server allows: stacks of 10,000 resources are several MB on the wire.
 _MAX_MESSAGE = 400 * 1024 * 1024
 _CHANNEL_OPTIONS = [("grpc.max_receive_message_length", _MAX_MESSAGE), ("grpc.max_send_message_length", _MAX_MESSAGE)]
@@ -228,8 +229,11 @@ def reconcile_config(info: PackInfo, given: Mapping[str, Mapping[str, Any]]) -> 
 
 
 def to_wire(value: Any) -> Any:
-    """A plan property value as the engine marshals it: assets and archives signed, the rest as is."""
+    """A plan property value as the engine marshals it: assets, archives and secrets signed, the rest as is."""
     if isinstance(value, dict):
+        if set(value) == {"__secret"}:
+            # The plan never holds a secret's value; the analyzer gets the envelope with the placeholder.
+            return {_SIG_KEY: _SECRET_SIG, "value": value["__secret"]}
         if set(value) == {"__asset"}:
             return {_SIG_KEY: _ASSET_SIG, **{k: to_wire(v) for k, v in value["__asset"].items()}}
         if set(value) == {"__archive"}:
@@ -348,7 +352,7 @@ def _mask(value: Any, computed: set[str]) -> Any:
     if isinstance(value, str):
         return UNKNOWN if any(c in value for c in computed) else value
     if isinstance(value, dict):
-        if set(value) <= {"__asset", "__archive"}:
+        if set(value) <= {"__asset", "__archive", "__secret"}:
             return value
         return {k: _mask(v, computed) for k, v in value.items()}
     if isinstance(value, list):
