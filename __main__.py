@@ -96,7 +96,7 @@ monitoring = ServiceMonitoring(
             MonitoredTable(
                 key="table",
                 table_name=service.table_name,
-                index_names=tuple(index.name for index in config.table.global_secondary_indexes),
+                index_names=service.table_index_names,
                 operations=dynamodb_operations(ITEM_ACTIONS),
             )
         ],

@@ -57,6 +57,7 @@ class ServerlessService(pulumi.ComponentResource):
     access_log_group_name: pulumi.Output[str]
     table_name: pulumi.Output[str]
     table_arn: pulumi.Output[str]
+    table_index_names: tuple[str, ...]
     metrics_namespace: str
 
     def __init__(
@@ -147,6 +148,7 @@ class ServerlessService(pulumi.ComponentResource):
         self.access_log_group_name = api.access_log_group_name
         self.table_name = table.name
         self.table_arn = table.arn
+        self.table_index_names = table.index_names
         self.register_outputs(
             {
                 "functionName": self.function_name,
