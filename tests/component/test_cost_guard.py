@@ -88,12 +88,7 @@ def committed_cost(stack: str, **changes: Any) -> dict[str, Any]:
 def _guarded(plan: Plan) -> list[PlannedResource]:
     """Every resource under the cost guard, however deep."""
     (guard,) = plan.of_type(GUARD)
-    inside, frontier = [], [guard.urn]
-    while frontier:
-        children = [r for r in plan.resources if r.parent in frontier]
-        inside += children
-        frontier = [r.urn for r in children]
-    return inside
+    return plan.descendants(guard.urn)
 
 
 def _types(plan: Plan) -> list[str]:

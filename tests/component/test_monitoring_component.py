@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from components import routing
-from components.config import load_stack_config
 from components.dashboard import dashboard_problems
 from tests.grants import wildcard_findings
-from tools.plan.harness import Plan, PlannedResource, stack_config
+from tools.plan.harness import Plan, PlannedResource, committed_config
 from tools.plan.mocks import ACCOUNT_ID
 
 MONITORING = "prodready:monitoring:ServiceMonitoring"
@@ -23,24 +22,12 @@ TOPIC = "aws:sns/topic:Topic"
 STACKS = ("dev", "prod")
 
 
-def _config(stack: str):
-    return load_stack_config(stack, stack_config(stack)[0])
-
-
-def _descendants(plan: Plan, urn: str) -> list[PlannedResource]:
-    found, frontier = [], [urn]
-    while frontier:
-        parent = frontier.pop()
-        for child in plan.children(parent):
-            found.append(child)
-            frontier.append(child.urn)
-    return found
 
 
 def _mine(plan: Plan, type_: str) -> list[PlannedResource]:
     """Resources of a type that ServiceMonitoring registered (other layers have alarms and topics too)."""
     (component,) = plan.of_type(MONITORING)
-    inside = {r.urn for r in _descendants(plan, component.urn)}
+    inside = {r.urn for r in plan.descendants(component.urn)}
     return [r for r in plan.of_type(type_) if r.urn in inside]
 
 
@@ -57,7 +44,7 @@ def test_every_monitoring_resource_lives_under_the_component(plans: dict[str, Pl
     plan = plans[stack]
     (component,) = plan.of_type(MONITORING)
     assert component.name == "catalog-monitoring"
-    inside = _descendants(plan, component.urn)
+    inside = plan.descendants(component.urn)
     assert all(r.name.startswith("catalog-monitoring-") for r in inside)
     for resource in inside:
         if resource.custom:
@@ -89,7 +76,7 @@ def test_topics_use_the_customer_managed_key_never_the_aws_managed_one(plans: di
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_topic_has_its_policy_and_subscribers(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
-    config = _config(stack).monitoring
+    config = committed_config(stack).monitoring
     topics = _topics(plan)
     policies = {p.inputs["arn"]: json.loads(p.inputs["policy"]) for p in _mine(plan, "aws:sns/topicPolicy:TopicPolicy")}
     subscriptions = _mine(plan, "aws:sns/topicSubscription:TopicSubscription")
@@ -218,7 +205,7 @@ def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: 
 @pytest.mark.parametrize("stack", STACKS)
 def test_tracing_follows_the_stack_config(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
-    tracing_config = _config(stack).monitoring.tracing
+    tracing_config = committed_config(stack).monitoring.tracing
     rule = plan.one("aws:xray/samplingRule:SamplingRule")
     assert rule.inputs["fixedRate"] == tracing_config.sampling_rate
     assert rule.inputs["reservoirSize"] == tracing_config.reservoir_per_second
@@ -237,7 +224,7 @@ def _canary_parts(plan: Plan) -> dict[str, PlannedResource]:
 def test_prod_canary_checks_readiness_every_five_minutes(prod_plan: Plan) -> None:
     parts = _canary_parts(prod_plan)
     canary, bucket, code = parts["Canary"], parts["Bucket"], parts["BucketObjectv2"]
-    config = _config("prod").monitoring.canary
+    config = committed_config("prod").monitoring.canary
     api_url = prod_plan.one("aws:apigatewayv2/stage:Stage").outputs["invokeUrl"]
     assert canary.inputs["schedule"]["expression"] == "rate(5 minutes)" == config.schedule
     assert canary.inputs["runConfig"]["environmentVariables"] == {"HEALTH_URL": api_url.rstrip("/") + "/health/ready"}

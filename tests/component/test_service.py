@@ -11,11 +11,11 @@ import pytest
 from pulumi.runtime import settings as pulumi_settings
 
 from app.service.routes import ROUTE_KEYS
-from components.config import ConfigError, load_stack_config
+from components.config import ConfigError
 from components.http_api import ACCESS_LOG_FIELDS
 from components.iam import ITEM_ACTIONS
 from tests.grants import wildcard_findings
-from tools.plan.harness import Plan, PlannedResource, run_plan, stack_config
+from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan, stack_config
 from tools.plan.mocks import inspect_props
 
 TABLE = "aws:dynamodb/table:Table"
@@ -26,9 +26,6 @@ KMS_KEY = "aws:kms/key:Key"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 REQUIRED_TAGS = {"Project", "Environment", "Service", "Owner", "CostCenter", "ManagedBy"}
 
-
-def _config(stack: str):
-    return load_stack_config(stack, stack_config(stack)[0])
 
 
 def _in_component(plan: Plan, type_token: str, component: str) -> list[PlannedResource]:
@@ -54,7 +51,7 @@ def test_prod_table_is_protected(prod_plan: Plan) -> None:
 
 def test_dev_table_differs_exactly_as_its_config_says(dev_plan: Plan, prod_plan: Plan) -> None:
     dev, prod = _service_table(dev_plan), _service_table(prod_plan)
-    dev_config = _config("dev")
+    dev_config = committed_config("dev")
     assert dev.inputs["deletionProtectionEnabled"] is dev_config.data_protection.deletion_protection is False
     assert dev.inputs["pointInTimeRecovery"] == {"enabled": dev_config.data_protection.point_in_time_recovery}
     assert dev.inputs["serverSideEncryption"] == {"enabled": True}  # AWS-managed key, no CMK
@@ -105,7 +102,7 @@ def test_wildcard_findings_fire_on_broad_statements() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack: str) -> None:
-    plan, config = plans[stack], _config(stack)
+    plan, config = plans[stack], committed_config(stack)
     groups = {r.inputs["name"]: r for r in plan.of_type(LOG_GROUP)}
     for function in plan.of_type(FUNCTION):
         name = function.inputs["name"]
@@ -121,7 +118,7 @@ def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], stack: str) -> None:
-    plan, config = plans[stack], _config(stack)
+    plan, config = plans[stack], committed_config(stack)
     function = plan.one(FUNCTION)
     inputs = function.inputs
     assert inputs["runtime"] == "python3.13"
@@ -148,7 +145,7 @@ def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_api_stage_logs_and_throttles(plans: dict[str, Plan], stack: str) -> None:
-    plan, config = plans[stack], _config(stack)
+    plan, config = plans[stack], committed_config(stack)
     stage = plan.one(STAGE)
     access = next(r for r in plan.of_type(LOG_GROUP) if r.inputs["name"].endswith("/access-logs"))
     settings = stage.inputs["accessLogSettings"]
@@ -176,12 +173,12 @@ def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack:
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/$default/*"
     cors = api.inputs.get("corsConfiguration")
-    assert cors and cors["allowOrigins"] == list(_config(stack).api.cors_origins)
+    assert cors and cors["allowOrigins"] == list(committed_config(stack).api.cors_origins)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_taggable_resource_carries_the_stack_tags(plans: dict[str, Plan], stack: str) -> None:
-    plan, config = plans[stack], _config(stack)
+    plan, config = plans[stack], committed_config(stack)
     taggable = [r for r in plan.resources if r.custom and "tags" in inspect_props(r.type)]
     assert len(taggable) >= 6
     for resource in taggable:

@@ -10,10 +10,9 @@ import pytest
 import yaml
 from prodready_policy.pack import PACK_NAME
 
-from components.config import load_stack_config
 from tests.conftest import COMMITTED_STACKS
 from tests.policy.builders import StackBuilder
-from tools.plan.harness import PROJECT_DIR, stack_config
+from tools.plan.harness import PROJECT_DIR, committed_config
 from tools.plan.policy import (
     POLICY_PACK_DIR,
     UNKNOWN,
@@ -59,7 +58,7 @@ def test_each_committed_stack_has_a_valid_policy_config(stack: str, policy_pack:
 @pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_policy_config_agrees_with_the_stack_file(stack: str, policy_pack: PolicyPackProcess):
     """The pack's thresholds are the stack's promises: its own config must sit inside them."""
-    config = load_stack_config(stack, stack_config(stack)[0])
+    config = committed_config(stack)
     reconciled = reconcile_config(policy_pack.info(), load_policy_config(POLICY_PACK_DIR / "config" / f"{stack}.json"))
     props = {name: entry["properties"] for name, entry in reconciled.items()}
     assert props["required-tags"]["allowedEnvironments"] == [config.environment]

@@ -47,19 +47,10 @@ EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
 }
 
 
-def _descendants(plan: Plan, urn: str) -> list[PlannedResource]:
-    found, frontier = [], [urn]
-    while frontier:
-        parent = frontier.pop()
-        for child in plan.children(parent):
-            found.append(child)
-            frontier.append(child.urn)
-    return found
-
 
 def _mine(plan: Plan, type_: str | None = None) -> list[PlannedResource]:
     (component,) = plan.of_type(MONITORING)
-    return [r for r in _descendants(plan, component.urn) if type_ is None or r.type == type_]
+    return [r for r in plan.descendants(component.urn) if type_ is None or r.type == type_]
 
 
 def _metrics(alarm: PlannedResource) -> list[tuple[str, dict[str, str]]]:
@@ -193,7 +184,7 @@ def test_switching_the_canary_off_removes_exactly_the_canary(prod_plan: Plan, pl
     removed, added = _difference(prod_plan, plan_with("prod", {"prodready:monitoring": monitoring}))
     assert added == set()
     (component,) = prod_plan.of_type("prodready:canary:HealthCanary")
-    expected = {component.urn} | {r.urn for r in _descendants(prod_plan, component.urn)}
+    expected = {component.urn} | {r.urn for r in prod_plan.descendants(component.urn)}
     expected |= {a.urn for a in _mine(prod_plan, METRIC_ALARM)
                  if a.inputs["tags"]["AlarmKind"] == "canary-success-rate"}
     assert removed == expected

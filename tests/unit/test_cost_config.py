@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components.config import PROFILES, ConfigError, load_stack_config
-from tools.plan.harness import PROJECT_DIR, stack_config
+from tools.plan.harness import PROJECT_DIR, committed_config, stack_config
 
 
 def _committed(stack: str, section: str) -> dict[str, Any]:
@@ -30,8 +30,8 @@ def _problems(stack: str, raw: dict[str, Any]) -> list[str]:
 
 
 def test_committed_stacks_have_a_budget_and_a_traffic_level() -> None:
-    dev = load_stack_config("dev", stack_config("dev")[0])
-    prod = load_stack_config("prod", stack_config("prod")[0])
+    dev = committed_config("dev")
+    prod = committed_config("prod")
     assert dev.cost.monthly_budget_usd < prod.cost.monthly_budget_usd == 200
     assert prod.cost.anomaly_frequency == "IMMEDIATE" and prod.cost.anomaly_threshold_usd == 10
     assert dev.cost.anomaly_frequency == "DAILY" and dev.cost.budget_emails
@@ -40,7 +40,7 @@ def test_committed_stacks_have_a_budget_and_a_traffic_level() -> None:
 
 
 def test_exactly_one_committed_stack_owns_the_account_level_settings() -> None:
-    configs = [load_stack_config(s, stack_config(s)[0]) for s in ("dev", "prod")]
+    configs = [committed_config(s) for s in ("dev", "prod")]
     owners = [c.stack for c in configs if c.cost.manage_cost_allocation_tags]
     billing = [c.stack for c in configs if c.cost.billing_alarm]
     assert owners == ["prod"] and billing == ["prod"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, load_stack_config
-from tools.plan.harness import stack_config
+from tools.plan.harness import committed_config, stack_config
 
 
 def _monitoring(stack: str) -> dict[str, Any]:
@@ -36,8 +36,8 @@ def _changed(stack: str, **changes: Any) -> dict[str, Any]:
 
 
 def test_committed_stacks_configure_monitoring() -> None:
-    dev = load_stack_config("dev", stack_config("dev")[0]).monitoring
-    prod = load_stack_config("prod", stack_config("prod")[0]).monitoring
+    dev = committed_config("dev").monitoring
+    prod = committed_config("prod").monitoring
     assert not dev.expect_traffic and not dev.canary.enabled and dev.tracing.sampling_rate == 1.0
     assert prod.expect_traffic and prod.canary.enabled and prod.tracing.sampling_rate == 0.05
     assert prod.thresholds["api-latency-p99"]["warning"] == 500

@@ -26,6 +26,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import StackConfig, load_stack_config
 from tools.plan.mocks import EngineMocks
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -105,6 +106,16 @@ class Plan:
 
     def children(self, parent_urn: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.parent == parent_urn]
+
+    def descendants(self, urn: str) -> list[PlannedResource]:
+        """Everything registered under `urn`, however deep (children, their children, ...)."""
+        found: list[PlannedResource] = []
+        frontier = {urn}
+        while frontier:
+            level = [r for r in self.resources if r.parent in frontier]
+            found += level
+            frontier = {r.urn for r in level}
+        return found
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -227,6 +238,11 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str,
         else:
             raw[full_key] = str(value)
     return raw, secret_keys
+
+
+def committed_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """A stack file's config, validated as the program validates it."""
+    return load_stack_config(stack, stack_config(stack, project_dir)[0])
 
 
 @contextlib.contextmanager
