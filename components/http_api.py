@@ -36,6 +36,36 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class CorsRules:
+    """The API's CORS configuration, as API Gateway applies it (and the local server mimics it)."""
+
+    allow_origins: tuple[str, ...]
+    """Origins whose browsers may call the API."""
+    allow_methods: tuple[str, ...]
+    """Methods a preflight may ask for."""
+    allow_headers: tuple[str, ...]
+    """Request headers a preflight may ask for (lower case)."""
+    expose_headers: tuple[str, ...]
+    """Response headers a browser script may read."""
+    max_age_seconds: int
+    """How long a browser may cache a preflight answer."""
+
+
+def cors_rules(origins: Sequence[str], route_keys: Sequence[str]) -> CorsRules | None:
+    """The CORS configuration for these origins and routes; None (CORS off) without origins."""
+    if not origins:
+        return None
+    methods = {key.split(" ", 1)[0] for key in route_keys if " " in key}
+    return CorsRules(
+        allow_origins=tuple(origins),
+        allow_methods=tuple(sorted(methods | {"OPTIONS"})),
+        allow_headers=("authorization", "content-type", "idempotency-key", "x-correlation-id"),
+        expose_headers=("location", "retry-after", "x-correlation-id"),
+        max_age_seconds=300,
+    )
+
+
 def access_log_format() -> str:
     """The stage's access-log format string (one JSON object per request)."""
     return json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))
@@ -91,13 +121,14 @@ class HttpApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         cors = None
-        if args.cors_origins:
+        rules = cors_rules(args.cors_origins, args.route_keys)
+        if rules is not None:
             cors = aws.apigatewayv2.ApiCorsConfigurationArgs(
-                allow_origins=list(args.cors_origins),
-                allow_methods=sorted({key.split(" ", 1)[0] for key in args.route_keys} | {"OPTIONS"}),
-                allow_headers=["content-type", "authorization", "x-correlation-id"],
-                expose_headers=["x-correlation-id"],
-                max_age=300,
+                allow_origins=list(rules.allow_origins),
+                allow_methods=list(rules.allow_methods),
+                allow_headers=list(rules.allow_headers),
+                expose_headers=list(rules.expose_headers),
+                max_age=rules.max_age_seconds,
             )
         api = aws.apigatewayv2.Api(
             f"{name}-gateway",
