@@ -14,9 +14,9 @@ from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import ROUTE_KEYS
 from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
-from components.cost_guard import CostGuard, CostGuardArgs
+from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.iam import ITEM_ACTIONS
-from components.monitoring import (
+from components.monitoring.monitoring import (
     MonitoredApi,
     MonitoredFunction,
     MonitoredTable,
@@ -24,7 +24,7 @@ from components.monitoring import (
     ServiceMonitoringArgs,
     dynamodb_operations,
 )
-from components.service import ServerlessService, ServerlessServiceArgs
+from components.service.service import ServerlessService, ServerlessServiceArgs
 
 ROOT = Path(__file__).resolve().parent
 

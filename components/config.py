@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.alarms import threshold_problems
+from components.monitoring.catalog import threshold_problems
 
 NAMESPACE = "prodready"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components import routing
-from components.dashboard import dashboard_problems
+from components.alerting import documents as routing
+from components.monitoring.dashboard import dashboard_problems
 from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, committed_config
 from tools.plan.mocks import ACCOUNT_ID

@@ -12,8 +12,8 @@ from pulumi.runtime import settings as pulumi_settings
 
 from app.service.routes import ROUTE_KEYS
 from components.config import ConfigError
-from components.http_api import ACCESS_LOG_FIELDS
 from components.iam import ITEM_ACTIONS
+from components.service.http_api import ACCESS_LOG_FIELDS
 from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan, stack_config
 from tools.plan.mocks import inspect_props

@@ -8,8 +8,8 @@ import re
 import pytest
 from cloudwatch_semantics import json_filter_matches, metric_filter_value
 
-from components import logs_insights
-from components.http_api import ACCESS_LOG_FIELDS
+from components.monitoring import logs_insights
+from components.service.http_api import ACCESS_LOG_FIELDS
 
 FILTERS = {spec.key: spec for spec in logs_insights.FUNCTION_METRIC_FILTERS}
 

@@ -10,7 +10,7 @@ Written for what actually arrives in the log groups:
   {"metrics": {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB",
   "initDurationMs" (cold starts only)}}}`;
 - the API access-log group holds one JSON line per request with the keys of
-  `components.http_api.ACCESS_LOG_FIELDS`, every value a string (`status`, `responseLatency`...).
+  `components.service.http_api.ACCESS_LOG_FIELDS`, every value a string (`status`, `responseLatency`...).
 
 Platform records carry no function name, so log metrics cannot take a FunctionName dimension; each
 function's log metrics get a namespace of their own instead: `<metrics namespace>/<function key>`.

@@ -9,10 +9,10 @@ from pathlib import Path
 import pulumi
 
 from components.config import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
-from components.function import Function, FunctionArgs, TableAccess
-from components.http_api import HttpApi, HttpApiArgs
 from components.iam import ITEM_ACTIONS
-from components.table import Table, TableArgs
+from components.service.function import Function, FunctionArgs, TableAccess
+from components.service.http_api import HttpApi, HttpApiArgs
+from components.service.table import Table, TableArgs
 
 
 @dataclass(frozen=True)
