@@ -264,7 +264,9 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str,
 
 def committed_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
     """A stack file's config, validated as the program validates it."""
-    return load_stack_config(stack, stack_config(stack, project_dir)[0])
+    from app.service.routes import ROUTE_KEYS
+
+    return load_stack_config(stack, stack_config(stack, project_dir)[0], route_keys=ROUTE_KEYS)
 
 
 @contextlib.contextmanager
