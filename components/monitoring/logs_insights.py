@@ -132,6 +132,14 @@ SAVED_QUERIES: tuple[SavedQuery, ...] = (
            "limit 100"),
     ),
     SavedQuery(
+        "refused-requests", "Refused requests (401/403) by source IP", ("access",),
+        # API Gateway's authorizer refuses these before the function runs: only the access log has them.
+        _q('filter status = "401" or status = "403"',
+           "stats count(*) as refused by ip, status, routeKey, authorizerError",
+           "sort refused desc",
+           "limit 100"),
+    ),
+    SavedQuery(
         "cold-starts", "Cold starts and init durations", ("function",),
         _q('filter type = "platform.report" and ispresent(record.metrics.initDurationMs)',
            "stats count(*) as cold_starts, avg(record.metrics.initDurationMs) as avg_init_ms, "
