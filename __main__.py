@@ -16,20 +16,19 @@ from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
-from components.monitoring.monitoring import (
-    MonitoredApi,
-    MonitoredFunction,
-    MonitoredTable,
-    ServiceMonitoring,
-    ServiceMonitoringArgs,
-    dynamodb_operations,
-)
+from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable
+from components.monitoring.kinds.table import dynamodb_operations
+from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
 from components.service.service import ServerlessService, ServerlessServiceArgs, ServiceAccess
 
 ROOT = Path(__file__).resolve().parent
+# What monitoring watches of the service, by key (alarm and resource names carry it) and scope; config
+# may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
+FUNCTION, API, TABLE, IDEMPOTENCY = "api", "http", "table", "idempotency"
+WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", **OWN_WATCHED}
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
-config = load_stack_config(pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS)
+config = load_stack_config(pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS, watched=WATCHED)
 # Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`);
 # read here, before any resource, so a missing one also stops the program with nothing half-created.
 webhooks = {
@@ -74,34 +73,33 @@ monitoring = ServiceMonitoring(
         region=config.region,
         metrics_namespace=service.metrics_namespace,
         config=config.monitoring,
-        functions=[
-            MonitoredFunction(
-                key="api",
+        watched=[
+            WatchedFunction(
+                key=FUNCTION,
                 function_name=service.function_name,
                 log_group_name=service.log_group_name,
                 timeout_seconds=config.lambda_.timeout_seconds,
                 memory_mb=config.lambda_.memory_mb,
+                metrics_namespace=service.metrics_namespace,
                 reserved_concurrency=config.lambda_.reserved_concurrency,
-            )
-        ],
-        apis=[
-            MonitoredApi(
-                key="http",
+            ),
+            WatchedApi(
+                key=API,
                 api_id=service.api_id,
                 stage_name=service.stage_name,
                 url=service.api_url,
                 access_log_group_name=service.access_log_group_name,
-            )
-        ],
-        tables=[
-            MonitoredTable(
-                key="table",
+                metrics_namespace=service.metrics_namespace,
+                throttling_rate_limit=config.api.throttling_rate_limit,
+            ),
+            WatchedTable(
+                key=TABLE,
                 table_name=service.table_name,
                 index_names=service.table_index_names,
                 operations=dynamodb_operations(ITEM_ACTIONS),
             ),
-            MonitoredTable(
-                key="idempotency",
+            WatchedTable(
+                key=IDEMPOTENCY,
                 table_name=service.idempotency_table_name,
                 operations=dynamodb_operations(IDEMPOTENCY_ACTIONS),
             ),

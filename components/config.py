@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from components.monitoring.catalog import threshold_problems
+from components.monitoring.registry import KINDS
 
 NAMESPACE = "prodready"
 
@@ -408,7 +409,9 @@ class MonitoringConfig(_Model):
     """Per severity, the `namespace:key` of a secret config value holding an HTTPS endpoint (an incident
     tool's webhook), set with `pulumi config set --secret`; not in the `prodready` namespace."""
     thresholds: dict[str, dict[Severity, float | None]] = {}
-    """Overrides of the default thresholds, by alarm kind then severity; null removes that severity's alarm."""
+    """Overrides of the default thresholds, by alarm kind then severity (`api-latency-p99: {warning: 500}`);
+    a key `<resource key>/<kind>` overrides one watched resource only (`pre-traffic/lambda-duration-p99`);
+    null removes that severity's alarm."""
     min_requests: int = Field(default=10, ge=1, le=1_000_000)
     """Requests (or invocations) a 5-minute period needs before rate and p99 alarms judge it."""
     expect_traffic: bool = True
@@ -421,6 +424,9 @@ class MonitoringConfig(_Model):
     """Synthetic health check."""
     dashboard: bool = True
     """Create the service dashboard."""
+    anomaly_detection: bool = False
+    """Anomaly-detection band alarms (warning) on request count and p99 latency; the models need about two
+    weeks of traffic to learn the band. Needs expectTraffic."""
 
     @field_validator("alert_emails")
     @classmethod
@@ -450,12 +456,18 @@ class MonitoringConfig(_Model):
     @field_validator("thresholds")
     @classmethod
     def _thresholds_name_known_kinds(
-        cls, thresholds: dict[str, dict[str, float | None]]
+        cls, thresholds: dict[str, dict[str, float | None]], info: ValidationInfo
     ) -> dict[str, dict[str, float | None]]:
-        problems = threshold_problems(thresholds)
+        problems = threshold_problems(thresholds, KINDS, (info.context or {}).get("watched"))
         if problems:
             raise ValueError("; ".join(problems))
         return thresholds
+
+    @model_validator(mode="after")
+    def _anomaly_bands_need_traffic(self) -> MonitoringConfig:
+        if self.anomaly_detection and not self.expect_traffic:
+            raise ValueError("anomalyDetection needs expectTraffic: a band learnt from an idle stack means nothing")
+        return self
 
     @model_validator(mode="after")
     def _every_severity_reaches_someone(self) -> MonitoringConfig:
@@ -526,6 +538,19 @@ class StackConfig(_Model):
             raise ValueError("\n".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _within_cloudwatch_limits(self, info: ValidationInfo) -> StackConfig:
+        watched = (info.context or {}).get("watched")
+        if not watched:
+            return self
+        # Deferred: the dry run builds the monitoring layer's alarms, whose module reads this config's types.
+        from components.monitoring.limits import config_problems
+
+        problems = config_problems(self, watched)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     @property
     def prefix(self) -> str:
         """Physical-name prefix shared by every named resource of this stack."""
@@ -592,7 +617,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                     "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.2, "storedGb": 5,
                     "canaryRequestsPerRun": 1, "alertsPerMonth": 20},
         # Always some traffic (the canary every 5 minutes); 5 % of requests traced after 1/s.
-        "monitoring": {"expectTraffic": True, "minRequests": 10, "dashboard": True,
+        "monitoring": {"expectTraffic": True, "minRequests": 10, "dashboard": True, "anomalyDetection": True,
                        "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
     },
@@ -651,11 +676,16 @@ def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
 
 
 def load_stack_config(
-    stack: str, raw_config: Mapping[str, Any], *, route_keys: Sequence[str] = ()
+    stack: str,
+    raw_config: Mapping[str, Any],
+    *,
+    route_keys: Sequence[str] = (),
+    watched: Mapping[str, str] | None = None,
 ) -> StackConfig:
     """Validate a stack's raw config map (`"ns:key" -> value`) into a StackConfig.
 
-    `route_keys` are the API's routes (the program's, not config): keys that name routes are checked
+    `route_keys` are the API's routes and `watched` the keys of the resources monitoring watches with
+    their scope (the program's facts, not config): keys that name routes or watched resources are checked
     against them. Raises ConfigError listing every problem; nothing is half-loaded.
     """
     problems: list[str] = []
@@ -686,7 +716,7 @@ def load_stack_config(
     merged = _deep_merge(PROFILES[str(environment)], values)
     merged.update(stack=stack, region=region)
     try:
-        config = StackConfig.model_validate(merged, context={"route_keys": tuple(route_keys)})
+        config = StackConfig.model_validate(merged, context={"route_keys": tuple(route_keys), "watched": watched})
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])

@@ -18,6 +18,10 @@ import pulumi_aws as aws
 
 from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
 from components.config import CostConfig
+from components.monitoring.alarm_resources import metric_alarm_resource
+from components.monitoring.catalog import AlarmContext, Thresholds
+from components.monitoring.kinds import account
+from components.monitoring.registry import KINDS
 
 # The tag keys that scope spend to one stack. Both must be active cost allocation tags, or AWS
 # Budgets and Cost Anomaly Detection see no cost under them.
@@ -32,11 +36,9 @@ BILLING_SEVERITY = "warning"
 
 # AWS/Billing metrics exist only in us-east-1, whatever region the account uses.
 BILLING_REGION = "us-east-1"
-# Billing data arrives a few times a day; 6 hours is the period AWS documents for these alarms.
-BILLING_PERIOD_SECONDS = 21600
+BILLING_PERIOD_SECONDS = account.ESTIMATED_CHARGES.period
 
 RUNBOOK_BUDGET = "budget-and-anomaly"
-RUNBOOK_BILLING = "billing-estimated-charges"
 
 PolicyDocument = dict[str, Any]
 
@@ -180,24 +182,6 @@ def anomaly_subscribers(
 
 
 # --- us-east-1 billing alarm: its key, topic and dashboard ------------------------------------
-
-
-def billing_alarm_name(name_prefix: str, severity: str = BILLING_SEVERITY) -> str:
-    """`<prefix>-billing-estimated-charges-<severity>`, the alarm naming scheme of the monitoring layer
-    (`<prefix>-[<resource>-]<kind>[-<qualifier>]-<severity>`), with the runbook's name as the kind."""
-    return f"{name_prefix}-{RUNBOOK_BILLING}-{severity}"
-
-
-def runbook_url(base_url: str, runbook: str) -> str:
-    """`<base>/<runbook>.md`, as every alarm description links its runbook."""
-    return f"{base_url.rstrip('/')}/{runbook}.md"
-
-
-def billing_alarm_description(threshold_usd: float, runbook: str) -> str:
-    return (
-        f"The account's month-to-date estimated charges passed {threshold_usd:g} USD (AWS/Billing "
-        f"EstimatedCharges, whole account, all services). Runbook: {runbook}"
-    )
 
 
 def billing_dashboard_body(alarm_arn: str, threshold_usd: float, budget_name: str) -> str:
@@ -372,24 +356,10 @@ class CostGuard(pulumi.ComponentResource):
         )
         # Handed out by the topic's policy: the alarm waits until CloudWatch may publish.
         topic_arn = billing_routing.topic_arns[BILLING_SEVERITY]
-        alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-billing-alarm",
-            name=billing_alarm_name(args.name_prefix),
-            alarm_description=billing_alarm_description(threshold, runbook_url(args.runbook_base_url, RUNBOOK_BILLING)),
-            namespace="AWS/Billing",
-            metric_name="EstimatedCharges",
-            dimensions={"Currency": "USD"},
-            statistic="Maximum",
-            period=BILLING_PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            # No data at all means billing alerts are off in the account: INSUFFICIENT_DATA says so.
-            treat_missing_data="missing",
-            alarm_actions=[topic_arn],
-            ok_actions=[topic_arn],
-            opts=in_east,
-        )
+        # Named, described and tagged by the alarm catalog, like every alarm of the monitoring layer.
+        ctx = AlarmContext(args.name_prefix, args.runbook_base_url, Thresholds(KINDS))
+        spec = account.billing_alarm(ctx, threshold, BILLING_SEVERITY)
+        alarm = metric_alarm_resource(f"{name}-billing-alarm", spec, [topic_arn], in_east)
         aws.cloudwatch.Dashboard(
             f"{name}-cost-dashboard",
             dashboard_name=f"{args.name_prefix}-cost",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class MetricFilterSpec:
-    """A metric filter on a function's log group."""
+    """A metric filter on a log group (a function's, or an API stage's access log)."""
 
     key: str
     """Stable key (logical-name suffix)."""
@@ -67,6 +67,20 @@ FUNCTION_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
 )
 
 
+# On the access log, whose values are all strings: requests API Gateway refused before the function
+# ran, because the token was missing or invalid (401) or lacked the route's scope (403).
+ACCESS_LOG_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
+    MetricFilterSpec(
+        key="auth-refusals",
+        metric_name="AuthRefusals",
+        pattern='{ $.status = "401" || $.status = "403" }',
+        value="1",
+        unit="Count",
+        default_value="0",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class LogMetric:
     """Where a metric filter's values land."""
@@ -78,16 +92,20 @@ class LogMetric:
 
 
 def function_log_metrics_namespace(metrics_namespace: str, function_key: str) -> str:
-    """Namespace of one function's log-derived metrics: `<service metrics namespace>/<function key>`."""
+    """Namespace of one resource's log-derived metrics: `<service metrics namespace>/<resource key>`."""
     return f"{metrics_namespace}/{function_key}"
+
+
+def filter_spec(filter_key: str, specs: tuple[MetricFilterSpec, ...] = FUNCTION_METRIC_FILTERS) -> MetricFilterSpec:
+    for spec in specs:
+        if spec.key == filter_key:
+            return spec
+    raise KeyError(f"no metric filter {filter_key!r}")
 
 
 def function_log_metric(log_metrics_namespace: str, filter_key: str) -> LogMetric:
     """The metric a function's metric filter `filter_key` publishes."""
-    for spec in FUNCTION_METRIC_FILTERS:
-        if spec.key == filter_key:
-            return LogMetric(log_metrics_namespace, spec.metric_name)
-    raise KeyError(f"no metric filter {filter_key!r}")
+    return LogMetric(log_metrics_namespace, filter_spec(filter_key).metric_name)
 
 
 @dataclass(frozen=True)

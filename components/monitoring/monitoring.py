@@ -1,21 +1,22 @@
 """ServiceMonitoring: the operations layer of one service.
 
-Handed what to watch through its args (function, API stage and table names, the metrics namespace,
-the API URL) and the stack's monitoring config, it builds:
+Handed what to watch through its args (watched resources of any kind: functions, API stages, tables)
+and the stack's monitoring config, it adds what it creates itself (the alert topics, and the canary
+when enabled) to what it watches, and builds:
 
 - alert routing: a KMS-encrypted SNS topic per severity with its subscribers (`AlertRouting`);
-- log metric filters on each function's log group (cold-start init duration, memory, ERROR lines)
-  and the saved Logs Insights queries;
-- every alarm of `components.monitoring.catalog.alarm_set` (per function, API stage and table, the SLO burn-rate
-  pairs, the maintenance-window switch and the critical roll-up that pages once);
-- the dashboard (`components.monitoring.dashboard`), an X-Ray sampling rule and faults group, and, when
-  enabled, the synthetic health check (`HealthCanary`) with its alarm.
+- the log metric filters each watched resource asks for, and the saved Logs Insights queries;
+- every alarm of the alarm set (each kind's alarms, the SLO burn-rate pairs, the maintenance-window
+  switch and the critical roll-up that pages once);
+- the dashboard, each alarm's threshold drawn on the panel that graphs it;
+- an X-Ray sampling rule and faults group.
 
 It reads nothing from other components and no config of its own: everything comes in `args`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,53 +25,22 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.alerting import documents as alert_documents
 from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
 from components.config import MonitoringConfig
-from components.monitoring import catalog, logs_insights, tracing
-from components.monitoring import dashboard as dash
+from components.monitoring import logs_insights, tracing
+from components.monitoring import service_level as sl
+from components.monitoring.alarm_resources import alarm_tags, metric_alarm_resource
+from components.monitoring.alarm_set import alarm_context, alarm_set, slo_targets
 from components.monitoring.canary import HealthCanary, HealthCanaryArgs
+from components.monitoring.catalog import SEVERITIES, AlarmContext, AlarmSet, runbook_url
+from components.monitoring.dashboard import DashboardInputs, dashboard_body, dashboard_url
+from components.monitoring.kinds import Watched, WatchedApi, WatchedCanary, WatchedFunction, WatchedTopic
+from components.monitoring.registry import KINDS
 
-
-@dataclass(frozen=True)
-class MonitoredFunction:
-    key: str
-    """Short stable key used in alarm and resource names (`api`)."""
-    function_name: pulumi.Input[str]
-    """Function name."""
-    log_group_name: pulumi.Input[str]
-    """The function's log group (JSON application and platform records)."""
-    timeout_seconds: int
-    """Configured timeout (the duration alarm is a share of it)."""
-    memory_mb: int
-    """Configured memory (the memory alarm is a share of it)."""
-    reserved_concurrency: int | None = None
-    """Reserved concurrency; the concurrency alarm needs one."""
-
-
-@dataclass(frozen=True)
-class MonitoredApi:
-    key: str
-    """Short stable key used in alarm and resource names (`http`)."""
-    api_id: pulumi.Input[str]
-    """HTTP API id."""
-    stage_name: pulumi.Input[str]
-    """Stage name."""
-    url: pulumi.Input[str]
-    """Invoke URL of the stage (the canary's target)."""
-    access_log_group_name: pulumi.Input[str]
-    """The stage's access-log group."""
-
-
-@dataclass(frozen=True)
-class MonitoredTable:
-    key: str
-    """Short stable key used in alarm and resource names (`table`)."""
-    table_name: pulumi.Input[str]
-    """Table name."""
-    index_names: tuple[str, ...] = ()
-    """Global secondary indexes (their throttles count too)."""
-    operations: tuple[str, ...] = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")
-    """DynamoDB operations the service performs (system errors are published per operation)."""
+# Keys of what ServiceMonitoring watches of its own making (config may name them in thresholds).
+CANARY_KEY = "health"
+OWN_WATCHED: dict[str, str] = {CANARY_KEY: "canary", **{severity: "topic" for severity in SEVERITIES}}
 
 
 @dataclass(frozen=True)
@@ -85,78 +55,22 @@ class ServiceMonitoringArgs:
     """CloudWatch namespace of the service's EMF metrics (`ServerlessService.metrics_namespace`)."""
     config: MonitoringConfig
     """The stack's monitoring config."""
-    functions: Sequence[MonitoredFunction] = ()
-    """Functions to watch."""
-    apis: Sequence[MonitoredApi] = ()
-    """API stages to watch; the first carries the SLOs' dashboard view and the canary."""
-    tables: Sequence[MonitoredTable] = ()
-    """Tables to watch."""
+    watched: Sequence[Watched] = ()
+    """What to watch; the first API stage carries the SLOs' dashboard view and the canary."""
     business_metrics: Sequence[str] = ()
     """EMF metric names the service publishes (graphed on the dashboard)."""
     webhook_endpoints: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """HTTPS endpoint per severity, as secret outputs."""
 
 
-# Values of the DynamoDB metrics' Operation dimension that an IAM item action maps to.
-_DYNAMODB_OPERATIONS = (
-    "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem",
-    "TransactGetItems", "TransactWriteItems",
-)
-
-
-def dynamodb_operations(actions: Sequence[str]) -> tuple[str, ...]:
-    """Operations (metric dimension values) of a list of `dynamodb:` IAM actions; others are dropped."""
-    names = [action.split(":", 1)[1] for action in actions if action.startswith("dynamodb:")]
-    return tuple(name for name in names if name in _DYNAMODB_OPERATIONS)
-
-
-def _metric_alarm_args(spec: catalog.AlarmSpec) -> dict[str, Any]:
-    """MetricAlarm arguments of a spec, actions and tags aside."""
-    args: dict[str, Any] = {
-        "name": spec.name,
-        "alarm_description": spec.description,
-        "comparison_operator": spec.comparison,
-        "threshold": spec.threshold,
-        "evaluation_periods": spec.evaluation_periods,
-        "datapoints_to_alarm": spec.datapoints_to_alarm,
-        "treat_missing_data": spec.treat_missing_data,
-    }
-    if spec.metric is not None:
-        metric = spec.metric
-        args.update(namespace=metric.namespace, metric_name=metric.metric_name, period=metric.period)
-        if metric.dimensions:
-            args["dimensions"] = dict(metric.dimensions)
-        if metric.stat in catalog.STANDARD_STATISTICS:
-            args["statistic"] = metric.stat
-        else:
-            args["extended_statistic"] = metric.stat
-        return args
-    args["metric_queries"] = [
-        aws.cloudwatch.MetricAlarmMetricQueryArgs(
-            id=query.id,
-            label=query.label,
-            return_data=query.return_data,
-            expression=query.expression,
-            metric=(
-                aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace=query.metric.namespace,
-                    metric_name=query.metric.metric_name,
-                    dimensions=dict(query.metric.dimensions) or None,
-                    stat=query.metric.stat,
-                    period=query.metric.period,
-                )
-                if query.metric is not None
-                else None
-            ),
+def _resolved(items: Sequence[Any]) -> pulumi.Output[list[Any]]:
+    """The items (frozen dataclasses) with every output field resolved to its value."""
+    return pulumi.Output.all(*[
+        pulumi.Output.all(**{f.name: getattr(item, f.name) for f in dataclasses.fields(item)}).apply(
+            lambda values, item=item: dataclasses.replace(item, **values)
         )
-        for query in spec.queries
-    ]
-    return args
-
-
-def _tags(severity: str, kind: str) -> dict[str, str]:
-    # Provider default tags are merged in by the provider; these say what the alarm is.
-    return {"Severity": severity, "AlarmKind": kind}
+        for item in items
+    ])
 
 
 class ServiceMonitoring(pulumi.ComponentResource):
@@ -165,256 +79,228 @@ class ServiceMonitoring(pulumi.ComponentResource):
     alert_topic_arns: dict[str, pulumi.Output[str]]
     alert_key_arn: pulumi.Output[str]
     alarm_names: pulumi.Output[list[str]]
+    release_alarm_names: pulumi.Output[list[str]]
     dashboard_name: pulumi.Output[str] | None
     dashboard_url: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ServiceMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prodready:monitoring:ServiceMonitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        config = args.config
-        prefix = args.name_prefix
+        ctx = alarm_context(args.config, args.name_prefix)
 
-        routing = AlertRouting(
-            f"{name}-routing",
-            AlertRoutingArgs(
-                name_prefix=prefix,
-                emails={severity: list(emails) for severity, emails in config.alert_emails.items()},
-                webhook_endpoints=args.webhook_endpoints,
-            ),
-            opts=child,
-        )
-        topics = routing.topic_arns
+        routing = self._routing(name, args)
+        watched = [*args.watched, *self._canary(name, args), *self._topics(args)]
+        self._log_filters(name, args, watched)
+        queries = self._saved_queries(name, args, watched)
+        self._tracing(name, args, watched)
+        alarms = alarm_set(ctx, watched, metrics_namespace=args.metrics_namespace, slos=slo_targets(args.config),
+                           slo_window_days=args.config.slo.window_days)
+        names, arns = self._alarms(name, args, alarms, routing.topic_arns)
+        self.dashboard_name, self.dashboard_url = self._dashboard(name, args, ctx, watched, alarms, arns, queries)
 
-        # Log-derived signals: metric filters on each function's group, saved queries on all groups.
-        for fn in args.functions:
-            namespace = logs_insights.function_log_metrics_namespace(args.metrics_namespace, fn.key)
-            for spec in logs_insights.FUNCTION_METRIC_FILTERS:
-                aws.cloudwatch.LogMetricFilter(
-                    f"{name}-{fn.key}-{spec.key}",
-                    name=f"{prefix}-{fn.key}-{spec.key}",
-                    log_group_name=fn.log_group_name,
-                    pattern=spec.pattern,
-                    metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
-                        name=spec.metric_name,
-                        namespace=namespace,
-                        value=spec.value,
-                        unit=spec.unit,
-                        default_value=spec.default_value,
-                    ),
-                    opts=child,
-                )
-        groups: dict[str, list[pulumi.Input[str]]] = {
-            "function": [fn.log_group_name for fn in args.functions],
-            "access": [api.access_log_group_name for api in args.apis],
-        }
-        query_names = []
-        for query in logs_insights.SAVED_QUERIES:
-            log_groups = [group for role in query.log_groups for group in groups[role]]
-            if not log_groups:
-                continue
-            query_names.append(logs_insights.query_name(prefix, query))
-            aws.cloudwatch.QueryDefinition(
-                f"{name}-query-{query.key}",
-                name=logs_insights.query_name(prefix, query),
-                query_string=query.query,
-                log_group_names=log_groups,
-                opts=child,
-            )
-
-        # Tracing: the stack's sampling rate, and a group of its faulted or erroring traces.
-        aws.xray.SamplingRule(
-            f"{name}-sampling",
-            rule_name=tracing.xray_name(prefix, "sampling"),
-            priority=tracing.SAMPLING_RULE_PRIORITY,
-            version=1,
-            reservoir_size=config.tracing.reservoir_per_second,
-            fixed_rate=config.tracing.sampling_rate,
-            service_name=tracing.sampling_service_pattern(prefix),
-            service_type="*",
-            host="*",
-            http_method="*",
-            url_path="*",
-            resource_arn="*",
-            opts=child,
-        )
-        if args.functions:
-            aws.xray.Group(
-                f"{name}-faults",
-                group_name=tracing.xray_name(prefix, "faults"),
-                filter_expression=pulumi.Output.all(*[fn.function_name for fn in args.functions]).apply(
-                    tracing.faults_filter_expression
-                ),
-                insights_configuration=aws.xray.GroupInsightsConfigurationArgs(
-                    insights_enabled=config.tracing.insights,
-                    notifications_enabled=config.tracing.insights,
-                ),
-                opts=child,
-            )
-
-        canary = None
-        if config.canary.enabled and args.apis:
-            canary = HealthCanary(
-                f"{name}-canary",
-                HealthCanaryArgs(
-                    name_prefix=prefix,
-                    region=args.region,
-                    url=args.apis[0].url,
-                    path=config.canary.path,
-                    schedule=config.canary.schedule,
-                    runtime_version=config.canary.runtime_version,
-                    retention_days=config.canary.artifact_retention_days,
-                    timeout_seconds=config.canary.timeout_seconds,
-                ),
-                opts=child,
-            )
-
-        slo = config.slo
-        alarm_set = catalog.alarm_set(
-            catalog.AlarmContext(
-                prefix=prefix,
-                runbook_base_url=config.runbook_base_url,
-                thresholds=catalog.resolve_thresholds(config.thresholds),
-                min_requests=config.min_requests,
-            ),
-            metrics_namespace=args.metrics_namespace,
-            functions=[
-                catalog.FunctionTarget(
-                    key=fn.key,
-                    function_name=fn.function_name,
-                    timeout_seconds=fn.timeout_seconds,
-                    memory_mb=fn.memory_mb,
-                    reserved_concurrency=fn.reserved_concurrency,
-                    log_metrics_namespace=logs_insights.function_log_metrics_namespace(args.metrics_namespace, fn.key),
-                )
-                for fn in args.functions
-            ],
-            apis=[catalog.ApiTarget(api.key, api.api_id, api.stage_name) for api in args.apis],
-            tables=[
-                catalog.TableTarget(t.key, t.table_name, t.index_names, t.operations) for t in args.tables
-            ],
-            expect_traffic=config.expect_traffic,
-            canary_name=canary.canary_name if canary is not None else None,
-            slos=(
-                [
-                    catalog.SloTarget("slo-availability-burn-rate", slo.availability_target_percent),
-                    catalog.SloTarget("slo-latency-burn-rate", slo.latency_target_percent, slo.latency_threshold_ms),
-                ]
-                if slo.burn_rate_alerts
-                else []
-            ),
-            slo_window_days=slo.window_days,
-        )
-
-        names: dict[str, pulumi.Output[str]] = {}
-        arns: dict[str, pulumi.Output[str]] = {}
-        for spec in alarm_set.alarms:
-            actions = [topics[spec.severity]] if spec.routed else []
-            alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-{spec.name.removeprefix(prefix + '-')}",
-                **_metric_alarm_args(spec),
-                actions_enabled=True,
-                alarm_actions=actions,
-                ok_actions=actions,
-                tags=_tags(spec.severity, spec.kind),
-                opts=child,
-            )
-            names[spec.name], arns[spec.name] = alarm.name, alarm.arn
-        for composite_spec in alarm_set.composites:
-            actions = [topics[composite_spec.severity]] if composite_spec.routed else []
-            suppressor = None
-            if composite_spec.suppressor:
-                suppressor = aws.cloudwatch.CompositeAlarmActionsSuppressorArgs(
-                    alarm=names[composite_spec.suppressor],
-                    wait_period=catalog.SUPPRESSOR_WAIT_PERIOD,
-                    extension_period=catalog.SUPPRESSOR_EXTENSION_PERIOD,
-                )
-            composite = aws.cloudwatch.CompositeAlarm(
-                f"{name}-{composite_spec.name.removeprefix(prefix + '-')}",
-                alarm_name=composite_spec.name,
-                alarm_description=composite_spec.description,
-                # Built from the members' outputs, so every member exists before the rule names it.
-                alarm_rule=pulumi.Output.all(*[names[m] for m in composite_spec.members]).apply(
-                    lambda resolved, spec=composite_spec: spec.rule(resolved)
-                ),
-                actions_enabled=True,
-                actions_suppressor=suppressor,
-                alarm_actions=actions,
-                ok_actions=actions,
-                tags=_tags(composite_spec.severity, composite_spec.kind),
-                opts=child,
-            )
-            names[composite_spec.name], arns[composite_spec.name] = composite.alarm_name, composite.arn
-
-        self.dashboard_name = None
-        self.dashboard_url = None
-        if config.dashboard:
-            shown = [a.name for a in alarm_set.alarms if not a.pair] + [c.name for c in alarm_set.composites]
-            body = pulumi.Output.all(
-                functions=pulumi.Output.all(*[
-                    pulumi.Output.all(fn.function_name, fn.log_group_name) for fn in args.functions
-                ]),
-                apis=pulumi.Output.all(*[pulumi.Output.all(api.api_id, api.stage_name) for api in args.apis]),
-                tables=pulumi.Output.all(*[t.table_name for t in args.tables]),
-                alarm_arns=pulumi.Output.all(*[arns[n] for n in shown]),
-            ).apply(
-                lambda resolved: json.dumps(dash.dashboard_body(self._dashboard_inputs(args, resolved, query_names)))
-            )
-            dashboard = aws.cloudwatch.Dashboard(
-                f"{name}-dashboard",
-                dashboard_name=prefix,
-                dashboard_body=body,
-                opts=child,
-            )
-            self.dashboard_name = dashboard.dashboard_name
-            self.dashboard_url = dashboard.dashboard_name.apply(lambda n: dash.dashboard_url(args.region, n))
-
-        self.alert_topic_arns = topics
+        self.alert_topic_arns = routing.topic_arns
         self.alert_key_arn = routing.key_arn
-        self.alarm_names = pulumi.Output.all(*[names[n] for n in alarm_set.names])
+        self.alarm_names = pulumi.Output.all(*[names[n] for n in alarms.names])
+        # What judges a release: the alias alarms of each function a deployment shifts, and the roll-up.
+        release = [a.name for a in alarms.alarms if a.kind.startswith("lambda-alias-")]
+        release += [c.name for c in alarms.composites if c.kind == sl.ROLLUP.kind]
+        self.release_alarm_names = pulumi.Output.all(*[names[n] for n in release])
         self.register_outputs(
             {
                 "alertTopicArns": self.alert_topic_arns,
                 "alertKeyArn": self.alert_key_arn,
                 "alarmNames": self.alarm_names,
+                "releaseAlarmNames": self.release_alarm_names,
                 "dashboardName": self.dashboard_name,
                 "dashboardUrl": self.dashboard_url,
             }
         )
 
-    @staticmethod
-    def _dashboard_inputs(
-        args: ServiceMonitoringArgs, resolved: Mapping[str, Any], query_names: Sequence[str]
-    ) -> dash.DashboardInputs:
-        slo = args.config.slo
-        return dash.DashboardInputs(
-            title=args.name_prefix,
-            region=args.region,
-            service_name=args.service_name,
-            metrics_namespace=args.metrics_namespace,
-            functions=[
-                dash.FunctionView(
-                    key=fn.key,
-                    function_name=function_name,
-                    log_group_name=log_group,
-                    log_metrics_namespace=logs_insights.function_log_metrics_namespace(args.metrics_namespace, fn.key),
-                    timeout_seconds=fn.timeout_seconds,
-                    reserved_concurrency=fn.reserved_concurrency,
-                )
-                for fn, (function_name, log_group) in zip(args.functions, resolved["functions"], strict=True)
-            ],
-            apis=[
-                dash.ApiView(api.key, api_id, stage)
-                for api, (api_id, stage) in zip(args.apis, resolved["apis"], strict=True)
-            ],
-            tables=[
-                dash.TableView(table.key, table_name, table.operations)
-                for table, table_name in zip(args.tables, resolved["tables"], strict=True)
-            ],
-            alarm_arns=resolved["alarm_arns"],
-            business_metrics=args.business_metrics,
-            slo=dash.SloView(
-                slo.availability_target_percent, slo.latency_target_percent, slo.latency_threshold_ms, slo.window_days
+    def _routing(self, name: str, args: ServiceMonitoringArgs) -> AlertRouting:
+        return AlertRouting(
+            f"{name}-routing",
+            AlertRoutingArgs(
+                name_prefix=args.name_prefix,
+                emails={severity: list(emails) for severity, emails in args.config.alert_emails.items()},
+                webhook_endpoints=args.webhook_endpoints,
             ),
-            runbooks={kind: catalog.runbook_url(args.config.runbook_base_url, kind) for kind in catalog.KINDS},
-            saved_queries=query_names,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _canary(self, name: str, args: ServiceMonitoringArgs) -> list[Watched]:
+        config = args.config.canary
+        apis = [w for w in args.watched if isinstance(w, WatchedApi)]
+        if not config.enabled or not apis:
+            return []
+        canary = HealthCanary(
+            f"{name}-canary",
+            HealthCanaryArgs(
+                name_prefix=args.name_prefix,
+                region=args.region,
+                url=apis[0].url,
+                path=config.path,
+                schedule=config.schedule,
+                runtime_version=config.runtime_version,
+                retention_days=config.artifact_retention_days,
+                timeout_seconds=config.timeout_seconds,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [WatchedCanary(CANARY_KEY, canary.canary_name, config.path, config.timeout_seconds)]
+
+    def _topics(self, args: ServiceMonitoringArgs) -> list[Watched]:
+        # Each topic's failures are reported through the other one (topic names are fixed by AlertRouting).
+        return [
+            WatchedTopic(severity, alert_documents.topic_name(args.name_prefix, severity),
+                         reported_as=next(other for other in SEVERITIES if other != severity))
+            for severity in SEVERITIES
+        ]
+
+    def _log_filters(self, name: str, args: ServiceMonitoringArgs, watched: Sequence[Watched]) -> None:
+        for resource in watched:
+            for log_filter in resource.log_filters():
+                spec = log_filter.spec
+                aws.cloudwatch.LogMetricFilter(
+                    f"{name}-{log_filter.key}",
+                    name=f"{args.name_prefix}-{log_filter.key}",
+                    log_group_name=log_filter.log_group_name,
+                    pattern=spec.pattern,
+                    metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                        name=spec.metric_name,
+                        namespace=log_filter.namespace,
+                        value=spec.value,
+                        unit=spec.unit,
+                        default_value=spec.default_value,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+    def _saved_queries(self, name: str, args: ServiceMonitoringArgs, watched: Sequence[Watched]) -> list[str]:
+        groups: dict[str, list[Any]] = {
+            "function": [w.log_group_name for w in watched if isinstance(w, WatchedFunction)],
+            "access": [w.access_log_group_name for w in watched if isinstance(w, WatchedApi)],
+        }
+        names = []
+        for query in logs_insights.SAVED_QUERIES:
+            log_groups = [group for role in query.log_groups for group in groups[role]]
+            if not log_groups:
+                continue
+            names.append(logs_insights.query_name(args.name_prefix, query))
+            aws.cloudwatch.QueryDefinition(
+                f"{name}-query-{query.key}",
+                name=logs_insights.query_name(args.name_prefix, query),
+                query_string=query.query,
+                log_group_names=log_groups,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return names
+
+    def _tracing(self, name: str, args: ServiceMonitoringArgs, watched: Sequence[Watched]) -> None:
+        """The stack's sampling rate, and a group of its faulted or erroring traces."""
+        config = args.config.tracing
+        aws.xray.SamplingRule(
+            f"{name}-sampling",
+            rule_name=tracing.xray_name(args.name_prefix, "sampling"),
+            priority=tracing.SAMPLING_RULE_PRIORITY,
+            version=1,
+            reservoir_size=config.reservoir_per_second,
+            fixed_rate=config.sampling_rate,
+            service_name=tracing.sampling_service_pattern(args.name_prefix),
+            service_type="*",
+            host="*",
+            http_method="*",
+            url_path="*",
+            resource_arn="*",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        functions = [w.function_name for w in watched if isinstance(w, WatchedFunction)]
+        if functions:
+            aws.xray.Group(
+                f"{name}-faults",
+                group_name=tracing.xray_name(args.name_prefix, "faults"),
+                filter_expression=pulumi.Output.all(*functions).apply(tracing.faults_filter_expression),
+                insights_configuration=aws.xray.GroupInsightsConfigurationArgs(
+                    insights_enabled=config.insights,
+                    notifications_enabled=config.insights,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _alarms(
+        self, name: str, args: ServiceMonitoringArgs, alarms: AlarmSet, topics: Mapping[str, pulumi.Output[str]]
+    ) -> tuple[dict[str, pulumi.Output[str]], dict[str, pulumi.Output[str]]]:
+        prefix = args.name_prefix
+        child = pulumi.ResourceOptions(parent=self)
+        names: dict[str, pulumi.Output[str]] = {}
+        arns: dict[str, pulumi.Output[str]] = {}
+        for spec in alarms.alarms:
+            alarm = metric_alarm_resource(
+                f"{name}-{spec.name.removeprefix(prefix + '-')}", spec,
+                [topics[spec.severity]] if spec.routed else [], child,
+            )
+            names[spec.name], arns[spec.name] = alarm.name, alarm.arn
+        for spec in alarms.composites:
+            actions = [topics[spec.severity]] if spec.routed else []
+            suppressor = None
+            if spec.suppressor:
+                suppressor = aws.cloudwatch.CompositeAlarmActionsSuppressorArgs(
+                    alarm=names[spec.suppressor],
+                    wait_period=sl.SUPPRESSOR_WAIT_PERIOD,
+                    extension_period=sl.SUPPRESSOR_EXTENSION_PERIOD,
+                )
+            composite = aws.cloudwatch.CompositeAlarm(
+                f"{name}-{spec.name.removeprefix(prefix + '-')}",
+                alarm_name=spec.name,
+                alarm_description=spec.description,
+                # Built from the members' outputs, so every member exists before the rule names it.
+                alarm_rule=pulumi.Output.all(*[names[m] for m in spec.members]).apply(
+                    lambda resolved, spec=spec: spec.rule(resolved)
+                ),
+                actions_enabled=True,
+                actions_suppressor=suppressor,
+                alarm_actions=actions,
+                ok_actions=actions,
+                tags=alarm_tags(spec.severity, spec.kind),
+                opts=child,
+            )
+            names[spec.name], arns[spec.name] = composite.alarm_name, composite.arn
+        return names, arns
+
+    def _dashboard(
+        self,
+        name: str,
+        args: ServiceMonitoringArgs,
+        ctx: AlarmContext,
+        watched: Sequence[Watched],
+        alarms: AlarmSet,
+        arns: Mapping[str, pulumi.Output[str]],
+        queries: Sequence[str],
+    ) -> tuple[pulumi.Output[str] | None, pulumi.Output[str] | None]:
+        if not args.config.dashboard:
+            return None, None
+        # The status widget lists what pages or notifies: a burn-rate window alone means nothing.
+        shown = [a.name for a in alarms.alarms if not a.pair] + [c.name for c in alarms.composites]
+        body = pulumi.Output.all(_resolved(watched), pulumi.Output.all(*[arns[n] for n in shown])).apply(
+            lambda resolved: json.dumps(dashboard_body(DashboardInputs(
+                title=args.name_prefix,
+                region=args.region,
+                service_name=args.service_name,
+                metrics_namespace=args.metrics_namespace,
+                context=ctx,
+                watched=resolved[0],
+                alarms=alarms,
+                alarm_arns=resolved[1],
+                business_metrics=args.business_metrics,
+                slos=slo_targets(args.config),
+                slo_window_days=args.config.slo.window_days,
+                runbooks={kind: runbook_url(args.config.runbook_base_url, kind) for kind in KINDS},
+                kinds=KINDS,
+                saved_queries=queries,
+            )))
+        )
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=args.name_prefix,
+            dashboard_body=body,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return dashboard.dashboard_name, dashboard.dashboard_name.apply(lambda n: dashboard_url(args.region, n))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from components.alerting import documents as routing
-from components.monitoring.dashboard import dashboard_problems
 from tests.grants import wildcard_findings
+from tests.unit.dashboard_checks import dashboard_problems
 from tools.plan.harness import Plan, PlannedResource, committed_config
 from tools.plan.mocks import ACCOUNT_ID
 
@@ -165,7 +165,10 @@ def test_alarms_are_well_formed_for_cloudwatch(plans: dict[str, Plan], stack: st
         assert alarm.outputs["tagsAll"]["Project"] == "prodready", alarm.urn  # provider default tags stay
         assert inputs["alarmDescription"].split(" Runbook: ")[-1].startswith("https://"), alarm.urn
         queries = inputs.get("metricQueries")
-        if queries:
+        if queries and inputs.get("thresholdMetricId"):
+            # An anomaly-detection alarm returns its metric and its band, and has no Threshold.
+            assert sum(bool(q.get("returnData")) for q in queries) == 2 and "threshold" not in inputs, alarm.urn
+        elif queries:
             assert sum(bool(q.get("returnData")) for q in queries) == 1, alarm.urn
             assert not {"metricName", "namespace", "period", "statistic"} & set(inputs), alarm.urn
         else:
@@ -195,11 +198,14 @@ def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: 
     plan = plans[stack]
     groups = {g.inputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
     function_group = f"/aws/lambda/catalog-{stack}-api"
-    filters = plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
-    assert len(filters) == 3
-    for metric_filter in filters:
-        assert metric_filter.inputs["logGroupName"] == function_group
-        assert metric_filter.inputs["metricTransformation"]["namespace"] == f"prodready/catalog-{stack}/api"
+    access_group = f"/aws/apigateway/catalog-{stack}/access-logs"
+    filters = {f.inputs["name"]: f for f in plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")}
+    assert sorted(filters) == sorted(f"catalog-{stack}-{key}" for key in (
+        "api-init-duration", "api-max-memory-used", "api-error-log-lines", "http-auth-refusals"))
+    for name, metric_filter in filters.items():
+        resource = "http" if name.endswith("auth-refusals") else "api"
+        assert metric_filter.inputs["logGroupName"] == (access_group if resource == "http" else function_group)
+        assert metric_filter.inputs["metricTransformation"]["namespace"] == f"prodready/catalog-{stack}/{resource}"
     queries = plan.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
     assert len(queries) == 9
     for query in queries:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.config import ConfigError
 from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource, run_plan
 from tools.plan.report import render_alarm_summary
 
@@ -24,25 +25,32 @@ C, W = "critical", "warning"
 SLO_WINDOWS = {(kind, severity) for kind in ("slo-availability-burn-rate", "slo-latency-burn-rate")
                for severity in (C, W)}
 # What each watched resource must have, per committed stack: (alarm kind, severity).
+FUNCTION = {("lambda-error-rate", C), ("lambda-error-rate", W), ("lambda-throttles", W), ("lambda-duration-p99", W),
+            ("lambda-init-duration-p99", W), ("lambda-memory", W), ("lambda-error-logs", W)}
+API = {("api-5xx-rate", C), ("api-5xx-rate", W), ("api-4xx-rate", W), ("api-latency-p99", W),
+       ("api-integration-latency-p99", W), ("api-near-throttle-limit", W), ("api-auth-refusals", W)} | SLO_WINDOWS
+TABLE = {("dynamodb-read-throttles", C), ("dynamodb-write-throttles", C), ("dynamodb-system-errors", W),
+         ("dynamodb-latency-p99", W)}
+# Each topic's failures are reported through the other: the critical topic's as a warning, and back.
+TOPIC = {("alert-topic-delivery-failures", W), ("alert-topic-delivery-failures", C)}
 EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
     "dev": {
-        "function": {("lambda-error-rate", C), ("lambda-error-rate", W), ("lambda-throttles", W),
-                     ("lambda-duration-p99", W), ("lambda-init-duration-p99", W), ("lambda-memory", W),
-                     ("lambda-error-logs", W)},
-        "api": {("api-5xx-rate", C), ("api-5xx-rate", W), ("api-4xx-rate", W), ("api-latency-p99", W),
-                ("api-integration-latency-p99", W)} | SLO_WINDOWS,
-        "table": {("dynamodb-read-throttles", C), ("dynamodb-write-throttles", C), ("dynamodb-system-errors", W)},
+        "function": FUNCTION,
+        "api": API,
+        "table": TABLE,
+        "topic": TOPIC,
         "service": {("dynamodb-user-errors", W), ("maintenance-window", W)},
     },
     "prod": {
-        # prod reserves concurrency, tightens latency with a critical p99, expects traffic and runs the canary.
-        "function": {("lambda-error-rate", C), ("lambda-error-rate", W), ("lambda-throttles", W),
-                     ("lambda-duration-p99", W), ("lambda-init-duration-p99", W), ("lambda-memory", W),
-                     ("lambda-error-logs", W), ("lambda-concurrency", W)},
-        "api": {("api-5xx-rate", C), ("api-5xx-rate", W), ("api-4xx-rate", W), ("api-latency-p99", W),
-                ("api-latency-p99", C), ("api-integration-latency-p99", W), ("api-no-traffic", C)} | SLO_WINDOWS,
-        "table": {("dynamodb-read-throttles", C), ("dynamodb-write-throttles", C), ("dynamodb-system-errors", W)},
-        "service": {("dynamodb-user-errors", W), ("maintenance-window", W), ("canary-success-rate", C)},
+        # prod reserves concurrency, tightens latency with a critical p99, expects traffic (no-traffic alarm,
+        # anomaly bands) and runs the canary.
+        "function": FUNCTION | {("lambda-concurrency", W)},
+        "api": API | {("api-latency-p99", C), ("api-no-traffic", C), ("api-traffic-anomaly", W),
+                      ("api-latency-anomaly", W)},
+        "table": TABLE,
+        "topic": TOPIC,
+        "service": {("dynamodb-user-errors", W), ("maintenance-window", W), ("canary-success-rate", C),
+                    ("canary-duration", W)},
     },
 }
 
@@ -71,8 +79,11 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     for namespace, dims in _metrics(alarm):
         if dims.get("FunctionName") == function or namespace == f"prodready/catalog-{stack}/api":
             found.add("function")
-        elif dims.get("ApiId") == api and dims.get("Stage") == "$default":
+        elif (dims.get("ApiId") == api and dims.get("Stage") == "$default") or \
+                namespace == f"prodready/catalog-{stack}/http":
             found.add("api")
+        elif "TopicName" in dims:
+            found.add("topic")
         elif dims.get("TableName") in tables:
             found.add("table")
         else:
@@ -119,7 +130,7 @@ def test_alarm_summary_counts_by_severity(prod_plan: Plan) -> None:
     metric_row = next(line for line in summary.splitlines() if line.strip().startswith("metric alarms")).split()
     # Other layers' alarms (the cost guard's billing alarm) are counted too, by their own Severity tag.
     assert int(metric_row[2]) >= critical and int(metric_row[-1]) >= len(mine)
-    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 3" in summary
+    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 4" in summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,9 +198,9 @@ def test_switching_the_canary_off_removes_exactly_the_canary(prod_plan: Plan, pl
     (component,) = prod_plan.of_type("prodready:canary:HealthCanary")
     expected = {component.urn} | {r.urn for r in prod_plan.descendants(component.urn)}
     expected |= {a.urn for a in _mine(prod_plan, METRIC_ALARM)
-                 if a.inputs["tags"]["AlarmKind"] == "canary-success-rate"}
+                 if a.inputs["tags"]["AlarmKind"] in ("canary-success-rate", "canary-duration")}
     assert removed == expected
-    assert len(removed) == 12  # component, bucket + 5 settings, code object, role, policy, canary, alarm
+    assert len(removed) == 13  # component, bucket + 5 settings, code object, role, policy, canary, 2 alarms
 
 
 def test_switching_the_dashboard_off_removes_only_the_dashboard(
@@ -206,9 +217,15 @@ def test_switching_the_dashboard_off_removes_only_the_dashboard(
 def test_a_stack_idle_by_design_has_no_no_traffic_alarm(prod_plan: Plan, plan_with: Callable[..., Plan]) -> None:
     monitoring = _stack_monitoring("prod")
     monitoring["expectTraffic"] = False
+    # A band learnt from an idle stack means nothing: config refuses anomaly detection without traffic.
+    with pytest.raises(ConfigError, match="anomalyDetection needs expectTraffic"):
+        plan_with("prod", {"prodready:monitoring": monitoring})
+    monitoring["anomalyDetection"] = False
     variant = plan_with("prod", {"prodready:monitoring": monitoring})
     removed, added = _difference(prod_plan, variant)
-    assert (_names(removed), added) == ({"catalog-monitoring-http-api-no-traffic-critical"}, set())
+    assert (_names(removed), added) == ({"catalog-monitoring-http-api-no-traffic-critical",
+                                         "catalog-monitoring-http-api-traffic-anomaly-warning",
+                                         "catalog-monitoring-http-api-latency-anomaly-warning"}, set())
     rollup = next(c for c in _mine(variant, COMPOSITE) if c.inputs["tags"]["AlarmKind"] == "service-critical-rollup")
     assert "no-traffic" not in rollup.inputs["alarmRule"]
 

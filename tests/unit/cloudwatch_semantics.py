@@ -191,3 +191,97 @@ def metric_filter_value(pattern: str, value: str, default_value: str | None, lin
         selected = _select(json.loads(line), value)
         return None if selected is _MISSING else float(selected)
     return float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alarm evaluation: the state an alarm reaches over its evaluation periods.
+
+Datapoints = Mapping[str, Any]
+
+
+def metric_keys(metric: Any) -> list[str]:
+    """Keys a scenario may give a metric's value under, most specific first.
+
+    `<name>@<qualifier>:<stat>`, `<name>@<qualifier>`, `<name>:<stat>`, `<name>`, where the qualifier
+    is the metric's Operation, GlobalSecondaryIndexName, or `alias` for alias (Resource) metrics.
+    """
+    dims = dict(metric.dimensions)
+    qualifier = dims.get("Operation") or dims.get("GlobalSecondaryIndexName") or ("alias" if "Resource" in dims else "")
+    name, stat = metric.metric_name, metric.stat
+    if qualifier:
+        # A qualified metric never reads the unqualified value (alias errors are not function-wide errors).
+        return [f"{name}@{qualifier}:{stat}", f"{name}@{qualifier}"]
+    return [f"{name}:{stat}", name]
+
+
+def _lookup(period: Datapoints, metric: Any) -> float | None:
+    for key in metric_keys(metric):
+        if key in period:
+            value = period[key]
+            return None if value is None else float(value)
+    return None
+
+
+def alarm_value(spec: Any, period: Datapoints) -> float | tuple[float, float] | None:
+    """The value an alarm computes for one period: its metric, its returned expression, or (for an
+    anomaly alarm) the metric with the scenario's band `(low, high)` under the key `band`."""
+    if spec.metric is not None:
+        return _lookup(period, spec.metric)
+    values = {q.id: _lookup(period, q.metric) for q in spec.queries if q.metric is not None}
+    if spec.threshold_metric_id:
+        (judged,) = [q for q in spec.queries if q.return_data and q.id != spec.threshold_metric_id]
+        value = values.get(judged.id)
+        return None if value is None or period.get("band") is None else value
+    returned = next(q for q in spec.queries if q.return_data)
+    return evaluate_metric_math(returned.expression or returned.id, values)
+
+
+def _breaches(spec: Any, value: float, band: tuple[float, float] | None) -> bool:
+    comparison, threshold = spec.comparison, spec.threshold
+    if comparison == "GreaterThanThreshold":
+        return value > threshold
+    if comparison == "GreaterThanOrEqualToThreshold":
+        return value >= threshold
+    if comparison == "LessThanThreshold":
+        return value < threshold
+    if comparison == "LessThanOrEqualToThreshold":
+        return value <= threshold
+    assert band is not None, f"{spec.name}: a band comparison needs the scenario's band"
+    low, high = band
+    if comparison == "GreaterThanUpperThreshold":
+        return value > high
+    if comparison == "LessThanLowerThreshold":
+        return value < low
+    if comparison == "LessThanLowerOrGreaterThanUpperThreshold":
+        return value < low or value > high
+    raise ValueError(f"unknown comparison {comparison}")
+
+
+def alarm_state(spec: Any, periods: list[Datapoints]) -> str:
+    """ALARM, OK or INSUFFICIENT_DATA after the last `evaluation_periods` periods (M out of N).
+
+    Missing datapoints follow `treat_missing_data`: breaching and notBreaching count as such; `missing`
+    and `ignore` drop them, and with none left the state is INSUFFICIENT_DATA (missing) or unchanged
+    (ignore, reported as OK here: the switch starts closed).
+    """
+    window = periods[-spec.evaluation_periods:]
+    window = [{}] * (spec.evaluation_periods - len(window)) + list(window)
+    breaching = evaluated = 0
+    for period in window:
+        value = alarm_value(spec, period)
+        if value is None:
+            if spec.treat_missing_data == "breaching":
+                breaching, evaluated = breaching + 1, evaluated + 1
+            elif spec.treat_missing_data == "notBreaching":
+                evaluated += 1
+            continue
+        evaluated += 1
+        breaching += _breaches(spec, float(value), period.get("band"))
+    if evaluated == 0:
+        return "INSUFFICIENT_DATA" if spec.treat_missing_data == "missing" else "OK"
+    return "ALARM" if breaching >= spec.datapoints_to_alarm else "OK"
+
+
+def composite_state(operator: str, member_states: list[str]) -> str:
+    alarms = [state == "ALARM" for state in member_states]
+    return "ALARM" if (all(alarms) if operator == "AND" else any(alarms)) else "OK"

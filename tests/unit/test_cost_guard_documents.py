@@ -8,6 +8,9 @@ import pytest
 
 from components.alerting import documents as routing
 from components.cost import cost_guard as cg
+from components.monitoring.catalog import AlarmContext, Thresholds
+from components.monitoring.kinds import account
+from components.monitoring.registry import KINDS
 from tests.grants import can, grants
 
 TAGS = {"Project": "prodready", "Environment": "prod", "Service": "catalog", "Owner": "team@example.com",
@@ -97,8 +100,14 @@ def test_anomaly_channel_follows_the_frequency() -> None:
 
 def test_billing_topic_policy_lets_cloudwatch_publish_for_this_account_only() -> None:
     policy = routing.alert_topic_policy(BILLING_TOPIC, ACCOUNT, publishers=[cg.CLOUDWATCH_PRINCIPAL])
-    assert can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC, ACCOUNT)
-    assert not can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC, "210987654321")
+    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:catalog-prod-billing-estimated-charges-warning"
+    ours = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": alarm}
+    assert can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC, ours)
+    assert not can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC,
+                   {**ours, "aws:SourceAccount": "210987654321"})
+    # An alarm in another region (the service's own, say) is not the billing alarm's source.
+    assert not can(policy, "Service:cloudwatch.amazonaws.com", "sns:Publish", BILLING_TOPIC,
+                   {**ours, "aws:SourceArn": alarm.replace("us-east-1", "eu-west-1")})
     assert not can(policy, "Service:cloudwatch.amazonaws.com", "sns:Subscribe", BILLING_TOPIC, ACCOUNT)
     assert not can(policy, "Service:budgets.amazonaws.com", "sns:Publish", BILLING_TOPIC, ACCOUNT)
     assert not can(policy, "AWS:arn:aws:iam::210987654321:root", "sns:Publish", BILLING_TOPIC, ACCOUNT)
@@ -116,8 +125,14 @@ def test_billing_key_policy_lets_cloudwatch_encrypt_and_the_account_administer()
     assert principals == {f"AWS:arn:aws:iam::{ACCOUNT}:root", "Service:cloudwatch.amazonaws.com"}
 
 
-def test_billing_alarm_name_and_dashboard() -> None:
-    assert cg.billing_alarm_name("catalog-prod") == "catalog-prod-billing-estimated-charges-warning"
+def test_billing_alarm_comes_from_the_catalog_and_its_dashboard_shows_it() -> None:
+    ctx = AlarmContext("catalog-prod", "https://example.com/runbooks", Thresholds(KINDS))
+    spec = account.billing_alarm(ctx, 400)
+    assert spec.name == "catalog-prod-billing-estimated-charges-warning"
+    assert spec.description.endswith("Runbook: https://example.com/runbooks/billing-estimated-charges.md")
+    assert (spec.metric.namespace, spec.metric.metric_name, spec.metric.period) == ("AWS/Billing", "EstimatedCharges",
+                                                                                    21600)
+    assert spec.treat_missing_data == "missing" and spec.threshold == 400
     body = json.loads(cg.billing_dashboard_body("arn:aws:cloudwatch:us-east-1:1:alarm:x", 400, "catalog-prod-monthly"))
     metric, alarm, text = body["widgets"]
     assert metric["properties"]["region"] == "us-east-1"

@@ -59,7 +59,8 @@ def test_profile_supplies_tracing_and_canary_when_the_stack_file_is_silent() -> 
 def test_unknown_alarm_kind_in_thresholds_is_named() -> None:
     problems = _problems("dev", _changed("dev", thresholds={"lambda-eror-rate": {"critical": 5}}))
     assert len(problems) == 1
-    assert problems[0].startswith("prodready:monitoring.thresholds: unknown alarm kind 'lambda-eror-rate'")
+    assert problems[0].startswith("prodready:monitoring.thresholds: lambda-eror-rate: unknown alarm kind "
+                                  "'lambda-eror-rate'; thresholds apply to ")
 
 
 def test_unknown_severity_in_thresholds_is_named() -> None:

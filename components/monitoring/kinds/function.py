@@ -1,0 +1,252 @@
+"""Watched kind: a Lambda function. Its metrics once; its alarms and its graphs from them.
+
+Invocations, errors, throttles, duration and concurrency come from AWS/Lambda by FunctionName (and, for
+an alias a deployment shifts traffic on, by FunctionName and Resource `<function>:<alias>`). Cold-start
+init duration, memory use and ERROR log lines come from metric filters on the function's log group:
+Lambda's platform records carry no function name, so each function's log metrics get a namespace of
+their own, `<metrics namespace>/<function key>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.monitoring import logs_insights
+from components.monitoring.catalog import GT, AlarmContext, AlarmKind, AlarmSpec, metric_alarm
+from components.monitoring.kinds.base import LogFilter
+from components.monitoring.metrics import LAMBDA_NS, Metric, Query, gated
+from components.monitoring.panels import Band, Line, Panel, expression, hidden, shown
+
+ERROR_RATE = AlarmKind(
+    "lambda-error-rate", "Lambda error rate", "function", "%", GT,
+    "more than {threshold:g}% of invocations failed over {window}", {"critical": 5, "warning": 1})
+THROTTLES = AlarmKind(
+    "lambda-throttles", "Lambda throttles", "function", "count", GT,
+    "more than {threshold:g} invocations were throttled over {window}", {"warning": 10})
+DURATION = AlarmKind(
+    "lambda-duration-p99", "Lambda duration p99", "function", "%", GT,
+    "p99 duration above {threshold:g}% of the timeout in {datapoints} of {evaluations} {period_text} periods",
+    {"warning": 80}, evaluation_periods=3, datapoints_to_alarm=2)
+CONCURRENCY = AlarmKind(
+    "lambda-concurrency", "Lambda concurrency", "function", "%", GT,
+    "concurrent executions above {threshold:g}% of the reserved concurrency over {window}", {"warning": 80})
+INIT_DURATION = AlarmKind(
+    "lambda-init-duration-p99", "Lambda cold-start init duration p99", "function", "ms", GT,
+    "p99 cold-start init duration above {threshold:g} ms in {datapoints} of {evaluations} {period_text} periods",
+    {"warning": 2000}, period=900, evaluation_periods=3, datapoints_to_alarm=2)
+MEMORY = AlarmKind(
+    "lambda-memory", "Lambda memory use", "function", "%", GT,
+    "an invocation used more than {threshold:g}% of the configured memory over {window}", {"warning": 80})
+ERROR_LOGS = AlarmKind(
+    "lambda-error-logs", "Lambda ERROR log lines", "function", "count", GT,
+    "more than {threshold:g} ERROR-level application log lines over {window}", {"warning": 5})
+# On the alias a release shifts traffic to: short periods, so a bad canary is caught within minutes.
+ALIAS_ERROR_RATE = AlarmKind(
+    "lambda-alias-error-rate", "Lambda alias error rate (release)", "function", "%", GT,
+    "more than {threshold:g}% of the invocations through the alias failed in {datapoints} of {evaluations} "
+    "{period_text} periods", {"warning": 1}, period=60, evaluation_periods=3, datapoints_to_alarm=2)
+ALIAS_DURATION = AlarmKind(
+    "lambda-alias-duration-p99", "Lambda alias duration p99 (release)", "function", "%", GT,
+    "p99 duration through the alias above {threshold:g}% of the timeout in {datapoints} of {evaluations} "
+    "{period_text} periods", {"warning": 80}, period=60, evaluation_periods=3, datapoints_to_alarm=2)
+
+ALARM_KINDS: tuple[AlarmKind, ...] = (
+    ERROR_RATE, THROTTLES, DURATION, CONCURRENCY, INIT_DURATION, MEMORY, ERROR_LOGS, ALIAS_ERROR_RATE,
+    ALIAS_DURATION,
+)
+
+
+@dataclass(frozen=True)
+class WatchedFunction:
+    """A Lambda function to watch."""
+
+    key: str
+    """Short stable key used in alarm and resource names (`api`)."""
+    function_name: Any
+    """Function name (output)."""
+    log_group_name: Any
+    """The function's log group (JSON application and platform records)."""
+    timeout_seconds: int
+    """Configured timeout (the duration alarm is a share of it)."""
+    memory_mb: int
+    """Configured memory (the memory alarm is a share of it)."""
+    metrics_namespace: str
+    """The service's metrics namespace; the function's log metrics go under `<it>/<key>`."""
+    reserved_concurrency: int | None = None
+    """Reserved concurrency; the concurrency alarm needs one."""
+    alias: str | None = None
+    """Alias a deployment shifts traffic on; its error rate and latency judge a release."""
+
+    @property
+    def log_metrics_namespace(self) -> str:
+        return logs_insights.function_log_metrics_namespace(self.metrics_namespace, self.key)
+
+    # -- the metrics, once ----------------------------------------------------------------------
+
+    def _lambda(self, name: str, stat: str, label: str, alias: bool = False) -> Metric:
+        dims: dict[str, Any] = {"FunctionName": self.function_name}
+        if alias:
+            dims["Resource"] = self.alias_resource
+        return Metric(LAMBDA_NS, name, dims, stat, label)
+
+    @property
+    def alias_resource(self) -> Any:
+        """The `Resource` dimension Lambda publishes alias metrics under: `<function>:<alias>`."""
+        name = self.function_name
+        if hasattr(name, "apply"):
+            return name.apply(lambda n: f"{n}:{self.alias}")
+        return f"{name}:{self.alias}"
+
+    def invocations(self, alias: bool = False) -> Metric:
+        return self._lambda("Invocations", "Sum", "Invocations", alias)
+
+    def errors(self, alias: bool = False) -> Metric:
+        return self._lambda("Errors", "Sum", "Errors", alias)
+
+    def throttles(self) -> Metric:
+        return self._lambda("Throttles", "Sum", "Throttles")
+
+    def duration(self, stat: str = "p99", alias: bool = False) -> Metric:
+        return self._lambda("Duration", stat, f"Duration {stat}", alias)
+
+    def concurrency(self) -> Metric:
+        return self._lambda("ConcurrentExecutions", "Maximum", "Concurrent executions")
+
+    def _log_metric(self, filter_key: str, stat: str, label: str) -> Metric:
+        metric = logs_insights.function_log_metric(self.log_metrics_namespace, filter_key)
+        return Metric(metric.namespace, metric.metric_name, {}, stat, label)
+
+    def init_duration(self, stat: str = "p99") -> Metric:
+        return self._log_metric("init-duration", stat, f"Init duration {stat}")
+
+    def max_memory(self) -> Metric:
+        return self._log_metric("max-memory-used", "Maximum", "Max memory used (MB)")
+
+    def error_lines(self) -> Metric:
+        return self._log_metric("error-log-lines", "Sum", "ERROR lines")
+
+    @property
+    def timeout_ms(self) -> int:
+        return self.timeout_seconds * 1000
+
+    # -- alarms ---------------------------------------------------------------------------------
+
+    def alarms(self, ctx: AlarmContext) -> list[AlarmSpec]:
+        subject = f"Lambda function '{self.key}' of {ctx.prefix}"
+        specs: list[AlarmSpec] = []
+        p = ERROR_RATE.period
+
+        def alarm(info: AlarmKind, severity: str, threshold: float, panel: str, **kwargs: Any) -> AlarmSpec:
+            return metric_alarm(ctx, info, severity=severity, resource=self.key, subject=subject,
+                                threshold=threshold, panel=panel, **kwargs)
+
+        for severity, threshold in ctx.each_severity(ERROR_RATE.kind, self.key):
+            specs.append(alarm(ERROR_RATE, severity, threshold, "error-rate", queries=self._error_rate(ctx, p)))
+        for severity, threshold in ctx.each_severity(THROTTLES.kind, self.key):
+            specs.append(alarm(THROTTLES, severity, threshold, "throttles", metric=self.throttles().at(p)))
+        for severity, share in ctx.each_severity(DURATION.kind, self.key):
+            limit = share / 100 * self.timeout_ms
+            specs.append(alarm(DURATION, severity, limit, "duration", shown_threshold=share,
+                               queries=self._duration(ctx, p), extra=self._timeout_text(limit)))
+        if self.reserved_concurrency:
+            for severity, share in ctx.each_severity(CONCURRENCY.kind, self.key):
+                limit = share / 100 * self.reserved_concurrency
+                specs.append(alarm(
+                    CONCURRENCY, severity, limit, "concurrency", shown_threshold=share,
+                    metric=self.concurrency().at(p),
+                    extra=f"Threshold {limit:g} of {self.reserved_concurrency} reserved; beyond it requests throttle.",
+                ))
+        for severity, threshold in ctx.each_severity(INIT_DURATION.kind, self.key):
+            specs.append(alarm(INIT_DURATION, severity, threshold, "cold-starts",
+                               metric=self.init_duration().at(INIT_DURATION.period)))
+        for severity, threshold in ctx.each_severity(MEMORY.kind, self.key):
+            specs.append(alarm(
+                MEMORY, severity, threshold, "memory",
+                queries=(
+                    Query("used", self.max_memory().at(p), label="Max memory used (MB)"),
+                    Query("memory", expression=f"100 * used / {self.memory_mb}", label="Memory used (%)",
+                          return_data=True),
+                ),
+                extra=f"Configured memory {self.memory_mb} MB.",
+            ))
+        for severity, threshold in ctx.each_severity(ERROR_LOGS.kind, self.key):
+            specs.append(alarm(ERROR_LOGS, severity, threshold, "error-logs", metric=self.error_lines().at(p)))
+        if self.alias:
+            a = ALIAS_ERROR_RATE.period
+            for severity, threshold in ctx.each_severity(ALIAS_ERROR_RATE.kind, self.key):
+                specs.append(alarm(ALIAS_ERROR_RATE, severity, threshold, "alias-error-rate",
+                                   queries=self._error_rate(ctx, a, alias=True),
+                                   extra=f"Alias '{self.alias}'; CodeDeploy rolls a release back when it fires."))
+            for severity, share in ctx.each_severity(ALIAS_DURATION.kind, self.key):
+                limit = share / 100 * self.timeout_ms
+                specs.append(alarm(ALIAS_DURATION, severity, limit, "alias-duration", shown_threshold=share,
+                                   queries=self._duration(ctx, a, alias=True),
+                                   extra=f"Alias '{self.alias}'. {self._timeout_text(limit)}"))
+        return specs
+
+    def _error_rate(self, ctx: AlarmContext, period: int, alias: bool = False) -> tuple[Query, ...]:
+        return (
+            Query("errors", self.errors(alias).at(period), label="Errors"),
+            Query("invocations", self.invocations(alias).at(period), label="Invocations"),
+            Query("error_rate", expression=gated("100 * errors / invocations", "invocations", ctx.min_requests),
+                  label="Error rate (%)", return_data=True),
+        )
+
+    def _duration(self, ctx: AlarmContext, period: int, alias: bool = False) -> tuple[Query, ...]:
+        return (
+            Query("p99", self.duration("p99", alias).at(period), label="Duration p99 (ms)"),
+            Query("invocations", self.invocations(alias).at(period), label="Invocations"),
+            Query("duration", expression=gated("p99", "invocations", ctx.min_requests),
+                  label="Duration p99 (ms)", return_data=True),
+        )
+
+    def _timeout_text(self, limit: float) -> str:
+        return f"Threshold {limit:g} ms of the {self.timeout_seconds} s timeout."
+
+    # -- graphs ---------------------------------------------------------------------------------
+
+    def band(self, ctx: AlarmContext) -> Band:
+        p = ERROR_RATE.period
+        timeout = (Line("timeout", self.timeout_ms),)
+
+        def error_rate(alias: bool) -> tuple:
+            return (
+                expression("IF(invocations > 0, 100 * errors / invocations, 0)", "rate", "Error rate"),
+                hidden(self.errors(alias), "errors"),
+                hidden(self.invocations(alias), "invocations"),
+            )
+
+        panels = [
+            Panel("traffic", "invocations and errors", (shown(self.invocations()), shown(self.errors())),
+                  "count", p),
+            Panel("error-rate", "error rate", error_rate(False), "%", p),
+            Panel("throttles", "throttles", (shown(self.throttles()),), "count", p),
+            Panel("duration", "duration", tuple(shown(self.duration(s)) for s in ("p50", "p90", "p99")), "ms", p,
+                  lines=timeout),
+            Panel("cold-starts", "cold-start init duration",
+                  (shown(self.init_duration()),
+                   shown(self.init_duration("SampleCount"), "Cold starts", y_axis="right")),
+                  "ms", INIT_DURATION.period),
+            Panel("memory", "memory used",
+                  (expression(f"100 * used / {self.memory_mb}", "memory", "Memory used"),
+                   hidden(self.max_memory(), "used")), "% of configured", p),
+            Panel("error-logs", "ERROR log lines", (shown(self.error_lines()),), "count", p),
+        ]
+        if self.reserved_concurrency:
+            panels.append(Panel("concurrency", "concurrent executions", (shown(self.concurrency()),), "count", p,
+                                lines=(Line("reserved", self.reserved_concurrency),)))
+        if self.alias:
+            a = ALIAS_ERROR_RATE.period
+            panels += [
+                Panel("alias-error-rate", f"alias {self.alias} error rate", error_rate(True), "%", a),
+                Panel("alias-duration", f"alias {self.alias} duration",
+                      tuple(shown(self.duration(s, alias=True)) for s in ("p50", "p99")), "ms", a, lines=timeout),
+            ]
+        return Band(self.key, f"Lambda {self.key}", tuple(panels))
+
+    def log_filters(self) -> list[LogFilter]:
+        return [
+            LogFilter(f"{self.key}-{spec.key}", self.log_group_name, spec, self.log_metrics_namespace)
+            for spec in logs_insights.FUNCTION_METRIC_FILTERS
+        ]

@@ -1,0 +1,267 @@
+"""Every alarm kind against concrete datapoints: values that must fire it and values that must not.
+
+The numbers here are written out, not derived from the alarm specs: each scenario sits on the default
+threshold's boundary (just above fires, at the threshold stays quiet), so that inverting a comparison,
+moving a default threshold or changing an M-out-of-N window fails a test. Datapoints are keyed by metric
+name (`Errors`), statistic (`Duration:p99`) and qualifier (`Errors@alias`, `SystemErrors@GetItem`,
+`ReadThrottleEvents@by-name`), see `cloudwatch_semantics.metric_keys`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cloudwatch_semantics import alarm_state, composite_state
+
+from components.monitoring.alarm_set import alarm_set
+from components.monitoring.catalog import AlarmContext, AlarmSet, AlarmSpec, Thresholds
+from components.monitoring.kinds import WatchedApi, WatchedCanary, WatchedFunction, WatchedTable, WatchedTopic, account
+from components.monitoring.registry import KINDS
+from components.monitoring.service_level import SloTarget
+
+BASE = "https://example.com/runbooks"
+NS = "prodready/svc-test"
+FUNCTION = WatchedFunction("api", "svc-test-api", "/aws/lambda/svc-test-api", timeout_seconds=10, memory_mb=512,
+                           metrics_namespace=NS, reserved_concurrency=100, alias="live")
+API = WatchedApi("http", "a1b2c3d4e5", "$default", "https://a1b2c3d4e5.example", "/aws/apigateway/x", NS,
+                 throttling_rate_limit=500)
+TABLE = WatchedTable("table", "svc-test-items", index_names=("by-name",), operations=("GetItem", "PutItem"))
+PLAIN_TABLE = WatchedTable("plain", "svc-test-plain", operations=("GetItem",))
+CANARY = WatchedCanary("health", "svc-test-health", "/health/ready", timeout_seconds=60)
+TOPICS = (WatchedTopic("critical", "svc-test-alerts-critical", "warning"),
+          WatchedTopic("warning", "svc-test-alerts-warning", "critical"))
+SLOS = (SloTarget("slo-availability-burn-rate", 99.9), SloTarget("slo-latency-burn-rate", 99.0, 500))
+
+
+def _ctx(thresholds: Thresholds | None = None) -> AlarmContext:
+    return AlarmContext("svc-test", BASE, thresholds or Thresholds(KINDS), min_requests=10, expect_traffic=True,
+                        anomaly_detection=True)
+
+
+FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS], metrics_namespace=NS,
+                           slos=SLOS)
+
+
+def _specs(kind: str, resource: str | None = None) -> dict[str, AlarmSpec]:
+    """The alarms of a kind, by severity (and by qualifier for per-operation ones)."""
+    found = {}
+    for spec in FULL.alarms:
+        if spec.kind == kind and (resource is None or spec.resource == resource):
+            found[spec.name.removeprefix("svc-test-")] = spec
+    assert found, f"no alarm of kind {kind}"
+    return found
+
+
+def _states(kind: str, periods: list[dict[str, Any]], resource: str | None = None) -> dict[str, str]:
+    return {name: alarm_state(spec, periods) for name, spec in _specs(kind, resource).items()}
+
+
+def _times(n: int, period: dict[str, Any]) -> list[dict[str, Any]]:
+    return [period] * n
+
+
+# (kind, resource, what happens, periods oldest first, expected state by alarm name without the prefix)
+SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]]] = [
+    ("lambda-error-rate", None, "5.1% of 1000 fail: both severities", [{"Errors": 51, "Invocations": 1000}],
+     {"api-lambda-error-rate-critical": "ALARM", "api-lambda-error-rate-warning": "ALARM"}),
+    ("lambda-error-rate", None, "exactly 5%: warning only", [{"Errors": 50, "Invocations": 1000}],
+     {"api-lambda-error-rate-critical": "OK", "api-lambda-error-rate-warning": "ALARM"}),
+    ("lambda-error-rate", None, "exactly 1%: quiet", [{"Errors": 10, "Invocations": 1000}],
+     {"api-lambda-error-rate-critical": "OK", "api-lambda-error-rate-warning": "OK"}),
+    ("lambda-error-rate", None, "9 of 9 fail, under 10 invocations: not judged", [{"Errors": 9, "Invocations": 9}],
+     {"api-lambda-error-rate-critical": "OK", "api-lambda-error-rate-warning": "OK"}),
+    ("lambda-throttles", None, "11 throttles", [{"Throttles": 11}], {"api-lambda-throttles-warning": "ALARM"}),
+    ("lambda-throttles", None, "10 throttles", [{"Throttles": 10}], {"api-lambda-throttles-warning": "OK"}),
+    ("lambda-duration-p99", None, "p99 8.1 s of a 10 s timeout in 2 of 3 periods",
+     [{"Duration:p99": 8100, "Invocations": 100}, {"Duration:p99": 100, "Invocations": 100},
+      {"Duration:p99": 8100, "Invocations": 100}], {"api-lambda-duration-p99-warning": "ALARM"}),
+    ("lambda-duration-p99", None, "p99 8.1 s in 1 of 3 periods",
+     [{"Duration:p99": 100, "Invocations": 100}, {"Duration:p99": 100, "Invocations": 100},
+      {"Duration:p99": 8100, "Invocations": 100}], {"api-lambda-duration-p99-warning": "OK"}),
+    ("lambda-duration-p99", None, "p99 exactly 8 s throughout", _times(3, {"Duration:p99": 8000, "Invocations": 100}),
+     {"api-lambda-duration-p99-warning": "OK"}),
+    ("lambda-concurrency", None, "81 of 100 reserved", [{"ConcurrentExecutions": 81}],
+     {"api-lambda-concurrency-warning": "ALARM"}),
+    ("lambda-concurrency", None, "80 of 100 reserved", [{"ConcurrentExecutions": 80}],
+     {"api-lambda-concurrency-warning": "OK"}),
+    ("lambda-init-duration-p99", None, "2.1 s init in 2 of 3", [{"InitDuration:p99": 2100}, {"InitDuration:p99": 2100},
+                                                                 {"InitDuration:p99": 300}],
+     {"api-lambda-init-duration-p99-warning": "ALARM"}),
+    ("lambda-init-duration-p99", None, "2 s init", _times(3, {"InitDuration:p99": 2000}),
+     {"api-lambda-init-duration-p99-warning": "OK"}),
+    ("lambda-memory", None, "410 of 512 MB", [{"MaxMemoryUsed": 410}], {"api-lambda-memory-warning": "ALARM"}),
+    ("lambda-memory", None, "409 of 512 MB", [{"MaxMemoryUsed": 409}], {"api-lambda-memory-warning": "OK"}),
+    ("lambda-error-logs", None, "6 ERROR lines", [{"ErrorLogLines": 6}], {"api-lambda-error-logs-warning": "ALARM"}),
+    ("lambda-error-logs", None, "5 ERROR lines", [{"ErrorLogLines": 5}], {"api-lambda-error-logs-warning": "OK"}),
+    ("lambda-alias-error-rate", None, "2% through the alias in 2 of 3 minutes, none function-wide",
+     [{"Errors@alias": 2, "Invocations@alias": 100}, {"Errors@alias": 0, "Invocations@alias": 100},
+      {"Errors@alias": 2, "Invocations@alias": 100, "Errors": 0, "Invocations": 1000}],
+     {"api-lambda-alias-error-rate-warning": "ALARM"}),
+    ("lambda-alias-error-rate", None, "function-wide errors do not judge a release",
+     _times(3, {"Errors": 500, "Invocations": 1000, "Errors@alias": 1, "Invocations@alias": 100}),
+     {"api-lambda-alias-error-rate-warning": "OK"}),
+    ("lambda-alias-duration-p99", None, "alias p99 8.5 s in 2 of 3",
+     [{"Duration@alias:p99": 8500, "Invocations@alias": 50}] * 2
+     + [{"Duration@alias:p99": 10, "Invocations@alias": 50}],
+     {"api-lambda-alias-duration-p99-warning": "ALARM"}),
+    ("lambda-alias-duration-p99", None, "alias p99 8 s",
+     _times(3, {"Duration@alias:p99": 8000, "Invocations@alias": 50}),
+     {"api-lambda-alias-duration-p99-warning": "OK"}),
+    ("api-5xx-rate", None, "3.1% 5xx", [{"5xx": 31, "Count": 1000}],
+     {"http-api-5xx-rate-critical": "ALARM", "http-api-5xx-rate-warning": "ALARM"}),
+    ("api-5xx-rate", None, "2% 5xx", [{"5xx": 20, "Count": 1000}],
+     {"http-api-5xx-rate-critical": "OK", "http-api-5xx-rate-warning": "ALARM"}),
+    ("api-5xx-rate", None, "1% 5xx", [{"5xx": 10, "Count": 1000}],
+     {"http-api-5xx-rate-critical": "OK", "http-api-5xx-rate-warning": "OK"}),
+    ("api-4xx-rate", None, "10.1% 4xx", [{"4xx": 101, "Count": 1000}], {"http-api-4xx-rate-warning": "ALARM"}),
+    ("api-4xx-rate", None, "10% 4xx", [{"4xx": 100, "Count": 1000}], {"http-api-4xx-rate-warning": "OK"}),
+    ("api-latency-p99", None, "p99 3.1 s in 2 of 3",
+     [{"Latency:p99": 3100, "Count": 100}, {"Latency:p99": 3100, "Count": 100}, {"Latency:p99": 50, "Count": 100}],
+     {"http-api-latency-p99-warning": "ALARM"}),
+    ("api-latency-p99", None, "p99 3 s", _times(3, {"Latency:p99": 3000, "Count": 100}),
+     {"http-api-latency-p99-warning": "OK"}),
+    ("api-integration-latency-p99", None, "integration p99 2.6 s in 2 of 3",
+     [{"IntegrationLatency:p99": 2600, "Count": 100}] * 2 + [{"IntegrationLatency:p99": 20, "Count": 100}],
+     {"http-api-integration-latency-p99-warning": "ALARM"}),
+    ("api-integration-latency-p99", None, "integration p99 2.5 s",
+     _times(3, {"IntegrationLatency:p99": 2500, "Count": 100}), {"http-api-integration-latency-p99-warning": "OK"}),
+    ("api-no-traffic", None, "no request for 15 minutes", _times(3, {"Count": 0}),
+     {"http-api-no-traffic-critical": "ALARM"}),
+    ("api-no-traffic", None, "no data at all for 15 minutes", _times(3, {}), {"http-api-no-traffic-critical": "ALARM"}),
+    ("api-no-traffic", None, "one request in the last period", [{"Count": 0}, {"Count": 0}, {"Count": 1}],
+     {"http-api-no-traffic-critical": "OK"}),
+    ("api-near-throttle-limit", None, "401 rps of a 500 rps limit in 3 of 5 minutes",
+     [{"Count": 24060}] * 3 + [{"Count": 60}] * 2, {"http-api-near-throttle-limit-warning": "ALARM"}),
+    ("api-near-throttle-limit", None, "400 rps", _times(5, {"Count": 24000}),
+     {"http-api-near-throttle-limit-warning": "OK"}),
+    ("api-auth-refusals", None, "101 refused", [{"AuthRefusals": 101}], {"http-api-auth-refusals-warning": "ALARM"}),
+    ("api-auth-refusals", None, "100 refused", [{"AuthRefusals": 100}], {"http-api-auth-refusals-warning": "OK"}),
+    ("api-traffic-anomaly", None, "traffic above its band", _times(3, {"Count": 250, "band": (100, 200)}),
+     {"http-api-traffic-anomaly-warning": "ALARM"}),
+    ("api-traffic-anomaly", None, "traffic below its band (an outage of clients)",
+     _times(3, {"Count": 50, "band": (100, 200)}), {"http-api-traffic-anomaly-warning": "ALARM"}),
+    ("api-traffic-anomaly", None, "traffic within its band", _times(3, {"Count": 150, "band": (100, 200)}),
+     {"http-api-traffic-anomaly-warning": "OK"}),
+    ("api-latency-anomaly", None, "latency above its band", _times(3, {"Latency:p99": 900, "band": (100, 400)}),
+     {"http-api-latency-anomaly-warning": "ALARM"}),
+    ("api-latency-anomaly", None, "latency below its band is good news", _times(3, {"Latency:p99": 20,
+                                                                                      "band": (100, 400)}),
+     {"http-api-latency-anomaly-warning": "OK"}),
+    ("dynamodb-read-throttles", "table", "one throttled read on the index",
+     [{"ReadThrottleEvents": 0, "ReadThrottleEvents@by-name": 1}], {"table-dynamodb-read-throttles-critical": "ALARM"}),
+    ("dynamodb-read-throttles", "table", "none", [{"ReadThrottleEvents": 0, "ReadThrottleEvents@by-name": 0}],
+     {"table-dynamodb-read-throttles-critical": "OK"}),
+    ("dynamodb-read-throttles", "plain", "one throttled read, table without index", [{"ReadThrottleEvents": 1}],
+     {"plain-dynamodb-read-throttles-critical": "ALARM"}),
+    ("dynamodb-write-throttles", "table", "one throttled write on the table",
+     [{"WriteThrottleEvents": 1, "WriteThrottleEvents@by-name": 0}],
+     {"table-dynamodb-write-throttles-critical": "ALARM"}),
+    ("dynamodb-write-throttles", "table", "none", [{"WriteThrottleEvents": 0}],
+     {"table-dynamodb-write-throttles-critical": "OK"}),
+    ("dynamodb-system-errors", "table", "one 500 on PutItem", [{"SystemErrors@PutItem": 1}],
+     {"table-dynamodb-system-errors-warning": "ALARM"}),
+    ("dynamodb-system-errors", "table", "no 500", [{"SystemErrors@GetItem": 0, "SystemErrors@PutItem": 0}],
+     {"table-dynamodb-system-errors-warning": "OK"}),
+    ("dynamodb-latency-p99", "table", "GetItem p99 120 ms in 2 of 3, PutItem fine",
+     [{"SuccessfulRequestLatency@GetItem:p99": 120, "SuccessfulRequestLatency@GetItem:SampleCount": 50,
+       "SuccessfulRequestLatency@PutItem:p99": 8, "SuccessfulRequestLatency@PutItem:SampleCount": 50}] * 2,
+     {"table-dynamodb-latency-p99-getitem-warning": "ALARM", "table-dynamodb-latency-p99-putitem-warning": "OK"}),
+    ("dynamodb-latency-p99", "table", "GetItem p99 120 ms over 5 requests: not judged",
+     _times(3, {"SuccessfulRequestLatency@GetItem:p99": 120, "SuccessfulRequestLatency@GetItem:SampleCount": 5}),
+     {"table-dynamodb-latency-p99-getitem-warning": "OK", "table-dynamodb-latency-p99-putitem-warning": "OK"}),
+    ("dynamodb-user-errors", None, "6 rejected requests", [{"UserErrors": 6}],
+     {"dynamodb-user-errors-warning": "ALARM"}),
+    ("dynamodb-user-errors", None, "5 rejected requests", [{"UserErrors": 5}], {"dynamodb-user-errors-warning": "OK"}),
+    ("canary-success-rate", None, "80% in 2 of 3",
+     [{"SuccessPercent": 80}, {"SuccessPercent": 80}, {"SuccessPercent": 100}],
+     {"canary-success-rate-critical": "ALARM"}),
+    ("canary-success-rate", None, "85% once, 95% otherwise",
+     [{"SuccessPercent": 95}, {"SuccessPercent": 85}, {"SuccessPercent": 95}], {"canary-success-rate-critical": "OK"}),
+    ("canary-success-rate", None, "exactly 90%", _times(3, {"SuccessPercent": 90}),
+     {"canary-success-rate-critical": "OK"}),
+    ("canary-success-rate", None, "the canary stopped reporting", _times(3, {}),
+     {"canary-success-rate-critical": "ALARM"}),
+    ("canary-duration", None, "31 s runs of a 60 s timeout in 2 of 3",
+     [{"Duration": 31000}, {"Duration": 31000}, {"Duration": 900}], {"canary-duration-warning": "ALARM"}),
+    ("canary-duration", None, "30 s runs", _times(3, {"Duration": 30000}), {"canary-duration-warning": "OK"}),
+    ("alert-topic-delivery-failures", "critical", "a page could not be delivered", [{"NumberOfNotificationsFailed": 1}],
+     {"critical-alert-topic-delivery-failures-warning": "ALARM"}),
+    ("alert-topic-delivery-failures", "warning", "a warning could not be delivered",
+     [{"NumberOfNotificationsFailed": 1}], {"warning-alert-topic-delivery-failures-critical": "ALARM"}),
+    ("alert-topic-delivery-failures", "critical", "every delivery succeeded", [{"NumberOfNotificationsFailed": 0}],
+     {"critical-alert-topic-delivery-failures-warning": "OK"}),
+    ("maintenance-window", None, "an operator opened a window", [{"MaintenanceWindow": 1}],
+     {"maintenance-window-warning": "ALARM"}),
+    ("maintenance-window", None, "closed", [{"MaintenanceWindow": 0}], {"maintenance-window-warning": "OK"}),
+]
+
+
+@pytest.mark.parametrize(("kind", "resource", "story", "periods", "expected"), SCENARIOS,
+                         ids=[f"{s[0]}: {s[2]}" for s in SCENARIOS])
+def test_alarm_kind_scenarios(kind: str, resource: str | None, story: str, periods: list[dict[str, Any]],
+                              expected: dict[str, str]) -> None:
+    states = _states(kind, periods, resource)
+    assert {name: states[name] for name in expected} == expected, story
+
+
+def _pair(kind: str, pair: str, severity: str) -> tuple[AlarmSpec, AlarmSpec]:
+    long = _specs(kind)[f"http-{kind}-{pair}-long-{severity}"]
+    short = _specs(kind)[f"http-{kind}-{pair}-short-{severity}"]
+    return long, short
+
+
+def test_availability_burn_rate_pages_when_both_windows_burn_fast() -> None:
+    long, short = _pair("slo-availability-burn-rate", "1h5m", "critical")
+    # 1.45% of requests failing burns a 99.9% SLO's budget at 14.5x; 1.43% at 14.3x.
+    fast, slow = {"5xx": 145, "Count": 10_000}, {"5xx": 143, "Count": 10_000}
+    assert [alarm_state(long, [fast]), alarm_state(short, [fast])] == ["ALARM", "ALARM"]
+    assert alarm_state(long, [slow]) == alarm_state(short, [slow]) == "OK"
+    # A short spike alone does not page: the pair is long AND short.
+    assert composite_state("AND", [alarm_state(long, [slow]), alarm_state(short, [fast])]) == "OK"
+    assert composite_state("AND", [alarm_state(long, [fast]), alarm_state(short, [fast])]) == "ALARM"
+
+
+def test_latency_burn_rate_opens_a_ticket_at_one_x_and_pages_at_six() -> None:
+    ticket_long, _ = _pair("slo-latency-burn-rate", "3d6h", "warning")
+    page_long, _ = _pair("slo-latency-burn-rate", "6h30m", "critical")
+    # 98.5% within 500 ms against a 99% objective: 1.5x.
+    assert alarm_state(ticket_long, [{"Latency:PR(:500)": 98.5}]) == "ALARM"
+    assert alarm_state(page_long, [{"Latency:PR(:500)": 98.5}]) == "OK"
+    # 93.9% within: 6.1x.
+    assert alarm_state(page_long, [{"Latency:PR(:500)": 93.9}]) == "ALARM"
+    # Exactly on budget (1x) opens the ticket: the comparison is >=; 99.1% within is 0.9x.
+    assert alarm_state(ticket_long, [{"Latency:PR(:500)": 99.0}]) == "ALARM"
+    assert alarm_state(ticket_long, [{"Latency:PR(:500)": 99.1}]) == "OK"
+
+
+def test_billing_alarm_fires_above_its_threshold_and_says_when_billing_alerts_are_off() -> None:
+    spec = account.billing_alarm(_ctx(), 400)
+    assert alarm_state(spec, [{"EstimatedCharges": 400.01}]) == "ALARM"
+    assert alarm_state(spec, [{"EstimatedCharges": 400}]) == "OK"
+    assert alarm_state(spec, [{}]) == "INSUFFICIENT_DATA"
+
+
+def test_every_metric_alarm_kind_has_a_scenario_that_fires_and_one_that_does_not() -> None:
+    fired = {kind for kind, _, _, _, expected in SCENARIOS if "ALARM" in expected.values()}
+    quiet = {kind for kind, _, _, _, expected in SCENARIOS if "OK" in expected.values()}
+    composite_or_slo = {"slo-availability-burn-rate", "slo-latency-burn-rate", "service-critical-rollup",
+                        "billing-estimated-charges"}
+    metric_kinds = {spec.kind for spec in FULL.alarms} - composite_or_slo
+    assert metric_kinds == set(KINDS) - composite_or_slo
+    assert metric_kinds <= fired and metric_kinds <= quiet, sorted(metric_kinds - (fired & quiet))
+
+
+def test_per_resource_thresholds_move_only_that_resource() -> None:
+    hook = WatchedFunction("hook", "svc-test-hook", "/aws/lambda/svc-test-hook", 30, 256, NS)
+    ctx = _ctx(thresholds=Thresholds(KINDS, {"lambda-duration-p99": {"warning": 50},
+                                            "hook/lambda-duration-p99": {"warning": 90, "critical": 95}}))
+    specs = {s.name: s for s in alarm_set(ctx, [FUNCTION, hook], metrics_namespace=NS).alarms}
+    assert specs["svc-test-api-lambda-duration-p99-warning"].threshold == 5000  # 50% of 10 s
+    assert specs["svc-test-hook-lambda-duration-p99-warning"].threshold == 27000  # 90% of 30 s
+    assert specs["svc-test-hook-lambda-duration-p99-critical"].threshold == 28500
+    assert "svc-test-api-lambda-duration-p99-critical" not in specs
+    period = {"Duration:p99": 26000, "Invocations": 100}
+    assert alarm_state(specs["svc-test-hook-lambda-duration-p99-warning"], [period] * 3) == "OK"
+    assert alarm_state(specs["svc-test-api-lambda-duration-p99-warning"],
+                       [{"Duration:p99": 5100, "Invocations": 100}] * 3) == "ALARM"
