@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +49,12 @@ def grants(document: dict[str, Any]) -> list[Grant]:
     return found
 
 
-def can(document: dict[str, Any], principal: str, action: str, resource: str, source_account: str) -> bool:
-    """Whether `principal` may do `action` on `resource` when acting for `source_account`
-    (the only condition these policies use: StringEquals aws:SourceAccount)."""
+def can(
+    document: dict[str, Any], principal: str, action: str, resource: str, context: Mapping[str, str] | str
+) -> bool:
+    """Whether `principal` may do `action` on `resource` given the request's condition keys (`context`; a
+    string is shorthand for `{"aws:SourceAccount": <it>}`). Every condition of a statement must hold."""
+    keys = {"aws:SourceAccount": context} if isinstance(context, str) else dict(context)
     for grant in grants(document):
         if grant.principal not in (principal, "*", "AWS:*"):
             continue
@@ -58,11 +62,9 @@ def can(document: dict[str, Any], principal: str, action: str, resource: str, so
             continue
         if not any(_matches(pattern, resource) for pattern in grant.resources):
             continue
-        required = grant.conditions.get("StringEquals", {}).get("aws:SourceAccount")
-        other = {k: v for k, v in grant.conditions.items() if k != "StringEquals"}
-        if other or (required is not None and source_account not in _as_list(required)):
-            continue
-        return True
+        if all(_condition_holds(operator, key, expected, keys)
+               for operator, pairs in grant.conditions.items() for key, expected in pairs.items()):
+            return True
     return False
 
 

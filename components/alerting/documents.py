@@ -6,6 +6,12 @@ customer-managed key whose policy lets the publishing services generate data key
 services are allowed `sns:Publish` by each topic's policy: CloudWatch alarms, AWS Budgets and Cost
 Anomaly Detection (`costalerts.amazonaws.com`), each only on behalf of this account
 (`aws:SourceAccount`), so another account's alarm or budget cannot use our topics (confused deputy).
+
+All three services send `aws:SourceAccount`: AWS's own topic-policy examples condition on it (Budgets:
+"Creating an Amazon SNS topic for budget notifications", budgets-sns-policy.html, which also conditions
+on `aws:SourceArn` `arn:aws:budgets::<account>:*`; Cost Anomaly Detection: ad-SNS.html, "to publish ...
+only on behalf of a certain account"; CloudWatch alarms publish with the alarm's ARN as source). Where a
+service's source ARN has a documented shape, the topic policy requires it too.
 """
 
 from __future__ import annotations
@@ -65,25 +71,37 @@ def alert_key_policy(
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def source_arn_pattern(service: str, topic_arn: str, account_id: str) -> str | None:
+    """The `aws:SourceArn` a publisher sends, as a pattern, where AWS documents its shape."""
+    partition, region = topic_arn.split(":")[1], topic_arn.split(":")[3]
+    if service == "cloudwatch.amazonaws.com":
+        # Alarms can only notify a topic in their own region.
+        return f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:*"
+    if service == "budgets.amazonaws.com":
+        return f"arn:{partition}:budgets::{account_id}:*"
+    return None
+
+
 def alert_topic_policy(
     topic_arn: str, account_id: str, publishers: Sequence[str] = tuple(PUBLISHERS)
 ) -> PolicyDocument:
-    """Topic policy: the publishing services may publish, on behalf of this account only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": f"{sid}Publish",
-                "Effect": "Allow",
-                "Principal": {"Service": service},
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": _source_account(account_id),
-            }
-            for service in publishers
-            for sid in (PUBLISHERS[service],)
-        ],
-    }
+    """Topic policy: the publishing services may publish, on behalf of this account only (and, where
+    documented, from this account's alarms or budgets only)."""
+    statements = []
+    for service in publishers:
+        condition: dict[str, Any] = _source_account(account_id)
+        pattern = source_arn_pattern(service, topic_arn, account_id)
+        if pattern:
+            condition["ArnLike"] = {"aws:SourceArn": pattern}
+        statements.append({
+            "Sid": f"{PUBLISHERS[service]}Publish",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": condition,
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def topic_name(prefix: str, severity: str) -> str:

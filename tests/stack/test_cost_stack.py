@@ -107,16 +107,23 @@ def test_budget_and_anomaly_topics_accept_their_publishers_and_nothing_broader(
     }
     keys = {k.outputs["arn"]: json.loads(k.inputs["policy"]) for k in plan.of_type("aws:kms/key:Key")
             if k.inputs.get("policy")}
+    # What each publisher sends as the request's source: Budgets its budget's ARN, Cost Anomaly Detection
+    # the account alone (AWS's documented topic policies condition on exactly these).
+    sources = {BUDGETS: {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT}:budget/catalog-{stack}-monthly"},
+               ANOMALIES: {}}
     for arn, topic in topics.items():
         policy = policies[arn]
         for publisher in (BUDGETS, ANOMALIES):
-            assert can(policy, publisher, "sns:Publish", arn, ACCOUNT), (topic.urn, publisher)
-            assert not can(policy, publisher, "sns:Publish", arn, OTHER_ACCOUNT), (topic.urn, publisher)
-            assert not can(policy, publisher, "sns:Subscribe", arn, ACCOUNT), (topic.urn, publisher)
+            ours = {"aws:SourceAccount": ACCOUNT, **sources[publisher]}
+            assert can(policy, publisher, "sns:Publish", arn, ours), (topic.urn, publisher)
+            assert not can(policy, publisher, "sns:Publish", arn, {**ours, "aws:SourceAccount": OTHER_ACCOUNT})
+            assert not can(policy, publisher, "sns:Subscribe", arn, ours), (topic.urn, publisher)
+        budgets_elsewhere = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": f"arn:aws:budgets::{OTHER_ACCOUNT}:b/x"}
+        assert not can(policy, BUDGETS, "sns:Publish", arn, budgets_elsewhere), topic.urn
         for grant in grants(policy):
             assert grant.principal in (BUDGETS, ANOMALIES, CLOUDWATCH), (topic.urn, grant)
             assert grant.actions == {"sns:Publish"} and grant.resources == {arn}, (topic.urn, grant)
-            assert grant.conditions == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, (topic.urn, grant)
+            assert grant.conditions["StringEquals"] == {"aws:SourceAccount": ACCOUNT}, (topic.urn, grant)
         key = keys[topic.inputs["kmsMasterKeyId"]]
         for publisher in (BUDGETS, ANOMALIES):
             for action in ("kms:GenerateDataKey", "kms:Decrypt"):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pulumi
+import pytest
 
 from components.alerting import documents as routing
 from components.monitoring import canary, tracing
-from tests.grants import wildcard_findings
+from tests.grants import can, wildcard_findings
 from tools.plan.mocks import EngineMocks
 
 ACCOUNT = "123456789012"
@@ -33,15 +34,37 @@ def test_topic_policy_allows_only_publishing_by_the_three_services_for_this_acco
     statements = routing.alert_topic_policy(TOPIC, ACCOUNT)["Statement"]
     assert {s["Principal"]["Service"] for s in statements} == PUBLISHERS
     for statement in statements:
-        assert statement == {
-            "Sid": statement["Sid"],
-            "Effect": "Allow",
-            "Principal": {"Service": statement["Principal"]["Service"]},
-            "Action": "sns:Publish",
-            "Resource": TOPIC,
-            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
-        }
+        assert statement["Action"] == "sns:Publish" and statement["Resource"] == TOPIC, statement["Sid"]
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}, statement["Sid"]
     assert len({s["Sid"] for s in statements}) == 3
+
+
+ALARM = f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:svc-prod-api-lambda-error-rate-critical"
+BUDGET = f"arn:aws:budgets::{ACCOUNT}:budget/svc-prod-monthly"
+OTHER = "210987654321"
+
+
+@pytest.mark.parametrize(("service", "source_arn", "other_arn"), [
+    # CloudWatch alarms publish as their alarm; an alarm of another region cannot notify this topic anyway.
+    ("cloudwatch.amazonaws.com", ALARM, f"arn:aws:cloudwatch:eu-west-1:{OTHER}:alarm:x"),
+    # Budgets' documented policy conditions on the account and on arn:aws:budgets::<account>:*.
+    ("budgets.amazonaws.com", BUDGET, f"arn:aws:budgets::{OTHER}:budget/x"),
+    # Cost Anomaly Detection's documented policy conditions on the subscription's account alone.
+    ("costalerts.amazonaws.com", None, None),
+])
+def test_each_publisher_may_publish_for_this_account_only(service: str, source_arn: str | None,
+                                                          other_arn: str | None) -> None:
+    policy = routing.alert_topic_policy(TOPIC, ACCOUNT)
+    principal = f"Service:{service}"
+    ours = {"aws:SourceAccount": ACCOUNT, **({"aws:SourceArn": source_arn} if source_arn else {})}
+    assert can(policy, principal, "sns:Publish", TOPIC, ours)
+    assert not can(policy, principal, "sns:Publish", TOPIC, {**ours, "aws:SourceAccount": OTHER})
+    assert not can(policy, principal, "sns:Subscribe", TOPIC, ours)
+    if other_arn:
+        assert not can(policy, principal, "sns:Publish", TOPIC, {**ours, "aws:SourceArn": other_arn})
+    key = routing.alert_key_policy(ACCOUNT)
+    assert can(key, principal, "kms:GenerateDataKey", "*", ACCOUNT)
+    assert not can(key, principal, "kms:GenerateDataKey", "*", OTHER)
 
 
 def test_names() -> None:
