@@ -510,6 +510,9 @@ class _RequestHandler(WSGIRequestHandler):
     # until the client's delayed ACK (about 40 ms).
     timeout = SOCKET_TIMEOUT_S
     disable_nagle_algorithm = True
+    # Buffer each response, so that status line, headers and body leave in one write (one
+    # packet for a small response) when http.server flushes after the request.
+    wbufsize = 64 * 1024
     max_body_bytes = MAX_BODY_BYTES
 
     def run_wsgi(self) -> None:
@@ -542,6 +545,7 @@ class _RequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and payload:
             self.wfile.write(payload)
+        self.wfile.flush()
 
     def _read_body(self) -> bytes:
         framing = request_framing(
@@ -595,6 +599,7 @@ class _RequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and code >= 200 and code not in {204, 304}:
             self.wfile.write(body)
+        self.wfile.flush()
         self._lingering_close()
 
     def _lingering_close(self) -> None:
