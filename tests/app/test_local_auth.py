@@ -335,3 +335,19 @@ def test_processes_creating_the_key_at_once_agree_on_one(tmp_path):
 
     on_disk = key_id(signing_key(directory, reload=True).public_key())
     assert kids == [on_disk] * 4
+
+
+def test_the_gateway_is_a_plain_wsgi_app_too(gateway, function, key):
+    from werkzeug.test import Client
+
+    client = Client(gateway)
+    token = mint_token(["items.write"], key=key)
+
+    refused = client.post("/items", data=b"{}")
+    served = client.post("/items?x=1", data=b'{"a": 1}', headers={"Authorization": f"Bearer {token}"})
+
+    assert (refused.status_code, refused.json) == (401, {"message": "Unauthorized"})
+    assert served.status_code == 200
+    (event,) = function.events
+    assert (event["rawPath"], event["rawQueryString"], event["body"]) == ("/items", "x=1", '{"a": 1}')
+    assert event["requestContext"]["authorizer"]["jwt"]["scopes"] == ["items.write"]
