@@ -52,7 +52,11 @@ def call(
     token: str | None = None,
 ):
     data = body.encode() if isinstance(body, str) else (json.dumps(body).encode() if body is not None else None)
-    all_headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+    all_headers = {
+        **({"Content-Type": "application/json"} if data is not None else {}),
+        **(headers or {}),
+        **({"Authorization": f"Bearer {token}"} if token else {}),
+    }
     request = urllib.request.Request(base_url + path, data=data, method=method, headers=all_headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -321,7 +325,7 @@ def test_a_chunked_body_is_never_read_as_a_second_request(served_api, write_toke
     )
     chunk_body = (
         b"POST /items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + write_token.encode() + b"\r\n"
-        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         + f"{len(smuggled):x}".encode()
         + b"\r\n"
         + smuggled
