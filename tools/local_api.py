@@ -119,11 +119,12 @@ def split_target(target: str) -> tuple[str, str]:
     return path.partition("#")[0] or "/", query.partition("#")[0]
 
 
-def resolve_route(method: str, path: str) -> tuple[str, dict[str, str] | None]:
+def resolve_route(method: str, path: str, *, preflight_route: bool = True) -> tuple[str, dict[str, str] | None]:
     """The route key API Gateway picks for a request, with its path parameters.
 
     A route of `service.routes` if one matches; else an OPTIONS request goes to the preflight
-    route (`OPTIONS /{proxy+}`, which outranks `$default`); else the catch-all `$default`.
+    route (`OPTIONS /{proxy+}`, which outranks `$default`; the stack creates it only with CORS
+    configured: `preflight_route`); else the catch-all `$default`.
     """
     # Deferred: the app directory is on sys.path only once a server (or a test) put it there.
     from service.routes import CATCH_ALL_ROUTE, PREFLIGHT_ROUTE
@@ -132,7 +133,7 @@ def resolve_route(method: str, path: str) -> tuple[str, dict[str, str] | None]:
     matched = match_route(method, path)
     if matched:
         return matched.route_key, matched.path_parameters or None
-    if method.upper() == "OPTIONS" and path.strip("/"):
+    if preflight_route and method.upper() == "OPTIONS" and path.strip("/"):
         return PREFLIGHT_ROUTE, {"proxy": path.lstrip("/")}
     return CATCH_ALL_ROUTE, None
 
@@ -146,11 +147,13 @@ def build_event(
     source_ip: str,
     now: float | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    preflight_route: bool = True,
 ) -> dict[str, Any]:
     """The HTTP API payload 2.0 event for one HTTP request (`target` is path plus query).
 
     `authorizer` is what the JWT authorizer passes on (`{"jwt": {"claims": ..., "scopes": ...}}`);
     it goes to `requestContext.authorizer`, where API Gateway puts it, and only when given.
+    `preflight_route`: whether the API has the `OPTIONS /{proxy+}` route (see `resolve_route`).
     """
     now = time.time() if now is None else now
     path, raw_query = split_target(target)
@@ -174,7 +177,7 @@ def build_event(
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
 
-    route_key, path_parameters = resolve_route(method, path)
+    route_key, path_parameters = resolve_route(method, path, preflight_route=preflight_route)
     host = merged.get("host", LOOPBACK)
     request_context: dict[str, Any] = {
         "accountId": ACCOUNT_ID,
@@ -390,7 +393,7 @@ class LocalGateway:
         path, _ = split_target(target)
         if method in {"GET", "HEAD"} and self.jwks is not None and path in {JWKS_PATH, DISCOVERY_PATH}:
             return self._issuer_document(path, headers)
-        route_key, _ = resolve_route(method, path)
+        route_key, _ = resolve_route(method, path, preflight_route=self.cors is not None)
         authorizer = None
         if not (method in {"GET", "HEAD"} and DOCS_PATHS.fullmatch(path)):
             decision = self.authorize(headers, route_key)
@@ -399,7 +402,13 @@ class LocalGateway:
                 return _json_result(decision.status, decision.body, [("WWW-Authenticate", decision.www_authenticate)])
             authorizer = decision.authorizer
         event = build_event(
-            method=method, target=target, headers=headers, body=body, source_ip=source_ip, authorizer=authorizer
+            method=method,
+            target=target,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            authorizer=authorizer,
+            preflight_route=self.cors is not None,
         )
         return self.invoker.invoke(event)
 

@@ -246,15 +246,17 @@ class AuthDecision:
 def route_scopes_table(scope_prefix: str = "") -> dict[str, tuple[str, ...] | None]:
     """Route key -> the scopes it requires (any one of them), or None for a public route.
 
-    The catch-all route requires any of the API's scopes; CORS preflights reach the function
-    through their own route without authorization, as `service.routes` declares.
+    An empty tuple: a valid token, whatever its scopes. That is the catch-all, which the stack
+    authorizes with the JWT authorizer and no authorization scopes (`route_authorizations` in
+    components/service/http_api.py). CORS preflights reach the function through their own route
+    without authorization, as `service.routes` declares.
     """
     routes = _routes()
     table: dict[str, tuple[str, ...] | None] = {key: None for key in routes.PUBLIC_ROUTE_KEYS}
     table[routes.PREFLIGHT_ROUTE] = None
     for key, scopes in routes.ROUTE_SCOPES.items():
         table[key] = tuple(scope_prefix + scope for scope in scopes)
-    table[routes.CATCH_ALL_ROUTE] = tuple(scope_prefix + scope for scope in routes.SCOPES)
+    table[routes.CATCH_ALL_ROUTE] = ()
     return table
 
 

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Status per route for: no token, read token, write token, both scopes. Written out by hand from
 # the route table's intent: health is public, reads need items.read, writes need items.write, and
-# anything unrouted ($default) needs a valid token with either scope.
+# anything unrouted ($default) needs a valid token.
 MATRIX: dict[str, tuple[str, str, tuple[int, int, int, int]]] = {
     "GET /health/live": ("GET", "/health/live", (200, 200, 200, 200)),
     "GET /health/ready": ("GET", "/health/ready", (200, 200, 200, 200)),
@@ -212,9 +212,13 @@ def test_the_token_may_come_bare_or_after_bearer_and_scopes_may_be_in_scp(gatewa
     assert send(gateway, "POST", "/items", raw_authorization="Bearer ").status == 401
 
 
-def test_a_valid_token_without_any_scope_is_forbidden_even_on_the_catch_all(gateway, key):
-    assert send(gateway, "GET", "/nowhere", mint_token([], key=key)).status == 403
-    assert send(gateway, "GET", "/nowhere", mint_token(["profile"], key=key)).status == 403
+def test_the_catch_all_wants_a_valid_token_whatever_its_scopes(gateway, function, key):
+    # As the stack authorizes $default: the JWT authorizer without authorization scopes.
+    assert send(gateway, "GET", "/nowhere", mint_token([], key=key)).status == 200
+    assert send(gateway, "GET", "/nowhere", mint_token(["profile"], key=key)).status == 200
+    assert send(gateway, "GET", "/nowhere", bad_tokens(key)["expired"]).status == 401
+
+    assert [event["requestContext"]["authorizer"]["jwt"]["scopes"] for event in function.events] == [None, None]
 
 
 def test_claims_reach_the_event_where_api_gateway_puts_them_as_strings(gateway, function, key):

@@ -111,6 +111,16 @@ def test_options_without_the_preflight_headers_goes_to_the_function_without_a_to
     assert "authorizer" not in function.events[0]["requestContext"]
 
 
+def test_without_cors_there_is_no_preflight_route_and_options_needs_a_token(function, tmp_path):
+    authorizer = local_authorizer(tmp_path)
+    preflight = [("Origin", ORIGIN), ("Access-Control-Request-Method", "POST")]
+
+    reply = send(gateway(function, rules=None, authorize=authorizer.authorize), "OPTIONS", preflight, "/items/abc")
+
+    assert reply.status == 401, "OPTIONS falls through to the catch-all, which wants a token"
+    assert function.events == []
+
+
 def test_refusals_from_the_authorizer_carry_cors_headers_for_an_allowed_origin(function):
     reply = send(gateway(function, authorize=refuse_all), "GET", [("Origin", ORIGIN)])
 
