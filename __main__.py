@@ -11,12 +11,12 @@ import pulumi
 import pulumi_aws as aws
 
 from app.service.metrics_catalog import BUSINESS_METRICS
-from app.service.routes import ROUTE_KEYS
+from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
 from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
-from components.cost_guard import CostGuard, CostGuardArgs
-from components.iam import ITEM_ACTIONS
-from components.monitoring import (
+from components.cost.cost_guard import CostGuard, CostGuardArgs
+from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
+from components.monitoring.monitoring import (
     MonitoredApi,
     MonitoredFunction,
     MonitoredTable,
@@ -24,12 +24,12 @@ from components.monitoring import (
     ServiceMonitoringArgs,
     dynamodb_operations,
 )
-from components.service import ServerlessService, ServerlessServiceArgs
+from components.service.service import ServerlessService, ServerlessServiceArgs, ServiceAccess
 
 ROOT = Path(__file__).resolve().parent
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
-config = load_stack_config(pulumi.get_stack(), raw_pulumi_config())
+config = load_stack_config(pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS)
 # Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`);
 # read here, before any resource, so a missing one also stops the program with nothing half-created.
 webhooks = {
@@ -54,6 +54,7 @@ service = ServerlessService(
         code_dir=ROOT / "app",
         handler="service.handler.lambda_handler",
         route_keys=ROUTE_KEYS,
+        access=ServiceAccess(scopes=SCOPES, route_scopes=ROUTE_SCOPES, public_route_keys=PUBLIC_ROUTE_KEYS),
         table_hash_key=TABLE_HASH_KEY,
         function=config.lambda_,
         api=config.api,
@@ -98,7 +99,12 @@ monitoring = ServiceMonitoring(
                 table_name=service.table_name,
                 index_names=service.table_index_names,
                 operations=dynamodb_operations(ITEM_ACTIONS),
-            )
+            ),
+            MonitoredTable(
+                key="idempotency",
+                table_name=service.idempotency_table_name,
+                operations=dynamodb_operations(IDEMPOTENCY_ACTIONS),
+            ),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
@@ -124,6 +130,14 @@ cost_guard = CostGuard(
 pulumi.export("apiUrl", service.api_url)
 pulumi.export("functionName", service.function_name)
 pulumi.export("tableName", service.table_name)
+pulumi.export("idempotencyTableName", service.idempotency_table_name)
+if service.auth is not None:
+    # What a machine caller (and the smoke test) needs to get a token; the client secret stays in Cognito.
+    pulumi.export("authIssuer", service.auth.issuer)
+    pulumi.export("tokenUrl", service.auth.token_url)
+    pulumi.export("authClientId", service.auth.client_id)
+    pulumi.export("authScopes", service.auth.scopes)
+    pulumi.export("userPoolId", service.auth.user_pool_id)
 pulumi.export("logGroupNames", {"function": service.log_group_name, "apiAccess": service.access_log_group_name})
 pulumi.export("dashboardName", monitoring.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)

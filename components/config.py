@@ -12,13 +12,21 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-from components.alarms import threshold_problems
+from components.monitoring.catalog import threshold_problems
 
 NAMESPACE = "prodready"
 
@@ -75,6 +83,65 @@ class LambdaConfig(_Model):
     """Version of the AWS-published Powertools for AWS Lambda (Python) v3 layer."""
 
 
+class RouteThrottle(_Model):
+    """Throttling of one route, on top of the stage's default route settings."""
+
+    rate_limit: float = Field(gt=0, le=10000)
+    """Steady-state requests per second of this route."""
+    burst_limit: int = Field(gt=0, le=5000)
+    """Burst capacity of this route."""
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> RouteThrottle:
+        if self.burst_limit < self.rate_limit:
+            raise ValueError(f"burstLimit ({self.burst_limit}) must be >= rateLimit ({self.rate_limit:g})")
+        return self
+
+
+# Cognito refuses domain prefixes that contain these words.
+_COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
+
+
+class ApiAuthConfig(_Model):
+    """Who may call the API: a JWT authorizer on every route but the public ones."""
+
+    mode: Literal["cognito", "jwt", "none"] = "cognito"
+    """cognito: the stack creates a Cognito user pool, resource server, token domain and machine client;
+    jwt: an existing OIDC issuer (issuer, audience); none: no authorizer (dev only, written explicitly)."""
+    issuer: str | None = Field(default=None, pattern=r"^https://[^\s/]+(/\S*)?$")
+    """jwt mode: the issuer URL (the `iss` claim); API Gateway reads its keys from its OIDC discovery."""
+    audience: tuple[str, ...] = Field(default=(), max_length=50)
+    """jwt mode: accepted `aud` values (or `client_id` when a token has no `aud`); API Gateway takes 50."""
+    scope_prefix: str = Field(default="", max_length=200, pattern=r"^[!-~]*$")
+    """jwt mode: prefix of the scope names in the token (e.g. `api://catalog/`); cognito mode uses the
+    resource server identifier and a slash."""
+    domain_prefix: str | None = Field(default=None, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+    """cognito mode: prefix of the token endpoint's domain (unique in the region across all accounts);
+    default `<service>-<stack>-<account id>`."""
+    access_token_minutes: int = Field(default=60, ge=5, le=1440)
+    """cognito mode: lifetime of an access token (Cognito allows 5 minutes to 1 day)."""
+
+    @model_validator(mode="after")
+    def _fields_match_mode(self) -> ApiAuthConfig:
+        jwt_only = {"issuer": self.issuer, "audience": self.audience, "scopePrefix": self.scope_prefix}
+        cognito_only = {"domainPrefix": self.domain_prefix}
+        if self.mode == "jwt":
+            if not self.issuer:
+                raise ValueError("mode jwt needs issuer (the https URL of the OIDC issuer)")
+            if not self.audience:
+                raise ValueError("mode jwt needs audience (at least one accepted aud or client_id)")
+            given = [key for key, value in cognito_only.items() if value]
+        elif self.mode == "cognito":
+            given = [key for key, value in jwt_only.items() if value]
+        else:
+            given = [key for key, value in {**jwt_only, **cognito_only}.items() if value]
+        if given:
+            raise ValueError(f"{', '.join(given)} do(es) not apply to mode {self.mode}")
+        if self.domain_prefix and any(word in self.domain_prefix for word in _COGNITO_RESERVED_WORDS):
+            raise ValueError(f"domainPrefix may not contain {', '.join(_COGNITO_RESERVED_WORDS)} (Cognito refuses it)")
+        return self
+
+
 class ApiConfig(_Model):
     throttling_rate_limit: float = Field(gt=0, le=10000)
     """Default route steady-state requests per second for the $default stage."""
@@ -84,6 +151,29 @@ class ApiConfig(_Model):
     """Allowed CORS origins (https://...); empty disables CORS. '*' is refused in prod."""
     detailed_metrics: bool = False
     """Per-route CloudWatch metrics (billed as custom metrics)."""
+    auth: ApiAuthConfig = ApiAuthConfig()
+    """Authorization of the routes (JWT authorizer)."""
+    route_throttling: dict[str, RouteThrottle] = {}
+    """Per-route throttling on top of the stage default, keyed by route key (`POST /items`)."""
+    max_body_kb: int = Field(default=64, ge=1, le=6144)
+    """Largest request body the function accepts, in KB (413 above it, before parsing); Lambda's
+    synchronous payload limit is 6 MB."""
+    idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    """How long a POST /items with an Idempotency-Key is remembered (a retry within it gets the first answer)."""
+    serve_openapi: bool = False
+    """Serve /openapi.json and the Swagger UI at /docs from the deployed function (behind the catch-all
+    route's authorization). The local server always serves them."""
+
+    @field_validator("route_throttling")
+    @classmethod
+    def _throttled_routes_exist(
+        cls, routes: dict[str, RouteThrottle], info: ValidationInfo
+    ) -> dict[str, RouteThrottle]:
+        known = tuple((info.context or {}).get("route_keys") or ())
+        unknown = [key for key in routes if known and key not in known]
+        if unknown:
+            raise ValueError(f"unknown route key(s) {unknown}; the API's routes are {list(known)}")
+        return routes
 
     @field_validator("cors_origins")
     @classmethod
@@ -108,6 +198,12 @@ class LogsConfig(_Model):
     """Retention of the function's log group, in days (a value CloudWatch accepts)."""
     access_log_retention_days: int
     """Retention of the API access log group (security/audit logs), in days."""
+
+    customer_managed_key: bool = False
+    """Encrypt the function and access log groups with a customer-managed KMS key (else CloudWatch's own)."""
+    mask_sensitive_data: bool = True
+    """A CloudWatch Logs data protection policy masks identifiers AWS detects (e-mail addresses, keys) in
+    the function's log group, behind the app's own redaction. Billed per GB scanned."""
 
     @field_validator("retention_days", "access_log_retention_days")
     @classmethod
@@ -245,6 +341,12 @@ class TrafficConfig(_Model):
     """API requests one canary run makes; they are billed like client requests, at rest too."""
     alerts_per_month: int = Field(default=20, ge=0, le=1_000_000)
     """Alarm and budget notifications published per month (SNS publishes and email deliveries)."""
+    idempotent_requests_share: float = Field(default=0.05, ge=0, le=1)
+    """Share of client requests that are creates with an Idempotency-Key (two write units each on the
+    idempotency table, held until the record expires)."""
+    token_requests_per_month: int = Field(default=1500, ge=0, le=1_000_000_000)
+    """Access tokens machine callers request from Cognito per month (a caller that caches its token asks
+    about once an hour: 730 a month; each smoke-test run asks twice)."""
 
 
 Severity = Literal["critical", "warning"]
@@ -408,6 +510,13 @@ class StackConfig(_Model):
         for key, value in self.data_protection.model_dump(by_alias=True).items():
             if key != "customerManagedKey" and value is not True:
                 problems.append(f"dataProtection.{key}: must be true in a prod stack (got {value!r})")
+        if self.api.auth.mode == "none":
+            problems.append(
+                "api.auth.mode: 'none' is refused in a prod stack: every non-public route needs an authorizer "
+                "(use cognito or jwt)"
+            )
+        if not self.logs.customer_managed_key:
+            problems.append("logs.customerManagedKey: must be true in a prod stack (got False)")
         if self.logs.access_log_retention_days < 90:
             problems.append(
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
@@ -441,12 +550,17 @@ PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "architecture": "arm64", "logLevel": "DEBUG",
                    "debugSampleRate": 0.0},
-        "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": []},
-        "logs": {"retentionDays": 7, "accessLogRetentionDays": 14},
+        "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": [],
+                "auth": {"mode": "cognito"},
+                "routeThrottling": {"POST /items": {"rateLimit": 10, "burstLimit": 20},
+                                    "PUT /items/{id}": {"rateLimit": 10, "burstLimit": 20},
+                                    "DELETE /items/{id}": {"rateLimit": 5, "burstLimit": 10}}},
+        "logs": {"retentionDays": 7, "accessLogRetentionDays": 14, "customerManagedKey": False,
+                 "maskSensitiveData": True},
         "table": {"billingMode": "PAY_PER_REQUEST"},
         "dataProtection": {"deletionProtection": False, "pointInTimeRecovery": True,
                            "customerManagedKey": False, "protectResources": False},
-        "cost": {"monthlyBudgetUsd": 30, "anomalyThresholdUsd": 10, "anomalyFrequency": "DAILY",
+        "cost": {"monthlyBudgetUsd": 40, "anomalyThresholdUsd": 10, "anomalyFrequency": "DAILY",
                  "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
         "traffic": {"requestsPerMonth": 100_000, "averageDurationMs": 150, "averagePayloadKb": 2,
                     "functionLogBytesPerRequest": 3000, "accessLogBytesPerRequest": 700,
@@ -460,8 +574,14 @@ PROFILES: dict[str, dict[str, Any]] = {
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
                    "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01},
-        "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000},
-        "logs": {"retentionDays": 90, "accessLogRetentionDays": 365},
+        # Writes are throttled below reads: they cost more and a runaway writer fills the table.
+        "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000,
+                "auth": {"mode": "cognito"},
+                "routeThrottling": {"POST /items": {"rateLimit": 100, "burstLimit": 200},
+                                    "PUT /items/{id}": {"rateLimit": 100, "burstLimit": 200},
+                                    "DELETE /items/{id}": {"rateLimit": 50, "burstLimit": 100}}},
+        "logs": {"retentionDays": 90, "accessLogRetentionDays": 365, "customerManagedKey": True,
+                 "maskSensitiveData": True},
         "table": {"billingMode": "PAY_PER_REQUEST"},
         "dataProtection": {"deletionProtection": True, "pointInTimeRecovery": True,
                            "customerManagedKey": True, "protectResources": True},
@@ -509,6 +629,9 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
+        elif " " in str(item):
+            # A map key such as a route key (`POST /items`): quoted, so the path reads unambiguously.
+            parts.append(f"[{json.dumps(str(item))}]")
         else:
             parts.append(("." if parts else "") + str(item))
     path = "".join(parts)
@@ -527,10 +650,13 @@ def _lookup(data: Mapping[str, Any], loc: tuple[Any, ...]) -> Any:
     return current
 
 
-def load_stack_config(stack: str, raw_config: Mapping[str, Any]) -> StackConfig:
+def load_stack_config(
+    stack: str, raw_config: Mapping[str, Any], *, route_keys: Sequence[str] = ()
+) -> StackConfig:
     """Validate a stack's raw config map (`"ns:key" -> value`) into a StackConfig.
 
-    Raises ConfigError listing every problem; nothing is half-loaded.
+    `route_keys` are the API's routes (the program's, not config): keys that name routes are checked
+    against them. Raises ConfigError listing every problem; nothing is half-loaded.
     """
     problems: list[str] = []
     values: dict[str, Any] = {}
@@ -560,7 +686,7 @@ def load_stack_config(stack: str, raw_config: Mapping[str, Any]) -> StackConfig:
     merged = _deep_merge(PROFILES[str(environment)], values)
     merged.update(stack=stack, region=region)
     try:
-        config = StackConfig.model_validate(merged)
+        config = StackConfig.model_validate(merged, context={"route_keys": tuple(route_keys)})
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 PolicyDocument = dict[str, Any]
@@ -18,6 +19,17 @@ ITEM_ACTIONS: tuple[str, ...] = (
 )
 
 
+# Exactly the calls Powertools' Idempotency utility makes on its DynamoDB persistence table
+# (aws_lambda_powertools/utilities/idempotency/persistence/dynamodb.py): read a record, create it
+# conditionally, complete it, and delete it when the request failed.
+IDEMPOTENCY_ACTIONS: tuple[str, ...] = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+
 def assume_role_policy(service: str, source_account: str | None = None) -> PolicyDocument:
     """Trust policy letting one AWS service assume the role, optionally only for our account."""
     statement: dict[str, Any] = {
@@ -30,13 +42,28 @@ def assume_role_policy(service: str, source_account: str | None = None) -> Polic
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
+@dataclass(frozen=True)
+class TableGrant:
+    """DynamoDB access of a function to one table, with the ARNs resolved."""
+
+    sid: str
+    """Statement id (distinct per table)."""
+    table_arn: str
+    """The table."""
+    actions: Sequence[str]
+    """DynamoDB actions on the table and its indexes."""
+    index_names: Sequence[str] = ()
+    """Indexes the actions extend to."""
+    kms_key_arn: str | None = None
+    """The table's customer-managed key, used only through DynamoDB."""
+    key_sid: str = ""
+    """Statement id of the key's statement (default `<sid>Key`)."""
+
+
 def function_policy(
     *,
     log_group_arn: str,
-    table_arn: str | None = None,
-    index_names: Sequence[str] = (),
-    table_actions: Sequence[str] = (),
-    kms_key_arn: str | None = None,
+    tables: Sequence[TableGrant] = (),
     region: str | None = None,
 ) -> PolicyDocument:
     """Least-privilege inline policy of a Lambda function.
@@ -44,8 +71,8 @@ def function_policy(
     - logs: create streams and put events in its own log group only (`<group arn>:*` names the
       group's streams, which Lambda names at run time; the group itself is ours, not created by Lambda);
     - X-Ray: segment and telemetry upload, which AWS offers only on Resource "*";
-    - DynamoDB: exactly the given actions on exactly the table and its named indexes;
-    - KMS: use of the table's customer-managed key, and only through DynamoDB.
+    - DynamoDB: per table, exactly its actions on exactly the table and its named indexes;
+    - KMS: use of each table's customer-managed key, and only through DynamoDB.
     """
     statements: list[dict[str, Any]] = [
         {
@@ -62,23 +89,25 @@ def function_policy(
             "Resource": "*",
         },
     ]
-    if table_arn and table_actions:
+    for table in tables:
+        if not table.actions:
+            continue
         statements.append(
             {
-                "Sid": "TableItems",
+                "Sid": table.sid,
                 "Effect": "Allow",
-                "Action": sorted(table_actions),
-                "Resource": [table_arn, *(f"{table_arn}/index/{index}" for index in index_names)],
+                "Action": sorted(table.actions),
+                "Resource": [table.table_arn, *(f"{table.table_arn}/index/{index}" for index in table.index_names)],
             }
         )
-    if kms_key_arn:
-        key_statement: dict[str, Any] = {
-            "Sid": "TableKeyViaDynamoDB",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-            "Resource": [kms_key_arn],
-        }
-        if region:
-            key_statement["Condition"] = {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
-        statements.append(key_statement)
+        if table.kms_key_arn:
+            key_statement: dict[str, Any] = {
+                "Sid": table.key_sid or f"{table.sid}Key",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": [table.kms_key_arn],
+            }
+            if region:
+                key_statement["Condition"] = {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
+            statements.append(key_statement)
     return {"Version": "2012-10-17", "Statement": statements}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,3 +83,40 @@ def wildcard_findings(document: dict[str, Any]) -> list[str]:
     from prodready_policy.security import wildcard_findings as pack_findings
 
     return pack_findings(document, frozenset(RESOURCELESS_ACTIONS))
+
+
+def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, str]) -> bool:
+    value = context.get(key)
+    if value is None:
+        return False
+    patterns = [str(p) for p in _as_list(expected)]
+    if operator in ("StringEquals", "ArnEquals"):
+        return value in patterns
+    if operator in ("StringLike", "ArnLike"):
+        return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+    raise NotImplementedError(f"condition operator {operator} is not modelled here")
+
+
+def allows(document: dict[str, Any], principal: str, action: str, context: dict[str, str] | None = None) -> bool:
+    """Whether a key policy's Allow statements let `principal` do `action` on the key (resource `*`), given
+    the request's condition keys (`kms:ViaService`, `kms:CallerAccount`, `kms:EncryptionContext:...`).
+    Every condition of a statement must hold; a key the request does not carry fails its condition."""
+    for statement in _as_list(document.get("Statement")):
+        if statement.get("Effect") != "Allow":
+            continue
+        grant_principals = statement.get("Principal")
+        names = ["*"] if grant_principals == "*" else [
+            f"{kind}:{name}" for kind, values in (grant_principals or {}).items() for name in _as_list(values)
+        ]
+        if principal not in names and "*" not in names and "AWS:*" not in names:
+            continue
+        if not any(_matches(pattern, action) for pattern in _as_list(statement.get("Action"))):
+            continue
+        conditions = statement.get("Condition") or {}
+        if all(
+            _condition_holds(operator, key, expected, context or {})
+            for operator, pairs in conditions.items()
+            for key, expected in pairs.items()
+        ):
+            return True
+    return False

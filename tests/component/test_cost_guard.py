@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.cost_guard import budget_filter_matches
+from components.cost.cost_guard import budget_filter_matches
 from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource, run_plan
 
 GUARD = "prodready:cost_guard:CostGuard"
@@ -35,7 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import load_stack_config, raw_pulumi_config
-from components.cost_guard import CostGuard, CostGuardArgs
+from components.cost.cost_guard import CostGuard, CostGuardArgs
 
 WITH_TOPICS = {with_topics}
 config = load_stack_config(pulumi.get_stack(), raw_pulumi_config())

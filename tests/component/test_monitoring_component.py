@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from components import routing
-from components.dashboard import dashboard_problems
+from components.alerting import documents as routing
+from components.monitoring.dashboard import dashboard_problems
 from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, committed_config
 from tools.plan.mocks import ACCOUNT_ID
@@ -20,6 +20,11 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 TOPIC = "aws:sns/topic:Topic"
 STACKS = ("dev", "prod")
+
+
+def _items_table(plan: Plan) -> PlannedResource:
+    (table,) = [t for t in plan.of_type("aws:dynamodb/table:Table") if t.name == "catalog-table-dynamodb"]
+    return table
 
 
 
@@ -181,7 +186,7 @@ def test_dashboard_body_is_valid_and_shows_existing_alarms(plans: dict[str, Plan
     assert set(alarm_widget["properties"]["alarms"]) <= arns
     function = plan.one("aws:lambda/function:Function")
     text = json.dumps(body)
-    assert function.outputs["name"] in text and plan.one("aws:dynamodb/table:Table").outputs["name"] in text
+    assert function.outputs["name"] in text and _items_table(plan).outputs["name"] in text
     assert plan.one("aws:apigatewayv2/api:Api").id in text
 
 
@@ -196,7 +201,7 @@ def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: 
         assert metric_filter.inputs["logGroupName"] == function_group
         assert metric_filter.inputs["metricTransformation"]["namespace"] == f"prodready/catalog-{stack}/api"
     queries = plan.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
-    assert len(queries) == 8
+    assert len(queries) == 9
     for query in queries:
         assert query.inputs["name"].startswith(f"catalog-{stack}/")
         assert set(query.inputs["logGroupNames"]) <= groups, query.urn

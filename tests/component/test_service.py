@@ -12,8 +12,8 @@ from pulumi.runtime import settings as pulumi_settings
 
 from app.service.routes import ROUTE_KEYS
 from components.config import ConfigError
-from components.http_api import ACCESS_LOG_FIELDS
-from components.iam import ITEM_ACTIONS
+from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
+from components.service.http_api import ACCESS_LOG_FIELDS
 from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan, stack_config
 from tools.plan.mocks import inspect_props
@@ -34,8 +34,12 @@ def _in_component(plan: Plan, type_token: str, component: str) -> list[PlannedRe
 
 
 def _service_table(plan: Plan) -> PlannedResource:
-    (table,) = _in_component(plan, TABLE, "prodready:table:Table")
+    (table,) = [t for t in _in_component(plan, TABLE, "prodready:table:Table") if t.name == "catalog-table-dynamodb"]
     return table
+
+
+def _table_key(plan: Plan, table: str = "catalog-table") -> list[PlannedResource]:
+    return [k for k in _in_component(plan, KMS_KEY, "prodready:table:Table") if k.name == f"{table}-key"]
 
 
 def test_prod_table_is_protected(prod_plan: Plan) -> None:
@@ -43,7 +47,7 @@ def test_prod_table_is_protected(prod_plan: Plan) -> None:
     assert table.inputs["deletionProtectionEnabled"] is True, table.urn
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}, table.urn
     assert table.protect and table.retain_on_delete, table.urn
-    (key,) = _in_component(prod_plan, KMS_KEY, "prodready:table:Table")
+    (key,) = _table_key(prod_plan)
     assert table.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key.outputs["arn"]}, table.urn
     assert key.inputs["enableKeyRotation"] is True and key.protect, key.urn
     assert key.urn in table.dependencies
@@ -57,6 +61,7 @@ def test_dev_table_differs_exactly_as_its_config_says(dev_plan: Plan, prod_plan:
     assert dev.inputs["serverSideEncryption"] == {"enabled": True}  # AWS-managed key, no CMK
     assert not dev.protect and not dev.retain_on_delete
     assert _in_component(dev_plan, KMS_KEY, "prodready:table:Table") == []
+    assert dev_plan.of_type(KMS_KEY) and all("logs" not in k.name for k in dev_plan.of_type(KMS_KEY))
     # Same schema otherwise: billing, key, TTL.
     for field in ("billingMode", "hashKey", "ttl"):
         assert dev.inputs[field] == prod.inputs[field], field
@@ -74,6 +79,9 @@ def test_role_policy_is_least_privilege(plans: dict[str, Plan], stack: str) -> N
     (policy,) = _in_component(plan, ROLE_POLICY, "prodready:function:Function")
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     table = _service_table(plan)
+    (idempotency,) = [t for t in plan.of_type(TABLE) if t.name == "catalog-idempotency-dynamodb"]
+    assert sorted(statements["IdempotencyRecords"]["Action"]) == sorted(IDEMPOTENCY_ACTIONS)
+    assert statements["IdempotencyRecords"]["Resource"] == [idempotency.outputs["arn"]]
     log_group = next(r for r in plan.of_type(LOG_GROUP) if r.inputs["name"].startswith("/aws/lambda/"))
     assert statements["WriteOwnLogGroup"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
     assert sorted(statements["TableItems"]["Action"]) == sorted(ITEM_ACTIONS)
@@ -83,6 +91,9 @@ def test_role_policy_is_least_privilege(plans: dict[str, Plan], stack: str) -> N
     ]
     assert statements["XRayWrite"]["Resource"] == "*"  # the one form X-Ray offers
     assert ("TableKeyViaDynamoDB" in statements) is (stack == "prod")
+    assert ("IdempotencyKeyViaDynamoDB" in statements) is (stack == "prod")
+    assert set(statements) <= {"WriteOwnLogGroup", "XRayWrite", "TableItems", "TableKeyViaDynamoDB",
+                               "IdempotencyRecords", "IdempotencyKeyViaDynamoDB"}
 
 
 def test_wildcard_findings_fire_on_broad_statements() -> None:
@@ -139,6 +150,11 @@ def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], 
     assert env["POWERTOOLS_LOG_LEVEL"] == config.lambda_.log_level
     assert float(env["POWERTOOLS_LOGGER_SAMPLE_RATE"]) == config.lambda_.debug_sample_rate
     assert env["TABLE_NAME"] == _service_table(plan).outputs["name"]
+    (idempotency,) = [t for t in plan.of_type(TABLE) if t.name == "catalog-idempotency-dynamodb"]
+    assert env["IDEMPOTENCY_TABLE_NAME"] == idempotency.outputs["name"]
+    assert env["IDEMPOTENCY_TTL_SECONDS"] == str(config.api.idempotency_ttl_seconds)
+    assert env["MAX_REQUEST_BODY_BYTES"] == str(config.api.max_body_kb * 1024) == "65536"
+    assert env["OPENAPI_ENABLED"] == "false"
     shipped = set(inputs["code"]["__archive"]["assets"])
     assert "service/handler.py" in shipped and not any("__pycache__" in p for p in shipped)
 
@@ -163,8 +179,9 @@ def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack:
     plan = plans[stack]
     api = plan.one("aws:apigatewayv2/api:Api")
     routes = plan.of_type("aws:apigatewayv2/route:Route")
-    # The app's routes, and $default so unmatched requests reach the app's JSON 404/405.
-    assert sorted(r.inputs["routeKey"] for r in routes) == sorted([*ROUTE_KEYS, "$default"])
+    # The app's routes, $default so unmatched requests reach the app's JSON 404/405, and (CORS with an
+    # authorizer) the open preflight route.
+    assert sorted(r.inputs["routeKey"] for r in routes) == sorted([*ROUTE_KEYS, "$default", "OPTIONS /{proxy+}"])
     integration = plan.one("aws:apigatewayv2/integration:Integration")
     assert integration.inputs["payloadFormatVersion"] == "2.0"
     assert integration.inputs["integrationUri"] == plan.one(FUNCTION).outputs["invokeArn"]
@@ -199,11 +216,15 @@ def test_components_and_children_form_the_tree(prod_plan: Plan) -> None:
     service = prod_plan.one("prodready:service:ServerlessService")
     kinds = sorted(r.type for r in prod_plan.children(service.urn))
     assert {"prodready:function:Function", "prodready:http_api:HttpApi", "prodready:table:Table"} <= set(kinds)
-    for component in ("prodready:function:Function", "prodready:http_api:HttpApi", "prodready:table:Table"):
-        node = prod_plan.one(component)
-        children = prod_plan.children(node.urn)
-        assert children, node.urn
-        assert all(child.name.startswith(f"{node.name}-") for child in children), node.urn
+    assert "prodready:auth:ApiAuth" in kinds
+    for component in ("prodready:function:Function", "prodready:http_api:HttpApi", "prodready:table:Table",
+                      "prodready:auth:ApiAuth"):
+        for node in prod_plan.of_type(component):
+            children = prod_plan.children(node.urn)
+            assert children, node.urn
+            assert all(child.name.startswith(f"{node.name}-") for child in children), node.urn
+    # The service's own children are named after it too.
+    assert all(child.name.startswith(f"{service.name}-") for child in prod_plan.children(service.urn))
 
 
 def test_outputs_are_known_after_create(prod_plan: Plan) -> None:
@@ -221,7 +242,10 @@ def test_turning_off_a_prod_only_feature_in_dev_changes_exactly_it(plan_with: Ca
         "deletionProtection": False, "pointInTimeRecovery": True, "customerManagedKey": True,
         "protectResources": False}})
     added = sorted({(r.type, r.name) for r in with_key.resources} - {(r.type, r.name) for r in base.resources})
-    assert added == [("aws:kms/alias:Alias", "catalog-table-key-alias"), ("aws:kms/key:Key", "catalog-table-key")]
+    assert added == [
+        ("aws:kms/alias:Alias", "catalog-idempotency-key-alias"), ("aws:kms/alias:Alias", "catalog-table-key-alias"),
+        ("aws:kms/key:Key", "catalog-idempotency-key"), ("aws:kms/key:Key", "catalog-table-key"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -107,10 +107,12 @@ class StackBuilder:
         return self.add("aws:lambda/function:Function", f"{name}-lambda", inputs,
                         {"arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"}, deps=deps)
 
-    def log_group(self, name: str, retention: Any) -> str:
+    def log_group(self, name: str, retention: Any, *, kms: Any = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/logs") -> str:
         inputs: dict[str, Any] = {"name": name}
         if retention is not None:
             inputs["retentionInDays"] = retention
+        if kms is not None:
+            inputs["kmsKeyId"] = kms
         return self.add("aws:cloudwatch/logGroup:LogGroup", f"lg{name.replace('/', '-')}", inputs,
                         {"arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"})
 

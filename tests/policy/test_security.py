@@ -28,10 +28,13 @@ LOG_GROUP_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/api"
 TABLE_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/items"
 
 DOCUMENTS = {
-    "program-function-policy": iam.function_policy(log_group_arn=LOG_GROUP_ARN, table_arn=TABLE_ARN,
-                                                   index_names=("by-name",), table_actions=iam.ITEM_ACTIONS,
-                                                   kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
-                                                   region="eu-west-1"),
+    "program-function-policy": iam.function_policy(
+        log_group_arn=LOG_GROUP_ARN,
+        tables=[iam.TableGrant("TableItems", TABLE_ARN, iam.ITEM_ACTIONS, ("by-name",),
+                               "arn:aws:kms:eu-west-1:123456789012:key/k", "TableKeyViaDynamoDB"),
+                iam.TableGrant("IdempotencyRecords", f"{TABLE_ARN}-idempotency", iam.IDEMPOTENCY_ACTIONS)],
+        region="eu-west-1",
+    ),
     "admin": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
     "service-wildcard": {"Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b/*"]}]},
     "all-tables": {"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem",

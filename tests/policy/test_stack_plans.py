@@ -163,4 +163,7 @@ def test_dev_plan_breaks_prod_rules(dev_plan: Plan, analyze):
     table = one(dev_plan, "aws:dynamodb/table:Table", "table-dynamodb").name
     assert ("dynamodb-data-protection", table) in found
     assert ("log-group-retention", one(dev_plan, "aws:cloudwatch/logGroup:LogGroup", "function-logs").name) in found
-    assert {p for p, _ in found} == {"dynamodb-data-protection", "log-group-retention", "required-tags"}
+    # Dev keeps CloudWatch Logs' own encryption (its profile), which prod's config does not allow.
+    assert ("log-group-encryption", one(dev_plan, "aws:cloudwatch/logGroup:LogGroup", "function-logs").name) in found
+    assert {p for p, _ in found} == {"dynamodb-data-protection", "log-group-retention", "required-tags",
+                                     "log-group-encryption"}

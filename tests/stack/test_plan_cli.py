@@ -34,13 +34,18 @@ def test_committed_stack_plans_to_a_documented_file(stack: str, tmp_path: Path, 
     assert str(PROJECT_DIR) not in out.read_text()
 
 
-def test_prod_plan_has_the_three_components_with_children_all_tagged(tmp_path: Path) -> None:
+def test_prod_plan_has_the_service_components_with_children_all_tagged(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     assert main(["--stack", "prod", "--out", str(out)]) == 0
     resources = json.loads(out.read_text())["resources"]
     by_urn = {r["urn"]: r for r in resources}
-    for component in ("prodready:table:Table", "prodready:function:Function", "prodready:http_api:HttpApi"):
-        (node,) = [r for r in resources if r["type"] == component]
+    components = {"prodready:table:Table": 2, "prodready:function:Function": 1, "prodready:http_api:HttpApi": 1,
+                  "prodready:auth:ApiAuth": 1}
+    for component, count in components.items():
+        nodes = [r for r in resources if r["type"] == component]
+        assert len(nodes) == count, component
+    for node in (r for r in resources if r["type"] in components):
+        component = node["type"]
         assert by_urn[node["parent"]]["type"] == "prodready:service:ServerlessService"
         children = [r for r in resources if r["parent"] == node["urn"]]
         assert children, component

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from cloudwatch_semantics import evaluate_metric_math
 
-from components import alarms as catalog
-from components.alarms import AlarmSpec
+from components.monitoring import catalog
+from components.monitoring.catalog import AlarmSpec
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "docs" / "runbooks"
 BASE = "https://github.com/example-org/prodready/blob/main/docs/runbooks"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.service.routes import ROUTE_KEYS
 from components.config import CLOUDWATCH_RETENTION_DAYS, ConfigError, StackConfig, load_stack_config
 from tools.plan.harness import stack_config
 
@@ -165,3 +166,64 @@ def test_provisioned_billing_needs_capacity() -> None:
 def test_other_namespaces_are_not_ours_to_police() -> None:
     config = load_stack_config("dev", _raw(aws__profile="default", pulumi__template="x"))
     assert config.region == "eu-west-1"
+
+
+def _api(stack: str, **changes: Any) -> dict[str, Any]:
+    raw, _ = stack_config(stack)
+    return {**json.loads(raw["prodready:api"]), **changes}
+
+
+def _route_problems(stack: str, **changes: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(stack, _raw(stack, prodready__api=_api(stack, **changes)), route_keys=ROUTE_KEYS)
+    return caught.value.problems
+
+
+def test_both_stacks_default_to_cognito_and_throttle_writes_below_reads() -> None:
+    for stack in ("dev", "prod"):
+        api = load_stack_config(stack, _raw(stack), route_keys=ROUTE_KEYS).api
+        assert api.auth.mode == "cognito"
+        assert set(api.route_throttling) == {"POST /items", "PUT /items/{id}", "DELETE /items/{id}"}
+        assert all(r.rate_limit < api.throttling_rate_limit for r in api.route_throttling.values()), stack
+
+
+def test_mode_none_is_allowed_in_dev_only_when_written() -> None:
+    config = load_stack_config("dev", _raw(prodready__api=_api("dev", auth={"mode": "none"})))
+    assert config.api.auth.mode == "none"
+    problems = _route_problems("prod", auth={"mode": "none"})
+    assert problems == [
+        "prodready:api.auth.mode: 'none' is refused in a prod stack: every non-public route needs an authorizer "
+        "(use cognito or jwt)"
+    ]
+
+
+@pytest.mark.parametrize(("auth", "expected"), [
+    ({"mode": "jwt", "audience": ["x"]}, "mode jwt needs issuer"),
+    ({"mode": "jwt", "issuer": "https://issuer.example.com/"}, "mode jwt needs audience"),
+    ({"mode": "jwt", "issuer": "http://issuer.example.com/", "audience": ["x"]}, "should match pattern"),
+    ({"mode": "cognito", "issuer": "https://issuer.example.com/"}, "issuer do(es) not apply to mode cognito"),
+    ({"mode": "none", "domainPrefix": "catalog-auth"}, "domainPrefix do(es) not apply to mode none"),
+    ({"mode": "cognito", "domainPrefix": "my-aws-login"}, "domainPrefix may not contain aws"),
+    ({"mode": "oauth"}, "Input should be 'cognito', 'jwt' or 'none'"),
+])
+def test_bad_auth_settings_are_named(auth: dict[str, Any], expected: str) -> None:
+    problems = _route_problems("dev", auth=auth)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("prodready:api.auth"), problems
+    assert expected in problems[0], problems
+
+
+def test_route_throttling_names_unknown_routes_and_bad_limits() -> None:
+    problems = _route_problems("prod", routeThrottling={"PATCH /items": {"rateLimit": 1, "burstLimit": 2}})
+    assert len(problems) == 1 and problems[0].startswith("prodready:api.routeThrottling: unknown route key(s)")
+    assert "PATCH /items" in problems[0]
+    problems = _route_problems("prod", routeThrottling={"POST /items": {"rateLimit": 50, "burstLimit": 10}})
+    assert problems == ['prodready:api.routeThrottling["POST /items"]: burstLimit (10) must be >= rateLimit (50) '
+                        "(got {'rateLimit': 50, 'burstLimit': 10})"]
+
+
+def test_prod_refuses_log_groups_without_a_customer_managed_key() -> None:
+    logs = {"retentionDays": 90, "accessLogRetentionDays": 365, "customerManagedKey": False}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config("prod", _raw("prod", prodready__logs=logs))
+    assert caught.value.problems == ["prodready:logs.customerManagedKey: must be true in a prod stack (got False)"]

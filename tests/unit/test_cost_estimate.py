@@ -48,6 +48,9 @@ PRICES = {
     "sns.emailPer100k": 2.0,
     "dataTransfer.outToInternetGb": 0.09,
     "budgets.budgetMonth": 0.0,
+    "cognito.m2mAppClientMonth": 6.0,
+    "cognito.m2mTokenRequestsPer1k": 2.0,
+    "cloudwatch.logsDataProtectionGb": 0.1,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -375,3 +378,65 @@ def test_price_file_has_sources_a_date_and_every_price_in_both_regions() -> None
     # Region-aware where AWS prices differ.
     ingestion = "cloudwatch.logsIngestionGb"
     assert prices.price("eu-west-1", ingestion) > prices.price("us-east-1", ingestion)
+
+
+def _with(plan: Plan, *resources: PlannedResource) -> Plan:
+    return dataclasses.replace(plan, resources=[*plan.resources, *resources])
+
+
+def _line(estimate: cost.Estimate, item: str) -> cost.CostLine:
+    (line,) = [line for line in estimate.lines if line.item == item]
+    return line
+
+
+def test_a_machine_client_costs_its_monthly_fee_and_each_token_request() -> None:
+    base = small_plan()
+    client = _res("aws:cognito/userPoolClient:UserPoolClient", "client", SERVICE,
+                  inputs={"allowedOauthFlows": ["client_credentials"]})
+    browser_client = _res("aws:cognito/userPoolClient:UserPoolClient", "web", SERVICE,
+                          inputs={"allowedOauthFlows": ["code"]})
+    traffic = TRAFFIC.model_copy(update={"token_requests_per_month": 3000})
+    estimate = cost.estimate(_with(base, client, browser_client), traffic, TEST_PRICES,
+                             business_metrics=BUSINESS_METRICS)
+    clients = _line(estimate, "Cognito M2M app clients")
+    assert (clients.quantity_at_rest, clients.at_rest) == (1, 6.0)
+    tokens = _line(estimate, "Cognito M2M token requests")
+    # No caller at rest; 3,000 requests at 2 USD per 1,000 at traffic.
+    assert (tokens.at_rest, tokens.at_traffic) == (0.0, 6.0)
+    assert "Cognito M2M app clients" not in {line.item for line in cost.estimate(base, TRAFFIC, TEST_PRICES).lines}
+
+
+def test_data_protection_scans_what_the_function_writes_to_a_protected_group() -> None:
+    policy = _res("aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy", "mask", SERVICE,
+                  inputs={"logGroupName": "/aws/lambda/fn"})
+    estimate = cost.estimate(_with(small_plan(), policy), TRAFFIC, TEST_PRICES, business_metrics=BUSINESS_METRICS)
+    scanning = _line(estimate, "CloudWatch Logs data protection scanning")
+    runs = cost.canary_runs_per_month("rate(10 minutes)")
+    assert scanning.quantity_at_traffic == pytest.approx((1_000_000 + runs) * 1024 / cost.GB)
+    assert scanning.unit_price == 0.1
+
+
+def test_the_idempotency_table_is_priced_by_the_creates_that_carry_a_key() -> None:
+    base = small_plan()
+    fn = next(r for r in base.resources if r.type == "aws:lambda/function:Function")
+    variables = {"POWERTOOLS_METRICS_NAMESPACE": "prodready/t", "IDEMPOTENCY_TABLE_NAME": "records",
+                 "IDEMPOTENCY_TTL_SECONDS": "7200"}
+    for props in (fn.inputs, fn.outputs):
+        props["environment"] = {"variables": variables}
+    records = _res("aws:dynamodb/table:Table", "records", SERVICE, inputs={
+        "name": "records", "billingMode": "PAY_PER_REQUEST", "pointInTimeRecovery": {"enabled": False}})
+    traffic = TRAFFIC.model_copy(update={"idempotent_requests_share": 0.1})
+    with_records = cost.estimate(_with(base, records), traffic, TEST_PRICES, business_metrics=BUSINESS_METRICS)
+    without = cost.estimate(base, traffic, TEST_PRICES, business_metrics=BUSINESS_METRICS)
+    runs = cost.canary_runs_per_month("rate(10 minutes)")
+    creates = (1_000_000 + runs) * 0.1
+    added_wru = (_line(with_records, "DynamoDB write request units").quantity_at_traffic
+                 - _line(without, "DynamoDB write request units").quantity_at_traffic)
+    assert added_wru == pytest.approx(creates * 2 / 1e6)
+    # Reads and the traffic's stored data belong to the items table alone.
+    assert (_line(with_records, "DynamoDB read request units").quantity_at_traffic
+            == _line(without, "DynamoDB read request units").quantity_at_traffic)
+    held = (_line(with_records, "DynamoDB storage").quantity_at_traffic
+            - _line(without, "DynamoDB storage").quantity_at_traffic)
+    assert held == pytest.approx(creates / (730 * 3600) * 7200 * 1024 / cost.GB)
+    assert held < 0.001

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from components import cost_guard as cg
-from components import routing
+from components.alerting import documents as routing
+from components.cost import cost_guard as cg
 from tests.grants import can, grants
 
 TAGS = {"Project": "prodready", "Environment": "prod", "Service": "catalog", "Owner": "team@example.com",

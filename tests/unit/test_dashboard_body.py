@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components import dashboard as dash
-from components.alarms import KINDS, runbook_url
+from components.monitoring import dashboard as dash
+from components.monitoring.catalog import KINDS, runbook_url
 
 BASE = "https://github.com/example-org/prodready/blob/main/docs/runbooks"
 ALARM_ARN = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:svc-prod-api-lambda-error-rate-critical"

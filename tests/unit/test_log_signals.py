@@ -8,8 +8,8 @@ import re
 import pytest
 from cloudwatch_semantics import json_filter_matches, metric_filter_value
 
-from components import logs_insights
-from components.http_api import ACCESS_LOG_FIELDS
+from components.monitoring import logs_insights
+from components.service.http_api import ACCESS_LOG_FIELDS
 
 FILTERS = {spec.key: spec for spec in logs_insights.FUNCTION_METRIC_FILTERS}
 
@@ -122,7 +122,7 @@ def _identifiers(query: str) -> set[str]:
 def test_queries_cover_what_the_issue_asks() -> None:
     keys = {q.key for q in logs_insights.SAVED_QUERIES}
     assert {"api-performance", "errors-by-status-and-path", "cold-starts", "slowest-requests", "correlation-id",
-            "business-events"} <= keys
+            "business-events", "refused-requests"} <= keys
 
 
 @pytest.mark.parametrize("query", logs_insights.SAVED_QUERIES, ids=lambda q: q.key)

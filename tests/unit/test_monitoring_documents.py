@@ -6,7 +6,8 @@ import re
 
 import pulumi
 
-from components import canary, routing, tracing
+from components.alerting import documents as routing
+from components.monitoring import canary, tracing
 from tests.grants import wildcard_findings
 from tools.plan.mocks import EngineMocks
 

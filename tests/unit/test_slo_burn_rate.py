@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import slo
+from components.monitoring import slo
 
 HOUR, DAY = 3600, 86400
 

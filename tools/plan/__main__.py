@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from app.service.routes import ROUTE_KEYS
 from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, run_plan
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Monthly cost estimate of what this plan creates, against the stack's budget; its JSON sits
     # next to the plan file (docs/plan-format.md).
-    config = load_stack_config(plan.stack, plan.config)
+    config = load_stack_config(plan.stack, plan.config, route_keys=ROUTE_KEYS)
     cost = estimate(
         plan, config.traffic, budget_usd=config.cost.monthly_budget_usd, warn_share=config.cost.estimate_warn_share
     )

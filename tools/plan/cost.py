@@ -51,6 +51,8 @@ SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
 KMS_KEY = "aws:kms/key:Key"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -230,6 +232,25 @@ def api_functions(plan: Plan) -> list[PlannedResource]:
     ]
 
 
+# One Powertools idempotency record: key hash, status, expiry, the stored response (an item) and the
+# payload hash; well under a kilobyte.
+IDEMPOTENCY_RECORD_BYTES = 1024
+
+
+def _env(fn: PlannedResource) -> dict[str, Any]:
+    return dict((_value(fn, "environment", {}) or {}).get("variables") or {})
+
+
+def _tables_named_by(functions: Sequence[PlannedResource], variable: str) -> set[str]:
+    """Names of the tables the functions' environment variable `variable` points at."""
+    return {str(_env(fn)[variable]) for fn in functions if _env(fn).get(variable)}
+
+
+def _idempotency_ttl(functions: Sequence[PlannedResource]) -> float:
+    values = [float(_env(fn)["IDEMPOTENCY_TTL_SECONDS"]) for fn in functions if _env(fn).get("IDEMPOTENCY_TTL_SECONDS")]
+    return max(values, default=3600.0)
+
+
 def canary_runs_per_month(expression: str, hours_per_month: float = 730.0) -> float:
     """Runs a month of a Synthetics schedule: `rate(N minute|minutes|hour|hours)`, `rate(0 minute)`
     (run once) or a cron whose minute and hour fields are `*`, `*/N`, a number or a list."""
@@ -397,18 +418,34 @@ def estimate(
         out.add(layer, "Data transfer out (responses)", "GB", p(r, "dataTransfer.outToInternetGb"),
                 rest_n * gb_out, traffic_n * gb_out, r)
 
-    # DynamoDB: request units (every write also writes each index), storage, backups.
+    # DynamoDB: request units (every write also writes each index), storage, backups. The items table
+    # takes the traffic's request units and data; the idempotency table two write units per create that
+    # carries an Idempotency-Key, and holds each record until its TTL.
     table_keys: set[str] = set()
+    idempotency_tables = _tables_named_by(functions, "IDEMPOTENCY_TABLE_NAME")
+    idempotent_rest, idempotent_traffic = (0.0, traffic_n * traffic.idempotent_requests_share)
     for table in plan.of_type(TABLE):
         r, layer = resource_region(plan, table), layer_of(plan, table)
         indexes = list(table.inputs.get("globalSecondaryIndexes") or [])
-        if str(table.inputs.get("billingMode", "PROVISIONED")) == "PAY_PER_REQUEST":
+        idempotency = str(_value(table, "name")) in idempotency_tables
+        if idempotency:
+            ttl = float(_idempotency_ttl(functions))
+            held_gb = idempotent_traffic / seconds * ttl * IDEMPOTENCY_RECORD_BYTES / GB
+            wru_rest, wru_traffic = idempotent_rest * 2, idempotent_traffic * 2
+            rru_rest = rru_traffic = 0.0
+            stored = (0.0, held_gb)
+        else:
             wru = traffic.write_units_per_request * (1 + len(indexes))
+            wru_rest, wru_traffic = rest_n * wru, traffic_n * wru
+            rru_rest, rru_traffic = rest_n * traffic.read_units_per_request, traffic_n * traffic.read_units_per_request
+            copies = 1 + sum(1 for i in indexes if i.get("projectionType") == "ALL")
+            stored = (traffic.stored_gb * copies, traffic.stored_gb * copies)
+        if str(table.inputs.get("billingMode", "PROVISIONED")) == "PAY_PER_REQUEST":
             out.add(layer, "DynamoDB write request units", "M WRU", p(r, "dynamodb.writeRequestUnitsPerMillion"),
-                    rest_n * wru / 1e6, traffic_n * wru / 1e6, r)
-            out.add(layer, "DynamoDB read request units", "M RRU", p(r, "dynamodb.readRequestUnitsPerMillion"),
-                    rest_n * traffic.read_units_per_request / 1e6,
-                    traffic_n * traffic.read_units_per_request / 1e6, r)
+                    wru_rest / 1e6, wru_traffic / 1e6, r)
+            if rru_traffic:
+                out.add(layer, "DynamoDB read request units", "M RRU", p(r, "dynamodb.readRequestUnitsPerMillion"),
+                        rru_rest / 1e6, rru_traffic / 1e6, r)
         else:
             wcu = float(table.inputs.get("writeCapacity") or 0) + sum(float(i.get("writeCapacity") or 0)
                                                                        for i in indexes)
@@ -418,12 +455,11 @@ def estimate(
                     wcu * hours, wcu * hours, r)
             out.add(layer, "DynamoDB provisioned reads", "RCU-hours", p(r, "dynamodb.rcuHour"),
                     rcu * hours, rcu * hours, r)
-        copies = 1 + sum(1 for i in indexes if i.get("projectionType") == "ALL")
-        out.add(layer, "DynamoDB storage", "GB-month", p(r, "dynamodb.storageGbMonth"),
-                traffic.stored_gb * copies, traffic.stored_gb * copies, r)
+        out.add(layer, "DynamoDB storage", "GB-month", p(r, "dynamodb.storageGbMonth"), stored[0], stored[1], r)
         if (table.inputs.get("pointInTimeRecovery") or {}).get("enabled"):
+            base = (stored[0], stored[1]) if idempotency else (traffic.stored_gb, traffic.stored_gb)
             out.add(layer, "DynamoDB point-in-time recovery", "GB-month", p(r, "dynamodb.pitrGbMonth"),
-                    traffic.stored_gb, traffic.stored_gb, r)
+                    base[0], base[1], r)
         sse = table.inputs.get("serverSideEncryption") or {}
         if sse.get("kmsKeyArn"):
             table_keys.add(str(sse["kmsKeyArn"]))
@@ -458,6 +494,24 @@ def estimate(
         months_kept = float(group.inputs.get("retentionInDays") or 365) / (hours / 24)
         out.add(OPERATIONS, "CloudWatch Logs storage", "GB-month", p(r, "cloudwatch.logsStorageGbMonth"),
                 rest_gb * months_kept, traffic_gb * months_kept, r)
+
+    # Data protection scans everything ingested into a group that has a policy.
+    protected_groups = {str(d.inputs.get("logGroupName")) for d in plan.of_type(DATA_PROTECTION)}
+    for group in plan.of_type(LOG_GROUP):
+        if str(_value(group, "name")) in protected_groups and str(_value(group, "name")) in function_groups:
+            r = resource_region(plan, group)
+            per_request = traffic.function_log_bytes_per_request
+            out.add(OPERATIONS, "CloudWatch Logs data protection scanning", "GB",
+                    p(r, "cloudwatch.logsDataProtectionGb"), rest_n * per_request / GB, traffic_n * per_request / GB, r)
+
+    # Cognito: machine-to-machine clients and the access tokens they request (client-credentials grants).
+    for client in plan.of_type(USER_POOL_CLIENT):
+        if "client_credentials" not in list(client.inputs.get("allowedOauthFlows") or []):
+            continue
+        r, layer = resource_region(plan, client), layer_of(plan, client)
+        out.add(layer, "Cognito M2M app clients", "app clients", p(r, "cognito.m2mAppClientMonth"), 1, 1, r)
+        out.add(layer, "Cognito M2M token requests", "1k requests", p(r, "cognito.m2mTokenRequestsPer1k"),
+                0.0, traffic.token_requests_per_month / 1000, r)
 
     # Alarms, by resolution; composite alarms; dashboards.
     for alarm in plan.of_type(METRIC_ALARM):
@@ -562,7 +616,8 @@ def _quantity(value: float) -> str:
 
 
 # Units counted in whole things read "each"; measured units read "per unit".
-_COUNTED_UNITS = frozenset({"keys", "alarm metrics", "alarms", "dashboards", "metrics", "runs", "resources"})
+_COUNTED_UNITS = frozenset({"keys", "alarm metrics", "alarms", "dashboards", "metrics", "runs", "resources",
+                            "app clients"})
 
 
 def _unit_price(price: float, unit: str) -> str:

@@ -55,6 +55,8 @@ class PlannedResource:
     retain_on_delete: bool = False
     delete_before_replace: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """URNs this resource was known by before (its `aliases` option, resolved as the engine does)."""
 
     @property
     def provider_urn(self) -> str | None:
@@ -72,6 +74,7 @@ class PlannedResource:
             "provider": data["provider"],
             "inputs": data["inputs"],
             "outputs": data["outputs"],
+            "aliases": data["aliases"],
             "dependencies": data["dependencies"],
             "propertyDependencies": data["property_dependencies"],
             "options": {
@@ -147,6 +150,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 qualified = f"{parent_type}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
 
+    def alias_urns(self, request: Any) -> list[str]:
+        """The URNs a registration's aliases stand for, computed as the engine computes them.
+
+        The SDK sends each alias either as a URN or as a spec whose missing parts default to the
+        resource's own name, type and parent; `noParent` puts the old resource at the stack's root.
+        """
+        urns: list[str] = []
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            if spec.stack not in ("", pulumi.get_stack()) or spec.project not in ("", pulumi.get_project()):
+                raise NotImplementedError("aliases to another stack or project are not modelled by the plan")
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return sorted(set(urns))
+
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
@@ -172,6 +193,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=list(request.ignoreChanges),
+                aliases=self.alias_urns(request),
             )
         )
         return response
@@ -242,7 +264,9 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str,
 
 def committed_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
     """A stack file's config, validated as the program validates it."""
-    return load_stack_config(stack, stack_config(stack, project_dir)[0])
+    from app.service.routes import ROUTE_KEYS
+
+    return load_stack_config(stack, stack_config(stack, project_dir)[0], route_keys=ROUTE_KEYS)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,9 @@ from typing import Any
 
 import pulumi
 
+_SIG_KEY = pulumi.runtime.rpc._special_sig_key
+_SECRET_SIG = pulumi.runtime.rpc._special_secret_sig
+
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 # A fixed instant so that plans are reproducible.
@@ -330,11 +333,63 @@ def _bucket_object(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _default_shape(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
-    # aws:<module>/<resource>:<Type>: fall back to the common `<service>:<region>:<account>:<kind>/<name>`.
-    module = ctx.token.split(":")[1].split("/")[0]
-    kind = ctx.token.split(":")[-1].lower()
-    return name, {"arn": ctx.arn(module, f"{kind}/{name}")}
+@_shape("aws:cognito/userPool:UserPool")
+def _user_pool(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Pool ids are `<region>_<9 alphanumerics>`.
+    pool_id = f"{ctx.region}_{short_hash(ctx.urn_seed, 9).upper()}"
+    return pool_id, {
+        "arn": ctx.arn("cognito-idp", f"userpool/{pool_id}"),
+        "endpoint": f"cognito-idp.{ctx.region}.amazonaws.com/{pool_id}",
+        "creationDate": CREATED_AT,
+        "estimatedNumberOfUsers": 0,
+    }
+
+
+@_shape("aws:cognito/resourceServer:ResourceServer")
+def _resource_server(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    identifier = str(ctx.inputs.get("identifier"))
+    scopes = [f"{identifier}/{scope['scopeName']}" for scope in ctx.inputs.get("scopes") or []]
+    return f"{ctx.inputs.get('userPoolId')}|{identifier}", {"scopeIdentifiers": scopes}
+
+
+@_shape("aws:cognito/userPoolDomain:UserPoolDomain")
+def _user_pool_domain(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    domain = str(ctx.inputs.get("domain"))
+    return domain, {
+        "cloudfrontDistribution": f"d{short_hash(ctx.urn_seed, 13)}.cloudfront.net",
+        "cloudfrontDistributionZoneId": "Z2FDTNDATAQYW2",
+        "version": "20260101000000",
+        "awsAccountId": ctx.account,
+    }
+
+
+@_shape("aws:cognito/userPoolClient:UserPoolClient")
+def _user_pool_client(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Client ids are 26 lower-case alphanumerics; the secret is returned once and kept as a secret.
+    client_id = _alnum_id(ctx.urn_seed, 26)
+    return client_id, {"clientSecret": {_SIG_KEY: _SECRET_SIG, "value": short_hash(ctx.urn_seed + "s", 40)}}
+
+
+@_shape("aws:apigatewayv2/authorizer:Authorizer")
+def _authorizer(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return _alnum_id(ctx.urn_seed, 6), {}
+
+
+@_shape("aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy")
+def _data_protection_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its log group.
+    return str(ctx.inputs.get("logGroupName")), {}
+
+
+class UnmodelledResourceType(NotImplementedError):
+    """A resource type the mocks have no shape for: a plan would invent its outputs."""
+
+
+def _no_shape(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    raise UnmodelledResourceType(
+        f"the plan mocks have no shape for {ctx.token} ({ctx.logical}): add one to tools/plan/mocks.py with the "
+        "id and outputs the AWS provider returns, so the plan does not invent them"
+    )
 
 
 class EngineMocks(pulumi.runtime.Mocks):
@@ -377,7 +432,7 @@ class EngineMocks(pulumi.runtime.Mocks):
             state[prop] = f"{args.name}-{short_hash(seed)}"
         physical = str(state.get(prop) or state.get("name") or args.name)
         ctx = _Ctx(args.typ, args.name, seed, state, self._region_of(args))
-        resource_id, outputs = _SHAPES.get(args.typ, _default_shape)(ctx, physical)
+        resource_id, outputs = _SHAPES.get(args.typ, _no_shape)(ctx, physical)
         state.update(outputs)
         if "tags" in inspect_props(args.typ):
             # The provider reports tagsAll: its default tags with the resource's own tags on top.

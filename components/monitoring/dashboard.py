@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import slo as slo_math
-from components.alarms import API_NS, DYNAMODB_NS, KINDS, LAMBDA_NS
-from components.logs_insights import function_log_metric
+from components.monitoring import slo as slo_math
+from components.monitoring.catalog import API_NS, DYNAMODB_NS, KINDS, LAMBDA_NS
+from components.monitoring.logs_insights import function_log_metric
 
 GRID_COLUMNS = 24
 DEFAULT_START = "-PT24H"

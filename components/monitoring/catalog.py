@@ -28,8 +28,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import logs_insights
-from components import slo as slo_math
+from components.monitoring import logs_insights
+from components.monitoring import slo as slo_math
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning")
 

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alert_routing import AlertRouting, AlertRoutingArgs
+from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
 from components.config import CostConfig
 
 # The tag keys that scope spend to one stack. Both must be active cost allocation tags, or AWS

@@ -10,7 +10,7 @@ Written for what actually arrives in the log groups:
   {"metrics": {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB",
   "initDurationMs" (cold starts only)}}}`;
 - the API access-log group holds one JSON line per request with the keys of
-  `components.http_api.ACCESS_LOG_FIELDS`, every value a string (`status`, `responseLatency`...).
+  `components.service.http_api.ACCESS_LOG_FIELDS`, every value a string (`status`, `responseLatency`...).
 
 Platform records carry no function name, so log metrics cannot take a FunctionName dimension; each
 function's log metrics get a namespace of their own instead: `<metrics namespace>/<function key>`.
@@ -129,6 +129,14 @@ SAVED_QUERIES: tuple[SavedQuery, ...] = (
         _q('filter status like /^[45]/ or integrationError != "-"',
            "stats count(*) as responses by status, routeKey, integrationStatus, errorMessage",
            "sort responses desc",
+           "limit 100"),
+    ),
+    SavedQuery(
+        "refused-requests", "Refused requests (401/403) by source IP", ("access",),
+        # API Gateway's authorizer refuses these before the function runs: only the access log has them.
+        _q('filter status = "401" or status = "403"',
+           "stats count(*) as refused by ip, status, routeKey, authorizerError",
+           "sort refused desc",
            "limit 100"),
     ),
     SavedQuery(

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import GsiConfig
+from components.service import keys
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class TableArgs:
     protect: bool = False
     """Pulumi `protect` and `retain_on_delete` on the table and its key: a destroy or a replacement
     cannot remove data."""
+    region: str | None = None
+    """Region of the table; its key may only be used through DynamoDB in this region (customer-managed
+    key only)."""
     key_attributes: tuple[str, ...] = field(init=False, default=())
     """Every attribute used in a key (derived)."""
 
@@ -62,12 +66,21 @@ class Table(pulumi.ComponentResource):
         self.kms_key_arn = None
         encryption: aws.dynamodb.TableServerSideEncryptionArgs
         if args.customer_managed_key_alias:
+            if not args.region:
+                raise ValueError(f"table {name}: a customer-managed key needs the table's region")
+            region = args.region
+            identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
             key = aws.kms.Key(
                 f"{name}-key",
                 description=f"Encrypts DynamoDB table {name}",
                 enable_key_rotation=True,
                 # The longest window: a key scheduled for deletion by mistake can be recovered.
                 deletion_window_in_days=30,
+                policy=pulumi.Output.json_dumps(
+                    pulumi.Output.all(identity.account_id, identity.arn).apply(
+                        lambda v: keys.table_key_policy(v[0], region, v[1].split(":")[1])
+                    )
+                ),
                 opts=data_opts,
             )
             aws.kms.Alias(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +26,37 @@ def powertools_layer_arn(region: str, architecture: str, version: int, runtime: 
         f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{python}-{architecture}:{version}"
     )
+
+
+# What CloudWatch Logs masks in the function's log group, behind the app's own redaction: identifiers
+# a request could smuggle into a log line (an e-mail in a free-text field, a pasted key).
+MASKED_DATA_IDENTIFIERS: tuple[str, ...] = (
+    "EmailAddress",
+    "AwsSecretKey",
+    "OpenSshPrivateKey",
+    "PgpPrivateKey",
+    "PkcsPrivateKey",
+    "PuttyPrivateKey",
+    "CreditCardNumber",
+)
+
+
+def data_protection_policy(name: str, partition: str = "aws") -> dict[str, Any]:
+    """A CloudWatch Logs data protection policy masking MASKED_DATA_IDENTIFIERS (policy language 2021-06-01).
+
+    The audit statement (findings count toward the group's metrics, sent nowhere else) is required
+    alongside the de-identify statement.
+    """
+    identifiers = [f"arn:{partition}:dataprotection::aws:data-identifier/{i}" for i in MASKED_DATA_IDENTIFIERS]
+    return {
+        "Name": name,
+        "Description": "Masks identifiers AWS detects, behind the application's own redaction",
+        "Version": "2021-06-01",
+        "Statement": [
+            {"Sid": "audit", "DataIdentifier": identifiers, "Operation": {"Audit": {"FindingsDestination": {}}}},
+            {"Sid": "mask", "DataIdentifier": identifiers, "Operation": {"Deidentify": {"MaskConfig": {}}}},
+        ],
+    }
 
 
 def source_files(code_dir: Path) -> dict[str, Path]:
@@ -46,6 +79,8 @@ def source_version(code_dir: Path) -> str:
 
 @dataclass(frozen=True)
 class TableAccess:
+    sid: str
+    """Statement id of the grant in the function's policy (one per table)."""
     table_arn: pulumi.Input[str]
     """ARN of the table the function may use."""
     actions: tuple[str, ...]
@@ -54,6 +89,8 @@ class TableAccess:
     """Index names the actions extend to."""
     kms_key_arn: pulumi.Input[str] | None = None
     """Customer-managed key of the table, if any (used only through DynamoDB)."""
+    key_sid: str = ""
+    """Statement id of the key grant."""
 
 
 @dataclass(frozen=True)
@@ -88,12 +125,16 @@ class FunctionArgs:
     """Version of the AWS-published Powertools v3 layer."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Extra environment variables (added to the Powertools ones)."""
-    table_access: TableAccess | None = None
-    """DynamoDB access to grant, if any."""
+    table_access: Sequence[TableAccess] = ()
+    """DynamoDB access to grant, one entry per table."""
     retain_logs: bool = False
     """Keep the log group when the stack is destroyed or the group replaced."""
     extra_layers: Sequence[str] = ()
     """Further layer ARNs."""
+    logs_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key of the log group; None keeps CloudWatch Logs' own encryption."""
+    mask_sensitive_data: bool = False
+    """Attach a data protection policy (MASKED_DATA_IDENTIFIERS) to the log group."""
 
 
 def powertools_environment(
@@ -135,8 +176,16 @@ class Function(pulumi.ComponentResource):
             f"{name}-logs",
             name=f"/aws/lambda/{args.function_name}",
             retention_in_days=args.log_retention_days,
+            kms_key_id=args.logs_kms_key_arn,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
+        if args.mask_sensitive_data:
+            aws.cloudwatch.LogDataProtectionPolicy(
+                f"{name}-data-protection",
+                log_group_name=log_group.name,
+                policy_document=json.dumps(data_protection_policy(f"{args.function_name}-mask")),
+                opts=child,
+            )
 
         role = aws.iam.Role(
             f"{name}-role",
@@ -144,20 +193,21 @@ class Function(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("lambda.amazonaws.com")),
             opts=child,
         )
-        access = args.table_access
-        policy_document = pulumi.Output.all(
-            log_group.arn,
-            access.table_arn if access else None,
-            access.kms_key_arn if access else None,
-        ).apply(
-            lambda values: iam.function_policy(
-                log_group_arn=values[0],
-                table_arn=values[1],
-                index_names=access.index_names if access else (),
-                table_actions=access.actions if access else (),
-                kms_key_arn=values[2],
-                region=args.region,
+        grants = pulumi.Output.all(*[
+            pulumi.Output.all(access.table_arn, access.kms_key_arn).apply(
+                lambda arns, access=access: iam.TableGrant(
+                    sid=access.sid,
+                    table_arn=arns[0],
+                    actions=access.actions,
+                    index_names=access.index_names,
+                    kms_key_arn=arns[1],
+                    key_sid=access.key_sid,
+                )
             )
+            for access in args.table_access
+        ])
+        policy_document = pulumi.Output.all(log_group.arn, grants).apply(
+            lambda values: iam.function_policy(log_group_arn=values[0], tables=values[1], region=args.region)
         )
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",

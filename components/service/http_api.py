@@ -1,11 +1,11 @@
-"""API Gateway v2 HTTP API in front of one Lambda function, with access logs and throttling."""
+"""API Gateway v2 HTTP API in front of one Lambda function: JWT-authorized routes, access logs, throttling."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +13,11 @@ import pulumi_aws as aws
 STAGE_NAME = "$default"
 # The catch-all route key: whatever no other route matches.
 CATCH_ALL_ROUTE = "$default"
+# Outranks the catch-all for OPTIONS, so that browsers' CORS preflights (which carry no token) are not
+# refused by the catch-all's authorizer; API Gateway answers them from the CORS configuration.
+PREFLIGHT_ROUTE = "OPTIONS /{proxy+}"
+# Where API Gateway's JWT authorizer finds the token.
+TOKEN_SOURCE = "$request.header.Authorization"
 
 # HTTP API access-log fields ($context variables); JSON so Logs Insights discovers every field.
 ACCESS_LOG_FIELDS: dict[str, str] = {
@@ -32,6 +37,8 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
     "integrationError": "$context.integration.error",
     "integrationErrorMessage": "$context.integrationErrorMessage",
     "errorMessage": "$context.error.message",
+    "authorizerError": "$context.authorizer.error",
+    "caller": "$context.authorizer.claims.sub",
     "userAgent": "$context.identity.userAgent",
 }
 
@@ -71,6 +78,58 @@ def access_log_format() -> str:
     return json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class JwtAuthorization:
+    """The API's JWT authorizer and what each route requires of a token."""
+
+    issuer: pulumi.Input[str]
+    """Issuer URL (`iss`); API Gateway reads the signing keys from its OIDC discovery document."""
+    audiences: Sequence[pulumi.Input[str]]
+    """Accepted `aud` values, or `client_id` when a token has no `aud` (Cognito access tokens)."""
+    route_scopes: Mapping[str, Sequence[str]]
+    """Per route key, the scopes (as tokens carry them) of which a token needs one."""
+    public_route_keys: Sequence[str] = ()
+    """Routes reached without a token (health checks)."""
+
+
+@dataclass(frozen=True)
+class RouteAuthorization:
+    """How one route is authorized: `NONE`, or `JWT` with the scopes of which a token needs one."""
+
+    authorization_type: str
+    scopes: tuple[str, ...] = ()
+
+
+def route_authorizations(
+    route_keys: Sequence[str], authorization: JwtAuthorization | None, *, catch_all: bool, cors: bool
+) -> dict[str, RouteAuthorization]:
+    """Every route the API gets and its authorization. Pure.
+
+    Without an authorizer every route is open (dev's explicit `mode: none`). With one, a route is
+    public only if listed; the catch-all wants a valid token with any scope; the preflight route (with
+    CORS and an authorizer) is open, since browsers send preflights without credentials.
+    """
+    keys = [*route_keys, *([CATCH_ALL_ROUTE] if catch_all else [])]
+    if authorization is None:
+        return {key: RouteAuthorization("NONE") for key in keys}
+    unknown = sorted(set(authorization.route_scopes) - set(route_keys))
+    if unknown:
+        raise ValueError(f"scopes given for routes the API does not have: {unknown}")
+    routes: dict[str, RouteAuthorization] = {}
+    for key in keys:
+        if key in authorization.public_route_keys:
+            routes[key] = RouteAuthorization("NONE")
+        elif key == CATCH_ALL_ROUTE:
+            routes[key] = RouteAuthorization("JWT")
+        elif authorization.route_scopes.get(key):
+            routes[key] = RouteAuthorization("JWT", tuple(authorization.route_scopes[key]))
+        else:
+            raise ValueError(f"route {key!r} is neither public nor given the scopes it requires")
+    if cors and catch_all:
+        routes[PREFLIGHT_ROUTE] = RouteAuthorization("NONE")
+    return routes
+
+
 def route_slug(route_key: str) -> str:
     """A stable logical-name suffix for a route key: `GET /items/{id}` -> `get-items-id`."""
     return re.sub(r"[^a-z0-9]+", "-", route_key.lower()).strip("-")
@@ -104,6 +163,12 @@ class HttpApiArgs:
     requests are throttled like any other route."""
     retain_logs: bool = False
     """Keep the access-log group when the stack is destroyed or the group replaced."""
+    authorization: JwtAuthorization | None = None
+    """The JWT authorizer and each route's scopes; None leaves every route open (dev only)."""
+    route_throttling: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    """Per route key, (rate, burst) overriding the stage default."""
+    logs_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key for the access-log group; None keeps CloudWatch Logs' own encryption."""
 
 
 class HttpApi(pulumi.ComponentResource):
@@ -149,21 +214,45 @@ class HttpApi(pulumi.ComponentResource):
             timeout_milliseconds=args.integration_timeout_ms,
             opts=child,
         )
+        authorizer = None
+        if args.authorization is not None:
+            authorizer = aws.apigatewayv2.Authorizer(
+                f"{name}-authorizer",
+                api_id=api.id,
+                name=f"{args.api_name}-jwt",
+                authorizer_type="JWT",
+                identity_sources=[TOKEN_SOURCE],
+                jwt_configuration=aws.apigatewayv2.AuthorizerJwtConfigurationArgs(
+                    issuer=args.authorization.issuer,
+                    audiences=list(args.authorization.audiences),
+                ),
+                opts=child,
+            )
+        authorizations = route_authorizations(
+            args.route_keys, args.authorization, catch_all=args.catch_all, cors=cors is not None
+        )
+        unknown = sorted(set(args.route_throttling) - set(authorizations))
+        if unknown:
+            raise ValueError(f"throttling given for routes the API does not have: {unknown}")
         routes = [
             aws.apigatewayv2.Route(
                 f"{name}-route-{route_slug(key)}",
                 api_id=api.id,
                 route_key=key,
                 target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                authorization_type=auth.authorization_type,
+                authorizer_id=authorizer.id if authorizer is not None and auth.authorization_type == "JWT" else None,
+                authorization_scopes=list(auth.scopes) or None,
                 opts=child,
             )
-            for key in [*args.route_keys, *([CATCH_ALL_ROUTE] if args.catch_all else [])]
+            for key, auth in authorizations.items()
         ]
 
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
             name=f"/aws/apigateway/{args.api_name}/access-logs",
             retention_in_days=args.access_log_retention_days,
+            kms_key_id=args.logs_kms_key_arn,
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain_logs),
         )
         stage = aws.apigatewayv2.Stage(
@@ -180,7 +269,15 @@ class HttpApi(pulumi.ComponentResource):
                 throttling_burst_limit=args.throttling_burst_limit,
                 detailed_metrics_enabled=args.detailed_metrics,
             ),
-            # Auto-deploy publishes what exists; routes first, so the first deployment is complete.
+            route_settings=[
+                aws.apigatewayv2.StageRouteSettingArgs(
+                    route_key=key, throttling_rate_limit=rate, throttling_burst_limit=burst,
+                    detailed_metrics_enabled=args.detailed_metrics,
+                )
+                for key, (rate, burst) in sorted(args.route_throttling.items())
+            ] or None,
+            # Auto-deploy publishes what exists; routes first, so the first deployment is complete (and
+            # route settings may only name routes that exist).
             opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
         )
 

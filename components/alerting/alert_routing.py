@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import routing
-from components.alarms import SEVERITIES
+from components.alerting import documents as routing
+from components.monitoring.catalog import SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class AlertRouting(pulumi.ComponentResource):
     """One topic per severity (`critical` pages, `warning` notifies) under a customer-managed key.
 
     The key policy and each topic policy let the publishers (by default CloudWatch alarms, AWS
-    Budgets and Cost Anomaly Detection) publish on behalf of this account only (components/routing.py).
+    Budgets and Cost Anomaly Detection) publish on behalf of this account only (components/alerting/documents.py).
     """
 
     topic_arns: dict[str, pulumi.Output[str]]

@@ -6,9 +6,9 @@ the API URL) and the stack's monitoring config, it builds:
 - alert routing: a KMS-encrypted SNS topic per severity with its subscribers (`AlertRouting`);
 - log metric filters on each function's log group (cold-start init duration, memory, ERROR lines)
   and the saved Logs Insights queries;
-- every alarm of `components.alarms.alarm_set` (per function, API stage and table, the SLO burn-rate
+- every alarm of `components.monitoring.catalog.alarm_set` (per function, API stage and table, the SLO burn-rate
   pairs, the maintenance-window switch and the critical roll-up that pages once);
-- the dashboard (`components.dashboard`), an X-Ray sampling rule and faults group, and, when
+- the dashboard (`components.monitoring.dashboard`), an X-Ray sampling rule and faults group, and, when
   enabled, the synthetic health check (`HealthCanary`) with its alarm.
 
 It reads nothing from other components and no config of its own: everything comes in `args`.
@@ -24,12 +24,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import alarms as catalog
-from components import dashboard as dash
-from components import logs_insights, tracing
-from components.alert_routing import AlertRouting, AlertRoutingArgs
-from components.canary import HealthCanary, HealthCanaryArgs
+from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
 from components.config import MonitoringConfig
+from components.monitoring import catalog, logs_insights, tracing
+from components.monitoring import dashboard as dash
+from components.monitoring.canary import HealthCanary, HealthCanaryArgs
 
 
 @dataclass(frozen=True)
