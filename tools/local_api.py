@@ -320,7 +320,7 @@ def _allowed_origin(rules: Any, origin: str | None) -> str | None:
 
 
 def preflight_result(rules: Any, headers: Headers) -> HttpResult:
-    """API Gateway's own answer to a preflight, from the CORS rules (`components.http_api.CorsRules`).
+    """API Gateway's own answer to a preflight, from the CORS rules (`components.service.http_api.CorsRules`).
 
     From an origin the rules do not allow, the answer is the same 204 without any
     Access-Control-Allow-* header: the documentation does not say; that is observed behaviour.
@@ -363,7 +363,7 @@ class LocalGateway:
     """The WSGI app: preflights, the JWT authorizer, the event mapping, the function's answer.
 
     `authorize(headers, route_key)` returns a `tools.local_auth.AuthDecision`-like object; `cors`
-    is a `components.http_api.CorsRules` or None (CORS off); `jwks()` is the issuer's key set.
+    is a `components.service.http_api.CorsRules` or None (CORS off); `jwks()` is the issuer's key set.
     """
 
     def __init__(
@@ -759,7 +759,7 @@ class LocalApi:
         import boto3
         from service.routes import ROUTE_KEYS
 
-        from components.http_api import cors_rules
+        from components.service.http_api import cors_rules
         from tools import local_auth
 
         create_table(

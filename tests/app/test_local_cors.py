@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from service.routes import ROUTE_KEYS
 
-from components.http_api import cors_rules
+from components.service.http_api import cors_rules
 from tools.local_api import Invoker, LocalGateway, cors_origins
 from tools.local_auth import local_authorizer
 
