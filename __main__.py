@@ -11,21 +11,25 @@ import pulumi
 import pulumi_aws as aws
 
 from app.service.metrics_catalog import BUSINESS_METRICS
-from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
+from app.service.routes import PUBLIC_ROUTE_KEYS, READ_SCOPE, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
 from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
+from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
+from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
-from components.service.service import ServerlessService, ServerlessServiceArgs, ServiceAccess
+from components.service.function import source_version
+from components.service.service import LIVE_ALIAS, ServerlessService, ServerlessServiceArgs, ServiceAccess
 
 ROOT = Path(__file__).resolve().parent
 # What monitoring watches of the service, by key (alarm and resource names carry it) and scope; config
 # may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
-FUNCTION, API, TABLE, IDEMPOTENCY = "api", "http", "table", "idempotency"
-WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", **OWN_WATCHED}
+FUNCTION, API, TABLE, IDEMPOTENCY, HOOK = "api", "http", "table", "idempotency", "pre-traffic"
+WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function", **OWN_WATCHED}
+SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
 config = load_stack_config(pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS, watched=WATCHED)
@@ -52,6 +56,7 @@ service = ServerlessService(
         region=config.region,
         code_dir=ROOT / "app",
         handler="service.handler.lambda_handler",
+        packages=SERVICE_PACKAGES,
         route_keys=ROUTE_KEYS,
         access=ServiceAccess(scopes=SCOPES, route_scopes=ROUTE_SCOPES, public_route_keys=PUBLIC_ROUTE_KEYS),
         table_hash_key=TABLE_HASH_KEY,
@@ -63,6 +68,30 @@ service = ServerlessService(
         environment=config.environment,
     ),
     opts=with_provider,
+)
+
+# CodeDeploy calls it before any traffic moves to a new version; monitoring watches it like any function.
+hook = (
+    PreTrafficHook(
+        f"{config.service}-pre-traffic",
+        PreTrafficHookArgs(
+            name_prefix=config.prefix,
+            service_name=config.service,
+            region=config.region,
+            code_dir=ROOT / "app",
+            target_function_arn=service.function_arn,
+            function=config.lambda_,
+            log_retention_days=config.logs.retention_days,
+            metrics_namespace=service.metrics_namespace,
+            read_scope=service.token_scope(READ_SCOPE),
+            logs_kms_key_arn=service.logs_kms_key_arn,
+            retain_logs=config.data_protection.protect_resources,
+            mask_sensitive_data=config.logs.mask_sensitive_data,
+        ),
+        opts=with_provider,
+    )
+    if config.delivery.pre_traffic_check
+    else None
 )
 
 monitoring = ServiceMonitoring(
@@ -82,6 +111,22 @@ monitoring = ServiceMonitoring(
                 memory_mb=config.lambda_.memory_mb,
                 metrics_namespace=service.metrics_namespace,
                 reserved_concurrency=config.lambda_.reserved_concurrency,
+                alias=LIVE_ALIAS,
+            ),
+            *(
+                [WatchedFunction(
+                    key=HOOK,
+                    function_name=hook.function_name,
+                    log_group_name=hook.log_group_name,
+                    timeout_seconds=HOOK_TIMEOUT_SECONDS,
+                    memory_mb=HOOK_MEMORY_MB,
+                    metrics_namespace=service.metrics_namespace,
+                    # Two or three invocations per release; a failure fails the release, which says so.
+                    min_invocations=1,
+                    pages=False,
+                )]
+                if hook is not None
+                else []
             ),
             WatchedApi(
                 key=API,
@@ -110,6 +155,28 @@ monitoring = ServiceMonitoring(
     opts=with_provider,
 )
 
+# Every new version reaches traffic through CodeDeploy: the hook first, then the configured shift, judged
+# by the release alarms; `pulumi up` waits for the release and fails if it rolled back.
+delivery = SafeDelivery(
+    f"{config.service}-delivery",
+    SafeDeliveryArgs(
+        name_prefix=config.prefix,
+        region=config.region,
+        delivery=config.delivery,
+        function_name=service.function_name,
+        alias_name=service.alias_name,
+        alias_arn=service.alias_arn,
+        target_version=service.function_version,
+        alarm_names=monitoring.release_alarm_names,
+        hook_function_name=hook.function_name if hook is not None else None,
+        hook_function_arn=hook.function_arn if hook is not None else None,
+        notification_topic_arn=monitoring.alert_topic_arns["warning"],
+        notification_key_arn=monitoring.alert_key_arn,
+        source_version=source_version(ROOT / "app", SERVICE_PACKAGES),
+    ),
+    opts=with_provider,
+)
+
 # Budget, cost anomaly alerts and (for the stack that owns them) the account-level cost settings;
 # alerts go to the monitoring layer's topics, whose policies let Budgets and Cost Anomaly Detection publish.
 cost_guard = CostGuard(
@@ -127,6 +194,13 @@ cost_guard = CostGuard(
 
 pulumi.export("apiUrl", service.api_url)
 pulumi.export("functionName", service.function_name)
+pulumi.export("liveAlias", service.alias_name)
+pulumi.export("functionVersion", service.function_version)
+pulumi.export("liveVersion", delivery.live_version)
+pulumi.export("releaseApplication", delivery.application_name)
+pulumi.export("releaseDeploymentGroup", delivery.deployment_group_name)
+pulumi.export("releaseDeploymentConfig", delivery.deployment_config_name)
+pulumi.export("region", config.region)
 pulumi.export("tableName", service.table_name)
 pulumi.export("idempotencyTableName", service.idempotency_table_name)
 if service.auth is not None:
@@ -143,3 +217,6 @@ pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
 pulumi.export("alarmNames", monitoring.alarm_names)
 pulumi.export("budgetName", cost_guard.budget_name)
 pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)
+if cost_guard.cost_allocation_tags is not None:
+    # Keys billing has not activated yet (a new account); each `pulumi up` asks again until it does.
+    pulumi.export("pendingCostAllocationTags", cost_guard.cost_allocation_tags.pending_keys)

@@ -82,6 +82,26 @@ class LambdaConfig(_Model):
     """Share of invocations that log at DEBUG regardless of log level."""
     powertools_layer_version: int = Field(default=27, ge=1)
     """Version of the AWS-published Powertools for AWS Lambda (Python) v3 layer."""
+    snap_start: bool = False
+    """Lambda SnapStart on published versions (Python 3.12 and later): init runs once per version and
+    each cold start restores its snapshot. Billed per GB-second cached and per GB restored."""
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=10000)
+    """Execution environments kept initialised on the live alias (billed whether used or not)."""
+
+    @model_validator(mode="after")
+    def _combinations_aws_accepts(self) -> LambdaConfig:
+        if self.snap_start and self.provisioned_concurrency:
+            raise ValueError(
+                "snapStart and provisionedConcurrency: Lambda does not support SnapStart with provisioned "
+                "concurrency; choose one"
+            )
+        if self.provisioned_concurrency and self.reserved_concurrency and \
+                self.provisioned_concurrency > self.reserved_concurrency:
+            raise ValueError(
+                f"provisionedConcurrency ({self.provisioned_concurrency}) cannot exceed reservedConcurrency "
+                f"({self.reserved_concurrency})"
+            )
+        return self
 
 
 class RouteThrottle(_Model):
@@ -348,6 +368,34 @@ class TrafficConfig(_Model):
     token_requests_per_month: int = Field(default=1500, ge=0, le=1_000_000_000)
     """Access tokens machine callers request from Cognito per month (a caller that caches its token asks
     about once an hour: 730 a month; each smoke-test run asks twice)."""
+    cold_start_share: float = Field(default=0.005, ge=0, le=1)
+    """Share of invocations that start a new execution environment (each restores a SnapStart snapshot)."""
+    releases_per_month: int = Field(default=20, ge=0, le=10_000)
+    """Releases per month (each runs the pre-traffic hook, which invokes the new version twice)."""
+
+
+class DeliveryConfig(_Model):
+    """How a new version reaches traffic: CodeDeploy shifts the live alias, watched by the release alarms."""
+
+    strategy: Literal["canary", "linear", "all-at-once"] = "canary"
+    """canary: `percentage` for `intervalMinutes`, then the rest; linear: `percentage` more every
+    `intervalMinutes`; all-at-once: every request at once (still after the pre-traffic check)."""
+    percentage: int = Field(default=10, ge=1, le=99)
+    """Share of traffic of the canary step, or of each linear step."""
+    interval_minutes: int = Field(default=5, ge=1, le=1440)
+    """Minutes between steps, while the release alarms watch."""
+    pre_traffic_check: bool = True
+    """Before any traffic moves, a hook function invokes the new version with the readiness route and a
+    read; a version that fails never gets a request."""
+
+    @property
+    def total_minutes(self) -> int:
+        """How long the traffic shifting takes after the pre-traffic check."""
+        if self.strategy == "canary":
+            return self.interval_minutes
+        if self.strategy == "linear":
+            return self.interval_minutes * (-(-100 // self.percentage) - 1)
+        return 0
 
 
 Severity = Literal["critical", "warning"]
@@ -511,6 +559,8 @@ class StackConfig(_Model):
     """Traffic level the cost estimate prices."""
     monitoring: MonitoringConfig
     """Alerting, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
+    delivery: DeliveryConfig = DeliveryConfig()
+    """Traffic shifting of releases (CodeDeploy) and the pre-traffic check."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -574,7 +624,7 @@ class StackConfig(_Model):
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "architecture": "arm64", "logLevel": "DEBUG",
-                   "debugSampleRate": 0.0},
+                   "debugSampleRate": 0.0, "snapStart": False},
         "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": [],
                 "auth": {"mode": "cognito"},
                 "routeThrottling": {"POST /items": {"rateLimit": 10, "burstLimit": 20},
@@ -595,10 +645,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "monitoring": {"expectTraffic": False, "minRequests": 10, "dashboard": True,
                        "tracing": {"samplingRate": 1.0, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": False}},
+        # Releases still go through CodeDeploy and the pre-traffic check, all at once.
+        "delivery": {"strategy": "all-at-once", "preTrafficCheck": True},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
-                   "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01},
+                   "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01, "snapStart": True},
         # Writes are throttled below reads: they cost more and a runaway writer fills the table.
         "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000,
                 "auth": {"mode": "cognito"},
@@ -620,6 +672,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "monitoring": {"expectTraffic": True, "minRequests": 10, "dashboard": True, "anomalyDetection": True,
                        "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
+        # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
+        "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True},
     },
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,7 @@ def function_policy(
     log_group_arn: str,
     tables: Sequence[TableGrant] = (),
     region: str | None = None,
+    extra: Sequence[Mapping[str, Any]] = (),
 ) -> PolicyDocument:
     """Least-privilege inline policy of a Lambda function.
 
@@ -72,7 +73,8 @@ def function_policy(
       group's streams, which Lambda names at run time; the group itself is ours, not created by Lambda);
     - X-Ray: segment and telemetry upload, which AWS offers only on Resource "*";
     - DynamoDB: per table, exactly its actions on exactly the table and its named indexes;
-    - KMS: use of each table's customer-managed key, and only through DynamoDB.
+    - KMS: use of each table's customer-managed key, and only through DynamoDB;
+    - `extra`: what else the function calls, already scoped (a deployment hook's CodeDeploy calls).
     """
     statements: list[dict[str, Any]] = [
         {
@@ -110,4 +112,5 @@ def function_policy(
             if region:
                 key_statement["Condition"] = {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
             statements.append(key_statement)
+    statements += [dict(statement) for statement in extra]
     return {"Version": "2012-10-17", "Statement": statements}

@@ -122,3 +122,14 @@ def allows(document: dict[str, Any], principal: str, action: str, context: dict[
         ):
             return True
     return False
+
+
+def identity_allows(document: dict[str, Any], action: str, resource: str) -> bool:
+    """Whether an identity policy's Allow statements (no conditions) let its holder do `action` on `resource`."""
+    return any(
+        statement.get("Effect") == "Allow"
+        and not statement.get("Condition")
+        and any(_matches(pattern, action) for pattern in _as_list(statement.get("Action")))
+        and any(_matches(pattern, resource) for pattern in _as_list(statement.get("Resource")))
+        for statement in _as_list(document.get("Statement"))
+    )

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
 from components.config import CostConfig
+from components.cost.allocation_tags import CostAllocationTags
 from components.monitoring.alarm_resources import metric_alarm_resource
 from components.monitoring.catalog import AlarmContext, Thresholds
 from components.monitoring.kinds import account
@@ -260,6 +261,7 @@ class CostGuard(pulumi.ComponentResource):
     anomaly_monitor_arn: pulumi.Output[str]
     billing_alarm_arn: pulumi.Output[str] | None
     billing_topic_arn: pulumi.Output[str] | None
+    cost_allocation_tags: CostAllocationTags | None
 
     def __init__(self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prodready:cost_guard:CostGuard", name, None, opts)
@@ -268,16 +270,12 @@ class CostGuard(pulumi.ComponentResource):
         topics = {"warning": args.warning_topic_arn, "critical": args.critical_topic_arn}
 
         # Account-level: activation is a switch on the payer's billing data, not something a stack
-        # owns. Retained on delete, so that destroying the owning stack does not deactivate the tags
-        # every other stack's budget filters on.
+        # owns; it never fails a deployment while billing has not seen the keys yet (allocation_tags).
+        self.cost_allocation_tags = None
         if cost.manage_cost_allocation_tags:
-            for key in BUDGET_TAG_KEYS:
-                aws.costexplorer.CostAllocationTag(
-                    f"{name}-tag-{key.lower()}",
-                    tag_key=key,
-                    status="Active",
-                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-                )
+            self.cost_allocation_tags = CostAllocationTags(
+                f"{name}-allocation-tags", BUDGET_TAG_KEYS, opts=pulumi.ResourceOptions(parent=self)
+            )
 
         budget = aws.budgets.Budget(
             f"{name}-budget",
@@ -324,6 +322,9 @@ class CostGuard(pulumi.ComponentResource):
                 "anomalyMonitorArn": self.anomaly_monitor_arn,
                 "billingAlarmArn": self.billing_alarm_arn,
                 "billingTopicArn": self.billing_topic_arn,
+                "pendingCostAllocationTags": (
+                    self.cost_allocation_tags.pending_keys if self.cost_allocation_tags is not None else None
+                ),
             }
         )
 

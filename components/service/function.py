@@ -59,22 +59,36 @@ def data_protection_policy(name: str, partition: str = "aws") -> dict[str, Any]:
     }
 
 
-def source_files(code_dir: Path) -> dict[str, Path]:
-    """The files a function ships: Python sources only, so caches never change the archive."""
+def source_files(code_dir: Path, packages: Sequence[str] = ()) -> dict[str, Path]:
+    """The files a function ships: Python sources only, so caches never change the archive; with
+    `packages`, only those top-level packages of code_dir (one function's code, not its neighbours')."""
     return {
         path.relative_to(code_dir).as_posix(): path
         for path in sorted(code_dir.rglob("*.py"))
         if "__pycache__" not in path.parts
+        and (not packages or path.relative_to(code_dir).parts[0] in packages)
     }
 
 
-def source_version(code_dir: Path) -> str:
+def source_version(code_dir: Path, packages: Sequence[str] = ()) -> str:
     """Content hash of the shipped sources; the function reports it as its version."""
     digest = hashlib.sha256()
-    for rel, path in source_files(code_dir).items():
+    for rel, path in source_files(code_dir, packages).items():
         digest.update(rel.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Release:
+    """How a function's code reaches traffic: published versions behind an alias."""
+
+    alias: str = "live"
+    """The alias the API invokes; only a deployment moves it (Pulumi creates it and then leaves it alone)."""
+    snap_start: bool = False
+    """Lambda SnapStart on published versions: init runs once per version, restored from a snapshot."""
+    provisioned_concurrency: int | None = None
+    """Execution environments kept initialised on the alias; None for none."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,12 @@ class FunctionArgs:
     """Customer-managed key of the log group; None keeps CloudWatch Logs' own encryption."""
     mask_sensitive_data: bool = False
     """Attach a data protection policy (MASKED_DATA_IDENTIFIERS) to the log group."""
+    packages: Sequence[str] = ()
+    """Top-level packages of code_dir the function ships; empty ships every Python file."""
+    extra_statements: pulumi.Input[Sequence[Mapping[str, Any]]] = ()
+    """Further statements of its role's policy (built as data, e.g. the calls a deployment hook makes)."""
+    release: Release | None = None
+    """Publish versions behind an alias that deployments shift; None serves `$LATEST` (no alias)."""
 
 
 def powertools_environment(
@@ -158,16 +178,47 @@ _LAMBDA_LOG_LEVEL = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR
 
 
 class Function(pulumi.ComponentResource):
-    """A traced Lambda function writing JSON logs to a log group it owns."""
+    """A traced Lambda function writing JSON logs to a log group it owns; with a release, published
+    versions behind an alias."""
 
     function_name: pulumi.Output[str]
     arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
+    version: pulumi.Output[str]
+    alias_name: pulumi.Output[str] | None
+    alias_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prodready:function:Function", name, None, opts)
+        log_group = self._log_group(name, args)
+        role, role_policy = self._role(name, args, log_group)
+        function = self._function(name, args, log_group, role, role_policy)
+        alias = self._alias(name, args, function)
+
+        self.function_name = function.name
+        self.arn = function.arn
+        # What callers invoke: the alias when there is one (never $LATEST then), else the function.
+        self.invoke_arn = alias.invoke_arn if alias is not None else function.invoke_arn
+        self.log_group_name = log_group.name
+        self.role_arn = role.arn
+        self.version = function.version
+        self.alias_name = alias.name if alias is not None else None
+        self.alias_arn = alias.arn if alias is not None else None
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "arn": self.arn,
+                "logGroupName": self.log_group_name,
+                "roleArn": self.role_arn,
+                "version": self.version,
+                "aliasName": self.alias_name,
+                "aliasArn": self.alias_arn,
+            }
+        )
+
+    def _log_group(self, name: str, args: FunctionArgs) -> aws.cloudwatch.LogGroup:
         child = pulumi.ResourceOptions(parent=self)
 
         # Created before the function and named as Lambda would name it, so Lambda never creates a
@@ -186,7 +237,12 @@ class Function(pulumi.ComponentResource):
                 policy_document=json.dumps(data_protection_policy(f"{args.function_name}-mask")),
                 opts=child,
             )
+        return log_group
 
+    def _role(
+        self, name: str, args: FunctionArgs, log_group: aws.cloudwatch.LogGroup
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
             description=f"Execution role of Lambda function {args.function_name}",
@@ -206,8 +262,10 @@ class Function(pulumi.ComponentResource):
             )
             for access in args.table_access
         ])
-        policy_document = pulumi.Output.all(log_group.arn, grants).apply(
-            lambda values: iam.function_policy(log_group_arn=values[0], tables=values[1], region=args.region)
+        policy_document = pulumi.Output.all(log_group.arn, grants, args.extra_statements).apply(
+            lambda values: iam.function_policy(
+                log_group_arn=values[0], tables=values[1], region=args.region, extra=values[2]
+            )
         )
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -215,11 +273,20 @@ class Function(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(policy_document),
             opts=child,
         )
+        return role, role_policy
 
+    def _function(
+        self,
+        name: str,
+        args: FunctionArgs,
+        log_group: aws.cloudwatch.LogGroup,
+        role: aws.iam.Role,
+        role_policy: aws.iam.RolePolicy,
+    ) -> aws.lambda_.Function:
         code = pulumi.AssetArchive(
-            {rel: pulumi.FileAsset(str(path)) for rel, path in source_files(args.code_dir).items()}
+            {rel: pulumi.FileAsset(str(path)) for rel, path in source_files(args.code_dir, args.packages).items()}
         )
-        version = source_version(args.code_dir)
+        version = source_version(args.code_dir, args.packages)
         environment = {
             **powertools_environment(
                 service_name=args.service_name,
@@ -234,7 +301,8 @@ class Function(pulumi.ComponentResource):
             powertools_layer_arn(args.region, args.architecture, args.powertools_layer_version),
             *args.extra_layers,
         ]
-        function = aws.lambda_.Function(
+        release = args.release
+        return aws.lambda_.Function(
             f"{name}-lambda",
             name=args.function_name,
             description=f"{args.service_name} service, source {version}",
@@ -259,20 +327,36 @@ class Function(pulumi.ComponentResource):
                 system_log_level="INFO",
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            # A new version on every code or configuration change: what a release shifts traffic to.
+            publish=release is not None,
+            snap_start=(
+                aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+                if release is not None and release.snap_start else None
+            ),
             # The policy must exist before the first invocation can log or trace.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
         )
 
-        self.function_name = function.name
-        self.arn = function.arn
-        self.invoke_arn = function.invoke_arn
-        self.log_group_name = log_group.name
-        self.role_arn = role.arn
-        self.register_outputs(
-            {
-                "functionName": self.function_name,
-                "arn": self.arn,
-                "logGroupName": self.log_group_name,
-                "roleArn": self.role_arn,
-            }
+    def _alias(self, name: str, args: FunctionArgs, function: aws.lambda_.Function) -> aws.lambda_.Alias | None:
+        release = args.release
+        if release is None:
+            return None
+        alias = aws.lambda_.Alias(
+            f"{name}-{release.alias}",
+            name=release.alias,
+            function_name=function.name,
+            description=f"What {args.function_name}'s callers invoke; moved only by deployments",
+            # Created on the first version; from then on only a deployment moves it (traffic shifting
+            # sets the routing config), so Pulumi never fights CodeDeploy over it.
+            function_version=function.version,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["functionVersion", "routingConfig"]),
         )
+        if release.provisioned_concurrency:
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{name}-provisioned",
+                function_name=function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=release.provisioned_concurrency,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return alias

@@ -142,7 +142,7 @@ class HttpApiArgs:
     function_name: pulumi.Input[str]
     """Name of the Lambda function that serves every route."""
     function_invoke_arn: pulumi.Input[str]
-    """Invoke ARN of that function (the proxy integration's URI)."""
+    """Invoke ARN of what the integration calls (the function's alias, so never `$LATEST`)."""
     route_keys: Sequence[str]
     """Route keys (`METHOD /path`) the function serves."""
     throttling_rate_limit: float
@@ -169,6 +169,8 @@ class HttpApiArgs:
     """Per route key, (rate, burst) overriding the stage default."""
     logs_kms_key_arn: pulumi.Input[str] | None = None
     """Customer-managed key for the access-log group; None keeps CloudWatch Logs' own encryption."""
+    function_qualifier: pulumi.Input[str] | None = None
+    """The alias the integration invokes: the invoke permission is granted on it alone."""
 
 
 class HttpApi(pulumi.ComponentResource):
@@ -285,6 +287,7 @@ class HttpApi(pulumi.ComponentResource):
             f"{name}-invoke-permission",
             action="lambda:InvokeFunction",
             function=args.function_name,
+            qualifier=args.function_qualifier,
             principal="apigateway.amazonaws.com",
             # Only this API's stage may invoke: any route and method of it, nothing else.
             source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{STAGE_NAME}/*"),

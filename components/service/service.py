@@ -13,10 +13,12 @@ from components.config import ApiConfig, DataProtectionConfig, LambdaConfig, Log
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.service import keys
 from components.service.auth import ApiAuth, ApiAuthArgs
-from components.service.function import Function, FunctionArgs, TableAccess
+from components.service.function import Function, FunctionArgs, Release, TableAccess
 from components.service.http_api import HttpApi, HttpApiArgs, JwtAuthorization
 from components.service.table import Table, TableArgs
 
+# The alias the API invokes, and a release moves.
+LIVE_ALIAS = "live"
 # Powertools' Idempotency utility keeps its records under these attribute names (its defaults).
 IDEMPOTENCY_HASH_KEY = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
@@ -51,6 +53,8 @@ class ServerlessServiceArgs:
     """The Lambda source root (the repository's app/)."""
     handler: str
     """Handler of the function, relative to code_dir."""
+    packages: Sequence[str]
+    """Top-level packages of code_dir the function ships."""
     route_keys: Sequence[str]
     """API routes the function serves."""
     access: ServiceAccess
@@ -76,6 +80,9 @@ class ServerlessService(pulumi.ComponentResource):
 
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
+    function_version: pulumi.Output[str]
+    alias_name: pulumi.Output[str]
+    alias_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     api_id: pulumi.Output[str]
     stage_name: pulumi.Output[str]
@@ -100,10 +107,15 @@ class ServerlessService(pulumi.ComponentResource):
         self.logs_kms_key_arn = self._logs_key(name, args)
         function = self._function(name, args, table, idempotency)
         self.auth = self._cognito(name, args)
+        self._scope_prefix = self.scope_prefix(args)
         api = self._api(name, args, function)
 
         self.function_name = function.function_name
         self.function_arn = function.arn
+        self.function_version = function.version
+        # The service always releases through its alias (Release is set below), so both exist.
+        self.alias_name = function.alias_name  # type: ignore[assignment]
+        self.alias_arn = function.alias_arn  # type: ignore[assignment]
         self.log_group_name = function.log_group_name
         self.api_id = api.api_id
         self.stage_name = api.stage_name
@@ -116,6 +128,9 @@ class ServerlessService(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "functionName": self.function_name,
+                "functionVersion": self.function_version,
+                "aliasName": self.alias_name,
+                "aliasArn": self.alias_arn,
                 "logGroupName": self.log_group_name,
                 "apiId": self.api_id,
                 "stageName": self.stage_name,
@@ -210,6 +225,7 @@ class ServerlessService(pulumi.ComponentResource):
                 function_name=f"{args.name_prefix}-api",
                 code_dir=args.code_dir,
                 handler=args.handler,
+                packages=args.packages,
                 region=args.region,
                 memory_mb=fn.memory_mb,
                 timeout_seconds=fn.timeout_seconds,
@@ -250,6 +266,12 @@ class ServerlessService(pulumi.ComponentResource):
                 retain_logs=args.data_protection.protect_resources,
                 logs_kms_key_arn=self.logs_kms_key_arn,
                 mask_sensitive_data=args.logs.mask_sensitive_data,
+                # The API invokes the live alias; only a CodeDeploy release moves it.
+                release=Release(
+                    alias=LIVE_ALIAS,
+                    snap_start=fn.snap_start,
+                    provisioned_concurrency=fn.provisioned_concurrency,
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -272,6 +294,19 @@ class ServerlessService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    @staticmethod
+    def scope_prefix(args: ServerlessServiceArgs) -> str:
+        """How tokens name the service's scopes: `<service>/` for the Cognito resource server, the
+        configured prefix for an external issuer."""
+        auth = args.api.auth
+        if auth.mode == "cognito":
+            return f"{args.service_name}/"
+        return auth.scope_prefix if auth.mode == "jwt" else ""
+
+    def token_scope(self, scope: str) -> str:
+        """`scope` as the service's tokens carry it (what its authorizer requires)."""
+        return f"{self._scope_prefix}{scope}"
+
     def _authorization(self, args: ServerlessServiceArgs) -> JwtAuthorization | None:
         auth = args.api.auth
         if auth.mode == "none":
@@ -279,13 +314,12 @@ class ServerlessService(pulumi.ComponentResource):
         if self.auth is not None:
             issuer: pulumi.Input[str] = self.auth.issuer
             audiences: list[pulumi.Input[str]] = [self.auth.client_id]
-            prefix = f"{args.service_name}/"
         else:
-            issuer, audiences, prefix = str(auth.issuer), list(auth.audience), auth.scope_prefix
+            issuer, audiences = str(auth.issuer), list(auth.audience)
         return JwtAuthorization(
             issuer=issuer,
             audiences=audiences,
-            route_scopes=qualified_scopes(args.access.route_scopes, prefix),
+            route_scopes=qualified_scopes(args.access.route_scopes, self._scope_prefix),
             public_route_keys=args.access.public_route_keys,
         )
 
@@ -296,6 +330,7 @@ class ServerlessService(pulumi.ComponentResource):
                 api_name=args.name_prefix,
                 function_name=function.function_name,
                 function_invoke_arn=function.invoke_arn,
+                function_qualifier=function.alias_name,
                 route_keys=args.route_keys,
                 throttling_rate_limit=args.api.throttling_rate_limit,
                 throttling_burst_limit=args.api.throttling_burst_limit,

@@ -121,7 +121,10 @@ def test_prod_log_groups_use_a_key_that_only_their_cloudwatch_logs_may_use(prod_
     (key,) = [k for k in prod_plan.of_type(KMS_KEY) if k.name == "catalog-logs-key"]
     assert key.protect and key.retain_on_delete
     groups = _groups(prod_plan)
-    assert len(groups) == 2
+    # The service function's, the pre-traffic hook's and the API's access logs.
+    assert sorted(g.inputs["name"] for g in groups) == [
+        "/aws/apigateway/catalog-prod/access-logs", "/aws/lambda/catalog-prod-api",
+        "/aws/lambda/catalog-prod-pre-traffic"]
     policy = json.loads(key.inputs["policy"])
     (statement,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}]
     patterns = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
@@ -157,15 +160,17 @@ def test_table_keys_are_usable_only_through_dynamodb(prod_plan: Plan) -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_function_log_group_masks_identifiers_aws_detects(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
-    (policy,) = plan.of_type("aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy")
-    function_group = next(g for g in _groups(plan) if g.inputs["name"].startswith("/aws/lambda/"))
-    assert policy.inputs["logGroupName"] == function_group.outputs["name"]
-    document = json.loads(policy.inputs["policyDocument"])
-    assert document["Version"] == "2021-06-01"
-    operations = {next(iter(s["Operation"])) for s in document["Statement"]}
-    assert operations == {"Audit", "Deidentify"}
-    for statement in document["Statement"]:
-        assert "arn:aws:dataprotection::aws:data-identifier/EmailAddress" in statement["DataIdentifier"]
+    policies = plan.of_type("aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy")
+    # Every function's log group: the service's and the pre-traffic hook's (it logs response excerpts).
+    function_groups = {g.outputs["name"] for g in _groups(plan) if g.inputs["name"].startswith("/aws/lambda/")}
+    assert {p.inputs["logGroupName"] for p in policies} == function_groups and len(function_groups) == 2
+    for policy in policies:
+        document = json.loads(policy.inputs["policyDocument"])
+        assert document["Version"] == "2021-06-01"
+        operations = {next(iter(s["Operation"])) for s in document["Statement"]}
+        assert operations == {"Audit", "Deidentify"}
+        for statement in document["Statement"]:
+            assert "arn:aws:dataprotection::aws:data-identifier/EmailAddress" in statement["DataIdentifier"]
 
 
 def _with_auth(stack: str, auth: dict[str, object]) -> dict[str, object]:

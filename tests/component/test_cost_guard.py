@@ -21,7 +21,7 @@ GUARD = "prodready:cost_guard:CostGuard"
 BUDGET = "aws:budgets/budget:Budget"
 MONITOR = "aws:costexplorer/anomalyMonitor:AnomalyMonitor"
 SUBSCRIPTION = "aws:costexplorer/anomalySubscription:AnomalySubscription"
-TAG = "aws:costexplorer/costAllocationTag:CostAllocationTag"
+TAG = "pulumi-python:dynamic/prodready:CostAllocationTags"
 PROVIDER = "pulumi:providers:aws"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 # The us-east-1 provider, an AlertRouting there (key, alias, topic, topic policy, subscriptions), alarm, dashboard.
@@ -102,7 +102,7 @@ def _topic_arn(plan: Plan, severity: str) -> str:
 
 def test_prod_guard_has_budget_anomaly_alerts_tags_and_billing_alarm(prod: Plan) -> None:
     assert sorted(_types(prod)) == sorted([
-        BUDGET, MONITOR, SUBSCRIPTION, TAG, TAG, PROVIDER, "prodready:alert_routing:AlertRouting",
+        BUDGET, MONITOR, SUBSCRIPTION, TAG, PROVIDER, "prodready:alert_routing:AlertRouting",
         "aws:kms/key:Key", "aws:kms/alias:Alias", "aws:sns/topic:Topic",
         "aws:sns/topicPolicy:TopicPolicy", "aws:sns/topicSubscription:TopicSubscription",
         "aws:sns/topicSubscription:TopicSubscription", ALARM, "aws:cloudwatch/dashboard:Dashboard",
@@ -191,12 +191,13 @@ def test_cost_allocation_tag_switch_adds_exactly_the_tags(project: Path, prod: P
     off = run_plan("prod", project_dir=project, config_overrides={"prodready:cost": committed_cost(
         "prod", manageCostAllocationTags=False)})
     assert off.of_type(TAG) == []
-    assert len(_guarded(prod)) - len(_guarded(off)) == 2
-    tags = prod.of_type(TAG)
-    assert sorted((t.inputs["tagKey"], t.inputs["status"]) for t in tags) == [
-        ("Environment", "Active"), ("Project", "Active")]
-    # Destroying the owning stack must not deactivate what other stacks' budgets filter on.
-    assert all(t.retain_on_delete for t in tags), [t.urn for t in tags]
+    assert len(_guarded(prod)) - len(_guarded(off)) == 1
+    (tags,) = prod.of_type(TAG)
+    assert tags.inputs["tagKeys"] == ["Project", "Environment"]
+    # Planned as a new account's first deployment sees it: both keys pending, the update not failed.
+    assert tags.outputs["pendingKeys"] == ["Environment", "Project"]
+    assert {k: v["status"] for k, v in tags.outputs["statuses"].items()} == {"Project": "Pending",
+                                                                          "Environment": "Pending"}
 
 
 def test_billing_alarm_lives_in_us_east_1_and_routes_to_a_topic_there(prod: Plan) -> None:

@@ -187,9 +187,12 @@ def test_dashboard_body_is_valid_and_shows_existing_alarms(plans: dict[str, Plan
     arns = {a.outputs["arn"] for a in _alarms(plan)}
     (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
     assert set(alarm_widget["properties"]["alarms"]) <= arns
-    function = plan.one("aws:lambda/function:Function")
     text = json.dumps(body)
-    assert function.outputs["name"] in text and _items_table(plan).outputs["name"] in text
+    # Every function it watches (the service's, the pre-traffic hook's), and the alias a release shifts.
+    for function in plan.of_type("aws:lambda/function:Function"):
+        assert function.outputs["name"] in text, function.urn
+    assert f"catalog-{stack}-api:live" in text
+    assert _items_table(plan).outputs["name"] in text
     assert plan.one("aws:apigatewayv2/api:Api").id in text
 
 
@@ -197,14 +200,16 @@ def test_dashboard_body_is_valid_and_shows_existing_alarms(plans: dict[str, Plan
 def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     groups = {g.inputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    function_group = f"/aws/lambda/catalog-{stack}-api"
-    access_group = f"/aws/apigateway/catalog-{stack}/access-logs"
+    # Each watched function's log group (the service's and the pre-traffic hook's), and the access logs.
+    log_groups = {"api": f"/aws/lambda/catalog-{stack}-api", "pre-traffic": f"/aws/lambda/catalog-{stack}-pre-traffic",
+                  "http": f"/aws/apigateway/catalog-{stack}/access-logs"}
     filters = {f.inputs["name"]: f for f in plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")}
-    assert sorted(filters) == sorted(f"catalog-{stack}-{key}" for key in (
-        "api-init-duration", "api-max-memory-used", "api-error-log-lines", "http-auth-refusals"))
+    assert sorted(filters) == sorted(
+        [f"catalog-{stack}-{fn}-{key}" for fn in ("api", "pre-traffic")
+         for key in ("init-duration", "max-memory-used", "error-log-lines")] + [f"catalog-{stack}-http-auth-refusals"])
     for name, metric_filter in filters.items():
-        resource = "http" if name.endswith("auth-refusals") else "api"
-        assert metric_filter.inputs["logGroupName"] == (access_group if resource == "http" else function_group)
+        resource = next(key for key in log_groups if name.startswith(f"catalog-{stack}-{key}-"))
+        assert metric_filter.inputs["logGroupName"] == log_groups[resource]
         assert metric_filter.inputs["metricTransformation"]["namespace"] == f"prodready/catalog-{stack}/{resource}"
     queries = plan.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")
     assert len(queries) == 9
@@ -222,7 +227,10 @@ def test_tracing_follows_the_stack_config(plans: dict[str, Plan], stack: str) ->
     assert rule.inputs["reservoirSize"] == tracing_config.reservoir_per_second
     assert rule.inputs["serviceName"] == f"catalog-{stack}-*" and rule.inputs["priority"] < 10000
     group = plan.one("aws:xray/group:Group")
-    assert group.inputs["filterExpression"] == f'service("catalog-{stack}-api") {{ fault = true OR error = true }}'
+    assert group.inputs["filterExpression"] == (
+        f'service("catalog-{stack}-api") {{ fault = true OR error = true }} '
+        f'OR service("catalog-{stack}-pre-traffic") {{ fault = true OR error = true }}'
+    )
     assert group.inputs["insightsConfiguration"] == {"insightsEnabled": True, "notificationsEnabled": True}
     assert (rule.inputs["fixedRate"], stack) in ((1.0, "dev"), (0.05, "prod"))
 

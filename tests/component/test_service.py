@@ -33,6 +33,16 @@ def _in_component(plan: Plan, type_token: str, component: str) -> list[PlannedRe
     return [r for r in plan.of_type(type_token) if r.parent in parents]
 
 
+def _service_function(plan: Plan) -> PlannedResource:
+    (function,) = [f for f in plan.of_type(FUNCTION) if f.name == "catalog-function-lambda"]
+    return function
+
+
+def _live_alias(plan: Plan) -> PlannedResource:
+    (alias,) = plan.of_type("aws:lambda/alias:Alias")
+    return alias
+
+
 def _service_table(plan: Plan) -> PlannedResource:
     (table,) = [t for t in _in_component(plan, TABLE, "prodready:table:Table") if t.name == "catalog-table-dynamodb"]
     return table
@@ -76,13 +86,14 @@ def test_role_policy_is_least_privilege(plans: dict[str, Plan], stack: str) -> N
     for resource in plan.of_type(ROLE_POLICY):
         document = json.loads(resource.inputs["policy"])
         assert wildcard_findings(document) == [], resource.urn
-    (policy,) = _in_component(plan, ROLE_POLICY, "prodready:function:Function")
+    (policy,) = [p for p in _in_component(plan, ROLE_POLICY, "prodready:function:Function")
+                 if p.name == "catalog-function-policy"]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     table = _service_table(plan)
     (idempotency,) = [t for t in plan.of_type(TABLE) if t.name == "catalog-idempotency-dynamodb"]
     assert sorted(statements["IdempotencyRecords"]["Action"]) == sorted(IDEMPOTENCY_ACTIONS)
     assert statements["IdempotencyRecords"]["Resource"] == [idempotency.outputs["arn"]]
-    log_group = next(r for r in plan.of_type(LOG_GROUP) if r.inputs["name"].startswith("/aws/lambda/"))
+    log_group = next(r for r in plan.of_type(LOG_GROUP) if r.inputs["name"] == f"/aws/lambda/catalog-{stack}-api")
     assert statements["WriteOwnLogGroup"]["Resource"] == [f"{log_group.outputs['arn']}:*"]
     assert sorted(statements["TableItems"]["Action"]) == sorted(ITEM_ACTIONS)
     indexes = [g["name"] for g in table.inputs.get("globalSecondaryIndexes", [])]
@@ -130,7 +141,7 @@ def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], stack: str) -> None:
     plan, config = plans[stack], committed_config(stack)
-    function = plan.one(FUNCTION)
+    function = _service_function(plan)
     inputs = function.inputs
     assert inputs["runtime"] == "python3.13"
     assert inputs["architectures"] == [config.lambda_.architecture]
@@ -157,6 +168,16 @@ def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], 
     assert env["OPENAPI_ENABLED"] == "false"
     shipped = set(inputs["code"]["__archive"]["assets"])
     assert "service/handler.py" in shipped and not any("__pycache__" in p for p in shipped)
+    # Its own package only: the pre-traffic hook's code is not in the service's archive.
+    assert {p.split("/")[0] for p in shipped} == {"service"}
+    # Every code or configuration change publishes a version; SnapStart as the stack says.
+    assert inputs["publish"] is True
+    assert inputs.get("snapStart") == ({"applyOn": "PublishedVersions"} if config.lambda_.snap_start else None)
+    alias = _live_alias(plan)
+    assert (alias.inputs["name"], alias.inputs["functionName"]) == ("live", function.outputs["name"])
+    assert alias.inputs["functionVersion"] == function.outputs["version"]
+    # Only CodeDeploy moves the alias after its creation: Pulumi never resets a release in progress.
+    assert sorted(alias.ignore_changes) == ["functionVersion", "routingConfig"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -184,10 +205,14 @@ def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack:
     assert sorted(r.inputs["routeKey"] for r in routes) == sorted([*ROUTE_KEYS, "$default", "OPTIONS /{proxy+}"])
     integration = plan.one("aws:apigatewayv2/integration:Integration")
     assert integration.inputs["payloadFormatVersion"] == "2.0"
-    assert integration.inputs["integrationUri"] == plan.one(FUNCTION).outputs["invokeArn"]
+    # The integration and the invoke permission target the live alias, never $LATEST.
+    alias = _live_alias(plan)
+    assert integration.inputs["integrationUri"] == alias.outputs["invokeArn"]
+    assert alias.outputs["invokeArn"].endswith(f"function:catalog-{stack}-api:live/invocations")
     assert {r.inputs["target"] for r in routes} == {f"integrations/{integration.id}"}
     permission = plan.one("aws:lambda/permission:Permission")
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
+    assert permission.inputs["qualifier"] == "live"
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/$default/*"
     cors = api.inputs.get("corsConfiguration")
     assert cors and cors["allowOrigins"] == list(committed_config(stack).api.cors_origins)

@@ -51,7 +51,7 @@ def test_committed_stack_has_no_violation(stack: str, view: str, plans: dict[str
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_removing_a_retention_reports_that_log_group(view: str, prod_plan: Plan, analyze):
-    group = one(prod_plan, "aws:cloudwatch/logGroup:LogGroup", "function-logs")
+    group = one(prod_plan, "aws:cloudwatch/logGroup:LogGroup", "catalog-function-logs")
     report = analyze(mutate(prod_plan, group.urn, set_prop("retentionInDays", DELETE)), views=(view,))
     assert summary(report) == [(
         "log-group-retention", group.name,
@@ -98,8 +98,8 @@ def test_removing_a_default_tag_reports_every_taggable_resource_of_that_provider
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_removing_an_alarm_reports_the_resource_it_covered(view: str, prod_plan: Plan, analyze):
-    alarm = one(prod_plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "lambda-throttles-warning")
-    function = one(prod_plan, "aws:lambda/function:Function", "function-lambda")
+    alarm = one(prod_plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "api-lambda-throttles-warning")
+    function = one(prod_plan, "aws:lambda/function:Function", "catalog-function-lambda")
     report = analyze(remove(prod_plan, alarm.urn), views=(view,))
     assert summary(report) == [(
         "alarm-coverage", function.name,
@@ -110,8 +110,8 @@ def test_removing_an_alarm_reports_the_resource_it_covered(view: str, prod_plan:
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_removing_a_log_derived_alarm_reports_the_function(view: str, prod_plan: Plan, analyze):
-    alarm = one(prod_plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "lambda-error-logs-warning")
-    function = one(prod_plan, "aws:lambda/function:Function", "function-lambda")
+    alarm = one(prod_plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "api-lambda-error-logs-warning")
+    function = one(prod_plan, "aws:lambda/function:Function", "catalog-function-lambda")
     report = analyze(remove(prod_plan, alarm.urn), views=(view,))
     assert [(p, name) for p, name, _ in summary(report)] == [("alarm-coverage", function.name)]
     assert "log-derived metric ErrorLogLines" in report.violations[0].message
@@ -119,7 +119,7 @@ def test_removing_a_log_derived_alarm_reports_the_function(view: str, prod_plan:
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_removing_an_alarm_action_reports_that_alarm(view: str, prod_plan: Plan, analyze):
-    alarm = one(prod_plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "lambda-throttles-warning")
+    alarm = one(prod_plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "api-lambda-throttles-warning")
     report = analyze(mutate(prod_plan, alarm.urn, set_prop("alarmActions", [])), views=(view,))
     assert summary(report) == [(
         "alarm-routing", alarm.name,
@@ -162,8 +162,9 @@ def test_dev_plan_breaks_prod_rules(dev_plan: Plan, analyze):
     found = {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in report.violations}
     table = one(dev_plan, "aws:dynamodb/table:Table", "table-dynamodb").name
     assert ("dynamodb-data-protection", table) in found
-    assert ("log-group-retention", one(dev_plan, "aws:cloudwatch/logGroup:LogGroup", "function-logs").name) in found
+    function_logs = one(dev_plan, "aws:cloudwatch/logGroup:LogGroup", "catalog-function-logs").name
+    assert ("log-group-retention", function_logs) in found
     # Dev keeps CloudWatch Logs' own encryption (its profile), which prod's config does not allow.
-    assert ("log-group-encryption", one(dev_plan, "aws:cloudwatch/logGroup:LogGroup", "function-logs").name) in found
+    assert ("log-group-encryption", function_logs) in found
     assert {p for p, _ in found} == {"dynamodb-data-protection", "log-group-retention", "required-tags",
                                      "log-group-encryption"}

@@ -148,9 +148,12 @@ def test_budget_and_anomaly_monitor_are_stack_outputs(plans: dict[str, Plan], st
         "arn"]
 
 
+ALLOCATION_TAGS = "pulumi-python:dynamic/prodready:CostAllocationTags"
+
+
 def test_only_prod_carries_the_account_level_resources(plans: dict[str, Plan]) -> None:
     counts = {
-        stack: (len(plan.of_type("aws:costexplorer/costAllocationTag:CostAllocationTag")),
+        stack: (sum(len(r.inputs["tagKeys"]) for r in plan.of_type(ALLOCATION_TAGS)),
                 len([p for p in plan.of_type("pulumi:providers:aws") if p.inputs.get("region") == "us-east-1"]))
         for stack, plan in plans.items()
     }

@@ -27,6 +27,10 @@ SLO_WINDOWS = {(kind, severity) for kind in ("slo-availability-burn-rate", "slo-
 # What each watched resource must have, per committed stack: (alarm kind, severity).
 FUNCTION = {("lambda-error-rate", C), ("lambda-error-rate", W), ("lambda-throttles", W), ("lambda-duration-p99", W),
             ("lambda-init-duration-p99", W), ("lambda-memory", W), ("lambda-error-logs", W)}
+# The live alias a release shifts: what judges a canary.
+ALIAS = {("lambda-alias-error-rate", W), ("lambda-alias-duration-p99", W)}
+# The pre-traffic hook: a function like any other, except that it never pages (a failure fails the release).
+HOOK = {kind for kind in FUNCTION if kind[1] == W}
 API = {("api-5xx-rate", C), ("api-5xx-rate", W), ("api-4xx-rate", W), ("api-latency-p99", W),
        ("api-integration-latency-p99", W), ("api-near-throttle-limit", W), ("api-auth-refusals", W)} | SLO_WINDOWS
 TABLE = {("dynamodb-read-throttles", C), ("dynamodb-write-throttles", C), ("dynamodb-system-errors", W),
@@ -35,7 +39,8 @@ TABLE = {("dynamodb-read-throttles", C), ("dynamodb-write-throttles", C), ("dyna
 TOPIC = {("alert-topic-delivery-failures", W), ("alert-topic-delivery-failures", C)}
 EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
     "dev": {
-        "function": FUNCTION,
+        "function": FUNCTION | ALIAS,
+        "hook": HOOK,
         "api": API,
         "table": TABLE,
         "topic": TOPIC,
@@ -44,7 +49,8 @@ EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
     "prod": {
         # prod reserves concurrency, tightens latency with a critical p99, expects traffic (no-traffic alarm,
         # anomaly bands) and runs the canary.
-        "function": FUNCTION | {("lambda-concurrency", W)},
+        "function": FUNCTION | ALIAS | {("lambda-concurrency", W)},
+        "hook": HOOK,
         "api": API | {("api-latency-p99", C), ("api-no-traffic", C), ("api-traffic-anomaly", W),
                       ("api-latency-anomaly", W)},
         "table": TABLE,
@@ -72,13 +78,15 @@ def _metrics(alarm: PlannedResource) -> list[tuple[str, dict[str, str]]]:
 
 def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     """Which resource an alarm watches, from its metrics' dimensions (as the policy pack matches them)."""
-    function = plan.one("aws:lambda/function:Function").outputs["name"]
+    function, hook = f"catalog-{stack}-api", f"catalog-{stack}-pre-traffic"
     api = plan.one("aws:apigatewayv2/api:Api").id
     tables = {t.outputs["name"] for t in plan.of_type("aws:dynamodb/table:Table")}
     found = set()
     for namespace, dims in _metrics(alarm):
         if dims.get("FunctionName") == function or namespace == f"prodready/catalog-{stack}/api":
             found.add("function")
+        elif dims.get("FunctionName") == hook or namespace == f"prodready/catalog-{stack}/pre-traffic":
+            found.add("hook")
         elif (dims.get("ApiId") == api and dims.get("Stage") == "$default") or \
                 namespace == f"prodready/catalog-{stack}/http":
             found.add("api")
@@ -130,7 +138,7 @@ def test_alarm_summary_counts_by_severity(prod_plan: Plan) -> None:
     metric_row = next(line for line in summary.splitlines() if line.strip().startswith("metric alarms")).split()
     # Other layers' alarms (the cost guard's billing alarm) are counted too, by their own Severity tag.
     assert int(metric_row[2]) >= critical and int(metric_row[-1]) >= len(mine)
-    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 4" in summary
+    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 7" in summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,8 +151,9 @@ def _stack_monitoring(stack: str) -> dict[str, Any]:
 
 
 def _by_kind(plan: Plan) -> dict[tuple[str, str], PlannedResource]:
+    # The service's alarms (not the pre-traffic hook's, which has the same function kinds).
     return {(a.inputs["tags"]["AlarmKind"], a.inputs["tags"]["Severity"]): a for a in _mine(plan, METRIC_ALARM)
-            if "slo" not in a.inputs["tags"]["AlarmKind"]}
+            if "slo" not in a.inputs["tags"]["AlarmKind"] and "-pre-traffic-" not in a.inputs["name"]}
 
 
 def test_thresholds_follow_config_overrides(dev_plan: Plan, plan_with: Callable[..., Plan]) -> None:

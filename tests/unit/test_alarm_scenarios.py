@@ -265,3 +265,19 @@ def test_per_resource_thresholds_move_only_that_resource() -> None:
     assert alarm_state(specs["svc-test-hook-lambda-duration-p99-warning"], [period] * 3) == "OK"
     assert alarm_state(specs["svc-test-api-lambda-duration-p99-warning"],
                        [{"Duration:p99": 5100, "Invocations": 100}] * 3) == "ALARM"
+
+
+HOOK = WatchedFunction("pre-traffic", "svc-test-pre-traffic", "/aws/lambda/svc-test-pre-traffic", timeout_seconds=60,
+                       memory_mb=256, metrics_namespace=NS, min_invocations=1, pages=False)
+
+
+def test_a_function_called_a_few_times_per_release_is_judged_from_one_invocation_and_never_pages() -> None:
+    specs = {spec.name.removeprefix("svc-test-"): spec for spec in HOOK.alarms(_ctx())}
+    # Its failures already fail the release in front of whoever released: warnings only.
+    assert {spec.severity for spec in specs.values()} == {"warning"}
+    error_rate = specs["pre-traffic-lambda-error-rate-warning"]
+    assert alarm_state(error_rate, [{"Errors": 1, "Invocations": 2}]) == "ALARM"
+    assert alarm_state(error_rate, [{"Errors": 0, "Invocations": 2}]) == "OK"
+    # The service function, gated at the stack's 10 requests, would not judge the same two invocations.
+    assert _states("lambda-error-rate", [{"Errors": 1, "Invocations": 2}], "api") == {
+        "api-lambda-error-rate-critical": "OK", "api-lambda-error-rate-warning": "OK"}

@@ -227,3 +227,38 @@ def test_prod_refuses_log_groups_without_a_customer_managed_key() -> None:
     with pytest.raises(ConfigError) as caught:
         load_stack_config("prod", _raw("prod", prodready__logs=logs))
     assert caught.value.problems == ["prodready:logs.customerManagedKey: must be true in a prod stack (got False)"]
+
+
+def test_snapstart_is_on_in_prod_and_off_in_dev_by_default() -> None:
+    assert load_stack_config("prod", _raw("prod")).lambda_.snap_start is True
+    assert load_stack_config("dev", _raw("dev")).lambda_.snap_start is False
+
+
+def _lambda(stack: str, **changes: Any) -> dict[str, Any]:
+    raw, _ = stack_config(stack)
+    return {**json.loads(raw["prodready:lambda"]), **changes}
+
+
+def test_combinations_lambda_refuses_are_refused_naming_the_keys() -> None:
+    # SnapStart is on in prod's profile: provisioned concurrency alone conflicts with it.
+    problems = _problems("prod", _raw("prod", prodready__lambda=_lambda("prod", provisionedConcurrency=5)))
+    assert len(problems) == 1 and problems[0].startswith(
+        "prodready:lambda: snapStart and provisionedConcurrency: Lambda does not support SnapStart with provisioned "
+        "concurrency; choose one")
+    problems = _problems("prod", _raw("prod", prodready__lambda=_lambda(
+        "prod", snapStart=False, provisionedConcurrency=101)))
+    assert problems[0].startswith("prodready:lambda: provisionedConcurrency (101) cannot exceed reservedConcurrency "
+                                  "(100)")
+    accepted = load_stack_config("prod", _raw("prod", prodready__lambda=_lambda(
+        "prod", snapStart=False, provisionedConcurrency=100)))
+    assert accepted.lambda_.provisioned_concurrency == 100
+
+
+def test_delivery_defaults_and_bad_values_are_named() -> None:
+    prod, dev = load_stack_config("prod", _raw("prod")).delivery, load_stack_config("dev", _raw("dev")).delivery
+    assert (prod.strategy, prod.percentage, prod.interval_minutes, prod.pre_traffic_check) == ("canary", 10, 5, True)
+    assert (dev.strategy, dev.pre_traffic_check) == ("all-at-once", True)
+    assert _problems("prod", _raw("prod", prodready__delivery={"strategy": "blue"})) == [
+        "prodready:delivery.strategy: Input should be 'canary', 'linear' or 'all-at-once' (got 'blue')"]
+    assert _problems("prod", _raw("prod", prodready__delivery={"percentage": 100}))[0].startswith(
+        "prodready:delivery.percentage: Input should be less than or equal to 99")

@@ -18,7 +18,11 @@ PROVIDER = "urn:pulumi:t::p::pulumi:providers:aws::aws"
 EAST = "urn:pulumi:t::p::pulumi:providers:aws::east"
 SERVICE = "urn:pulumi:t::p::prodready:service:ServerlessService::svc"
 MONITORING = "urn:pulumi:t::p::prodready:monitoring:ServiceMonitoring::mon"
-INVOKE_ARN = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/fn/invocations"
+# The integration invokes the function's live alias, as the service does.
+INVOKE_ARN = (
+    "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+    "arn:aws:lambda:eu-west-1:123456789012:function:fn:live/invocations"
+)
 ACCESS_ARN = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/api/access-logs"
 
 # Round numbers, so that every figure below can be checked by hand.
@@ -51,6 +55,11 @@ PRICES = {
     "cognito.m2mAppClientMonth": 6.0,
     "cognito.m2mTokenRequestsPer1k": 2.0,
     "cloudwatch.logsDataProtectionGb": 0.1,
+    "lambda.snapStartCacheGbSecond": 0.000001,
+    "lambda.snapStartRestoreGb": 0.0001,
+    "lambda.provisionedGbSecond.arm64": 0.000003,
+    "lambda.provisionedGbSecond.x86_64": 0.000004,
+    "codedeploy.lambdaDeployment": 0.0,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -62,6 +71,7 @@ TEST_PRICES = Prices(
         "apiGatewayMeteringKb": 512,
         "httpApiDetailedMetricsPerRoute": 6,
         "lambdaDefaultSampling": {"reservoirPerSecond": 1, "fixedRate": 0.05},
+        "snapStartCachedVersions": 2,
     },
 )
 TRAFFIC = TrafficConfig(
@@ -440,3 +450,56 @@ def test_the_idempotency_table_is_priced_by_the_creates_that_carry_a_key() -> No
             - _line(without, "DynamoDB storage").quantity_at_traffic)
     assert held == pytest.approx(creates / (730 * 3600) * 7200 * 1024 / cost.GB)
     assert held < 0.001
+
+
+SECONDS_PER_MONTH = 730 * 3600
+
+
+def _function_with(plan: Plan, **inputs: Any) -> Plan:
+    return dataclasses.replace(plan, resources=[
+        dataclasses.replace(r, inputs={**r.inputs, **inputs}, outputs={**r.outputs, **inputs})
+        if r.name == "fn" else r for r in plan.resources
+    ])
+
+
+def test_snapstart_costs_its_cache_always_and_a_restore_per_cold_start() -> None:
+    plan = _function_with(small_plan(), snapStart={"applyOn": "PublishedVersions"})
+    traffic = TRAFFIC.model_copy(update={"cold_start_share": 0.01})
+    est = _estimate(plan, traffic)
+    cache = _line(est, "Lambda SnapStart cache")
+    # 1 GB x every second of the month x 2 cached versions (the live one and the one a rollback needs).
+    assert (cache.at_rest, cache.at_traffic) == (pytest.approx(SECONDS_PER_MONTH * 2 * 0.000001),) * 2
+    restores = _line(est, "Lambda SnapStart restores")
+    n = 1_000_000 + RUNS
+    assert restores.at_traffic == pytest.approx(n * 0.01 * 1.0 * 0.0001)
+    assert restores.at_rest == pytest.approx(RUNS * 0.01 * 1.0 * 0.0001)
+    # Without SnapStart, neither line exists.
+    assert not [x for x in _estimate().lines if "SnapStart" in x.item]
+
+
+def test_provisioned_concurrency_is_billed_whether_used_or_not() -> None:
+    config = _res("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig", "fn-provisioned", SERVICE,
+                  inputs={"functionName": "fn", "qualifier": "live", "provisionedConcurrentExecutions": 5.0})
+    est = _estimate(_with(small_plan(), config))
+    line = _line(est, "Lambda provisioned concurrency (arm64)")
+    assert (line.at_rest, line.at_traffic) == (pytest.approx(5 * 1.0 * SECONDS_PER_MONTH * 0.000003),) * 2
+    assert line.layer == "service"
+
+
+def test_releases_run_the_hook_and_codedeploy_is_free() -> None:
+    hook_component = _res("prodready:delivery:PreTrafficHook", "hook")
+    hook = _res("aws:lambda/function:Function", "hook-fn", hook_component.urn, inputs={
+        "name": "hook", "memorySize": 256.0, "architectures": ["arm64"]})
+    group = _res("aws:codedeploy/deploymentGroup:DeploymentGroup", "group", MONITORING)
+    plan = _with(small_plan(), hook_component, hook, group)
+    traffic = TRAFFIC.model_copy(update={"releases_per_month": 30})
+    est = _estimate(plan, traffic)
+    checks = _line(est, "Lambda pre-traffic checks (hook and version under test)")
+    # Each release: the hook and the two requests it makes to the version under test.
+    assert (checks.quantity_at_rest, checks.quantity_at_traffic) == (0, pytest.approx(30 * 3 / 1e6))
+    compute = _line(est, "Lambda pre-traffic hook compute (arm64)")
+    assert compute.quantity_at_traffic == pytest.approx(0.25 * 1.0 * 30)
+    deployments = _line(est, "CodeDeploy deployments to Lambda")
+    assert (deployments.quantity_at_traffic, deployments.at_traffic) == (30, 0.0)
+    # The hook serves no client request: the client-request lines are unchanged.
+    assert _line(est, "Lambda requests").at_traffic == _line(_estimate(), "Lambda requests").at_traffic

@@ -31,6 +31,11 @@ from tools.plan.harness import Plan, PlannedResource
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
 SERVICE_COMPONENT = "prodready:service:ServerlessService"
+HOOK_COMPONENT = "prodready:delivery:PreTrafficHook"
+# The pre-traffic hook invokes the version under test with the readiness route and a read, in about a
+# second of its own billed duration.
+HOOK_CHECKS = 2
+HOOK_SECONDS_PER_RELEASE = 1.0
 SERVICE, OPERATIONS = "service", "operations"
 GB = 1024**3
 FALLBACK_REGION = "us-east-1"
@@ -53,12 +58,17 @@ TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
+PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
     "aws:costexplorer/anomalySubscription:AnomalySubscription",
     "aws:costexplorer/costAllocationTag:CostAllocationTag",
+    "pulumi-python:dynamic/prodready:CostAllocationTags",
 )
+# The function an integration URI targets: `...:function:<name>[:<qualifier>]`, bare or inside an invoke ARN.
+_TARGET_FUNCTION = re.compile(r":lambda:[^:]+:\d{12}:function:([^:/]+)")
 
 
 # --- prices -----------------------------------------------------------------------------------
@@ -201,15 +211,20 @@ def resource_region(plan: Plan, resource: PlannedResource) -> str:
     return str(plan.config.get("aws:region", FALLBACK_REGION))
 
 
-def layer_of(plan: Plan, resource: PlannedResource) -> str:
-    """`service` for what the service component owns (it serves requests), else `operations`."""
+def within(plan: Plan, resource: PlannedResource, component_type: str) -> bool:
+    """Whether `resource` is (under) a component of `component_type`."""
     by_urn = plan.by_urn()
     current: PlannedResource | None = resource
     while current is not None:
-        if current.type == SERVICE_COMPONENT:
-            return SERVICE
+        if current.type == component_type:
+            return True
         current = by_urn.get(current.parent) if current.parent else None
-    return OPERATIONS
+    return False
+
+
+def layer_of(plan: Plan, resource: PlannedResource) -> str:
+    """`service` for what the service component owns (it serves requests), else `operations`."""
+    return SERVICE if within(plan, resource, SERVICE_COMPONENT) else OPERATIONS
 
 
 def _value(resource: PlannedResource, key: str, default: Any = None) -> Any:
@@ -226,10 +241,9 @@ def api_functions(plan: Plan) -> list[PlannedResource]:
     integrations = plan.of_type(INTEGRATION)
     if not integrations:
         return functions
-    uris = {str(i.inputs.get("integrationUri")) for i in integrations}
-    return [
-        f for f in functions if {str(f.outputs.get("invokeArn")), str(f.outputs.get("arn"))} & uris
-    ]
+    # The URI names the function itself or one of its aliases.
+    targets = {m.group(1) for i in integrations if (m := _TARGET_FUNCTION.search(str(i.inputs.get("integrationUri"))))}
+    return [f for f in functions if str(_value(f, "name")) in targets]
 
 
 # One Powertools idempotency record: key hash, status, expiry, the stored response (an item) and the
@@ -405,6 +419,43 @@ def estimate(
         gb_s = memory_gb * traffic.average_duration_ms / 1000
         out.add(layer, f"Lambda compute ({arch}, {memory_gb * 1024:g} MB)", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
                 rest_n * gb_s, traffic_n * gb_s, r)
+        if str((_value(fn, "snapStart", {}) or {}).get("applyOn")) == "PublishedVersions":
+            # The snapshot of each cached version is billed per GB-second of the function's memory, whether
+            # invoked or not; each new execution environment restores it, billed per GB restored.
+            versions = float(prices.assumptions["snapStartCachedVersions"])
+            cached = memory_gb * seconds * versions
+            out.add(layer, "Lambda SnapStart cache", "GB-s", p(r, "lambda.snapStartCacheGbSecond"), cached, cached, r)
+            out.add(layer, "Lambda SnapStart restores", "GB", p(r, "lambda.snapStartRestoreGb"),
+                    rest_n * traffic.cold_start_share * memory_gb, traffic_n * traffic.cold_start_share * memory_gb, r)
+    for config in plan.of_type(PROVISIONED_CONCURRENCY):
+        fn = next((f for f in functions if str(_value(f, "name")) == str(config.inputs.get("functionName"))), None)
+        if fn is None:
+            continue
+        r, layer = resource_region(plan, config), layer_of(plan, config)
+        memory_gb = float(_value(fn, "memorySize", 128)) / 1024
+        arch = (list(_value(fn, "architectures", ["x86_64"])) or ["x86_64"])[0]
+        kept = float(config.inputs.get("provisionedConcurrentExecutions") or 0) * memory_gb * seconds
+        # Billed whether used or not. Requests served on it are priced above at the on-demand duration rate,
+        # which is higher than provisioned duration: the estimate errs high.
+        out.add(layer, f"Lambda provisioned concurrency ({arch})", "GB-s", p(r, f"lambda.provisionedGbSecond.{arch}"),
+                kept, kept, r)
+
+    # Releases: each runs the pre-traffic hook, which invokes the new version twice; CodeDeploy itself is
+    # free for Lambda. Counted at traffic only: a stack at rest releases nothing.
+    hooks = [f for f in plan.of_type(FUNCTION) if within(plan, f, HOOK_COMPONENT)]
+    for hook in hooks:
+        r, layer = resource_region(plan, hook), layer_of(plan, hook)
+        invocations = traffic.releases_per_month * (1 + HOOK_CHECKS)
+        out.add(layer, "Lambda pre-traffic checks (hook and version under test)", "M requests",
+                p(r, "lambda.requestsPerMillion"), 0, invocations / 1e6, r)
+        arch = (list(_value(hook, "architectures", ["x86_64"])) or ["x86_64"])[0]
+        hook_gb = float(_value(hook, "memorySize", 128)) / 1024
+        hook_gb_s = hook_gb * HOOK_SECONDS_PER_RELEASE * traffic.releases_per_month
+        out.add(layer, f"Lambda pre-traffic hook compute ({arch})", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
+                0, hook_gb_s, r)
+    if plan.of_type(DEPLOYMENT_GROUP):
+        out.add(layer_of(plan, plan.of_type(DEPLOYMENT_GROUP)[0]), "CodeDeploy deployments to Lambda", "deployments",
+                p(region, "codedeploy.lambdaDeployment"), 0, traffic.releases_per_month, region)
 
     # HTTP API requests, metered in 512 KB increments, and the responses' data transfer out.
     metering = math.ceil(traffic.average_payload_kb / float(prices.assumptions["apiGatewayMeteringKb"]))

@@ -9,6 +9,7 @@ JSON, the policy pack and the cost estimate are built from.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import runpy
@@ -34,6 +35,19 @@ FORMAT_VERSION = 1
 SECRET_PLACEHOLDER = "[secret]"
 _SIG_KEY = pulumi.runtime.rpc._special_sig_key
 _SECRET_SIG = pulumi.runtime.rpc._special_secret_sig
+
+
+DYNAMIC_PROVIDER_KEY = "__provider"
+
+
+def _summarise_provider(props: Any) -> Any:
+    """A dynamic resource's serialized provider (pickled code, tens of kilobytes of base64) recorded by its
+    size and digest: a plan shows whether it changed, not its bytes."""
+    if isinstance(props, dict) and isinstance(props.get(DYNAMIC_PROVIDER_KEY), str):
+        blob = props[DYNAMIC_PROVIDER_KEY]
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return {**props, DYNAMIC_PROVIDER_KEY: f"<serialized provider: {len(blob)} base64 characters, sha256 {digest}>"}
+    return props
 
 
 @dataclass
@@ -183,8 +197,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 id=registration.id or None,
                 parent=request.parent or None,
                 provider=request.provider or None,
-                inputs=to_plain(inputs),
-                outputs=to_plain(registration.state),
+                inputs=_summarise_provider(to_plain(inputs)),
+                outputs=_summarise_provider(to_plain(registration.state)),
                 dependencies=sorted(set(request.dependencies)),
                 property_dependencies={
                     key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items() if deps.urns

@@ -113,20 +113,61 @@ def _shape(*tokens: str) -> Callable[[Shape], Shape]:
     return register
 
 
+def _invoke_arn(region: str, function_arn: str) -> str:
+    return f"arn:{PARTITION}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+
+
 @_shape("aws:lambda/function:Function")
 def _lambda(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     arn = ctx.arn("lambda", f"function:{name}")
+    # A function created with publish=true has published its first version.
+    version = "1" if ctx.inputs.get("publish") else "$LATEST"
     return name, {
         "arn": arn,
-        "invokeArn": f"arn:{PARTITION}:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
-        "qualifiedArn": f"{arn}:$LATEST",
-        "qualifiedInvokeArn": (
-            f"arn:{PARTITION}:apigateway:{ctx.region}:lambda:path/2015-03-31/functions/{arn}:$LATEST/invocations"
-        ),
-        "version": "$LATEST",
+        "invokeArn": _invoke_arn(ctx.region, arn),
+        "qualifiedArn": f"{arn}:{version}",
+        "qualifiedInvokeArn": _invoke_arn(ctx.region, f"{arn}:{version}"),
+        "version": version,
         "lastModified": CREATED_AT,
         "sourceCodeHash": short_hash(ctx.urn_seed, 44),
     }
+
+
+@_shape("aws:lambda/alias:Alias")
+def _lambda_alias(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    alias = str(ctx.inputs.get("name"))
+    arn = ctx.arn("lambda", f"function:{ctx.inputs.get('functionName')}:{alias}")
+    return arn, {"arn": arn, "invokeArn": _invoke_arn(ctx.region, arn)}
+
+
+@_shape("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+def _provisioned(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider identifies it as <function name>,<qualifier>.
+    return f"{ctx.inputs.get('functionName')},{ctx.inputs.get('qualifier')}", {}
+
+
+@_shape("aws:codedeploy/application:Application")
+def _codedeploy_app(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `<application id>:<name>`.
+    app_id = stable_uuid(ctx.urn_seed)
+    return f"{app_id}:{name}", {"arn": ctx.arn("codedeploy", f"application:{name}"), "applicationId": app_id,
+                                "githubAccountName": "", "linkedToGithub": False}
+
+
+@_shape("aws:codedeploy/deploymentConfig:DeploymentConfig")
+def _codedeploy_config(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    config = str(ctx.inputs.get("deploymentConfigName"))
+    return config, {"arn": ctx.arn("codedeploy", f"deploymentconfig:{config}"),
+                    "deploymentConfigId": stable_uuid(ctx.urn_seed)}
+
+
+@_shape("aws:codedeploy/deploymentGroup:DeploymentGroup")
+def _codedeploy_group(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    app, group = ctx.inputs.get("appName"), ctx.inputs.get("deploymentGroupName")
+    # The provider's id is the group's id (a UUID); its ARN names application and group.
+    group_id = stable_uuid(ctx.urn_seed)
+    return group_id, {"arn": ctx.arn("codedeploy", f"deploymentgroup:{app}/{group}"),
+                      "deploymentGroupId": group_id, "computePlatform": "Lambda"}
 
 
 @_shape("aws:lambda/permission:Permission")
@@ -381,6 +422,29 @@ def _data_protection_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return str(ctx.inputs.get("logGroupName")), {}
 
 
+# This program's dynamic-provider resources, by type token: `module:class` of each provider.
+DYNAMIC_PROVIDERS: dict[str, str] = {
+    "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",
+    "pulumi-python:dynamic/prodready:CostAllocationTags": "components.cost.allocation_tags:CostAllocationTagsProvider",
+}
+
+
+def _dynamic(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    """A dynamic-provider resource: the engine stores what its provider's create returned.
+
+    Offline there is no provider process and no AWS to call, so the mock returns what the provider
+    documents for a stack's first deployment (its `planned_outputs`)."""
+    target = DYNAMIC_PROVIDERS.get(ctx.token)
+    if target is None:
+        raise UnmodelledResourceType(
+            f"no planned outputs for dynamic resource type {ctx.token!r}; add its provider to DYNAMIC_PROVIDERS"
+        )
+    module_name, class_name = target.split(":")
+    provider = getattr(importlib.import_module(module_name), class_name)
+    inputs = {k: v for k, v in ctx.inputs.items() if k != "__provider"}
+    return provider.planned_outputs(inputs)
+
+
 class UnmodelledResourceType(NotImplementedError):
     """A resource type the mocks have no shape for: a plan would invent its outputs."""
 
@@ -432,7 +496,8 @@ class EngineMocks(pulumi.runtime.Mocks):
             state[prop] = f"{args.name}-{short_hash(seed)}"
         physical = str(state.get(prop) or state.get("name") or args.name)
         ctx = _Ctx(args.typ, args.name, seed, state, self._region_of(args))
-        resource_id, outputs = _SHAPES.get(args.typ, _no_shape)(ctx, physical)
+        shape = _dynamic if args.typ.startswith("pulumi-python:dynamic/") else _SHAPES.get(args.typ, _no_shape)
+        resource_id, outputs = shape(ctx, physical)
         state.update(outputs)
         if "tags" in inspect_props(args.typ):
             # The provider reports tagsAll: its default tags with the resource's own tags on top.

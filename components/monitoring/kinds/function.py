@@ -77,6 +77,12 @@ class WatchedFunction:
     """Reserved concurrency; the concurrency alarm needs one."""
     alias: str | None = None
     """Alias a deployment shifts traffic on; its error rate and latency judge a release."""
+    min_invocations: int | None = None
+    """Invocations in a period below which the error-rate and duration alarms stay quiet; None for the
+    stack's `monitoring.minRequests`. A function called a few times per release needs 1."""
+    pages: bool = True
+    """Whether its alarms may be critical. False for a function whose failure something else already
+    reports (a deployment hook: the release fails and rolls back in front of whoever released)."""
 
     @property
     def log_metrics_namespace(self) -> str:
@@ -183,13 +189,16 @@ class WatchedFunction:
                 specs.append(alarm(ALIAS_DURATION, severity, limit, "alias-duration", shown_threshold=share,
                                    queries=self._duration(ctx, a, alias=True),
                                    extra=f"Alias '{self.alias}'. {self._timeout_text(limit)}"))
-        return specs
+        return specs if self.pages else [spec for spec in specs if spec.severity != "critical"]
+
+    def _gate(self, ctx: AlarmContext) -> int:
+        return self.min_invocations if self.min_invocations is not None else ctx.min_requests
 
     def _error_rate(self, ctx: AlarmContext, period: int, alias: bool = False) -> tuple[Query, ...]:
         return (
             Query("errors", self.errors(alias).at(period), label="Errors"),
             Query("invocations", self.invocations(alias).at(period), label="Invocations"),
-            Query("error_rate", expression=gated("100 * errors / invocations", "invocations", ctx.min_requests),
+            Query("error_rate", expression=gated("100 * errors / invocations", "invocations", self._gate(ctx)),
                   label="Error rate (%)", return_data=True),
         )
 
@@ -197,7 +206,7 @@ class WatchedFunction:
         return (
             Query("p99", self.duration("p99", alias).at(period), label="Duration p99 (ms)"),
             Query("invocations", self.invocations(alias).at(period), label="Invocations"),
-            Query("duration", expression=gated("p99", "invocations", ctx.min_requests),
+            Query("duration", expression=gated("p99", "invocations", self._gate(ctx)),
                   label="Duration p99 (ms)", return_data=True),
         )
 

@@ -1,0 +1,124 @@
+"""`CostAllocationTags`: activation of the budget's tag keys that never fails a deployment.
+
+Billing refuses to activate a tag key it has not yet seen on a resource ("Tag keys not found"), and it
+sees new keys only some hours after resources carry them (up to 24 hours, Billing and Cost Management
+User Guide, "Activating user-defined cost allocation tags"). So a first `pulumi up` in a new account
+cannot activate them, and `aws.costexplorer.CostAllocationTag`, which treats the refusal as an error,
+failed that deployment.
+
+This resource asks for activation and reports each key's status instead: `Active`, or `Pending` with
+billing's reason. A pending key keeps the resource out of date, so every later `pulumi up` asks again
+until billing accepts; meanwhile the budget and the anomaly monitor exist and filter on the keys, and
+count spend from the moment the keys are active (AWS does not apply activation to earlier spend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from components.delivery.by_value import by_value
+
+ACTIVE = "Active"
+PENDING = "Pending"
+
+
+@by_value
+class CostAllocationTagsProvider(ResourceProvider):
+    """Activates cost allocation tag keys; runs in Pulumi's dynamic-provider process (pickled by value)."""
+
+    serialize_as_secret_always = False
+    # Cost Explorer's API has one endpoint, in us-east-1.
+    region = "us-east-1"
+
+    def __init__(self, client: Any = None) -> None:
+        super().__init__()
+        self._client = client
+
+    def _ce(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("ce", region_name=CostAllocationTagsProvider.region)
+        return self._client
+
+    def activate(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Ask billing to activate `keys`; each key's status, Pending with billing's reason if refused."""
+        response = self._ce().update_cost_allocation_tags_status(
+            CostAllocationTagsStatus=[{"TagKey": key, "Status": "Active"} for key in keys]
+        )
+        # Refusals come back per key in `Errors`, not as an exception.
+        refused = {e.get("TagKey"): ": ".join(part for part in (e.get("Code"), e.get("Message")) if part)
+                   for e in response.get("Errors") or []}
+        return {
+            key: ({"status": PENDING, "reason": refused[key]} if key in refused else {"status": ACTIVE, "reason": ""})
+            for key in keys
+        }
+
+    def statuses(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """What billing reports now, without changing anything (for refresh)."""
+        found: dict[str, str] = {}
+        pages = self._ce().get_paginator("list_cost_allocation_tags").paginate(TagKeys=list(keys), Type="UserDefined")
+        for page in pages:
+            for tag in page.get("CostAllocationTags") or []:
+                found[tag["TagKey"]] = tag.get("Status", "")
+        return {
+            key: {"status": ACTIVE, "reason": ""} if found.get(key) == ACTIVE
+            else {"status": PENDING, "reason": "inactive" if key in found else "not seen by billing yet"}
+            for key in keys
+        }
+
+    @staticmethod
+    def outputs(inputs: dict[str, Any], statuses: dict[str, dict[str, str]]) -> dict[str, Any]:
+        pending = sorted(key for key, s in statuses.items() if s["status"] != ACTIVE)
+        return {**inputs, "statuses": statuses, "pendingKeys": pending}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        keys = list(props["tagKeys"])
+        return CreateResult(id_=",".join(keys), outs=self.outputs(props, self.activate(keys)))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Pending keys keep the resource out of date: the next `pulumi up` asks billing again.
+        changed = list(olds.get("tagKeys") or []) != list(news.get("tagKeys") or []) or bool(olds.get("pendingKeys"))
+        return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self.outputs(news, self.activate(list(news["tagKeys"]))))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        keys = list(props.get("tagKeys") or [])
+        return ReadResult(id_=id_, outs=self.outputs(props, self.statuses(keys)))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        # Account-level, and other stacks' budgets filter on the keys: destroying this stack leaves them on.
+        return None
+
+    @staticmethod
+    def planned_outputs(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """What create returns in an account whose billing has not seen the keys yet (a new account's
+        first deployment), for the offline plan."""
+        keys = list(inputs["tagKeys"])
+        statuses = {key: {"status": PENDING, "reason": "ValidationException: Tag keys not found"} for key in keys}
+        return ",".join(keys), CostAllocationTagsProvider.outputs(inputs, statuses)
+
+
+class CostAllocationTags(Resource, module="prodready", name="CostAllocationTags"):
+    """Activation of cost allocation tag keys (type `pulumi-python:dynamic/prodready:CostAllocationTags`)."""
+
+    statuses: pulumi.Output[dict[str, Any]]
+
+    def __init__(self, name: str, tag_keys: Sequence[str], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(
+            CostAllocationTagsProvider(),
+            name,
+            {"tagKeys": list(tag_keys), "statuses": None, "pendingKeys": None},
+            opts,
+        )
+
+    # A dynamic resource's outputs are attributes named as its properties.
+    @property
+    def pending_keys(self) -> pulumi.Output[list[str]]:
+        return self.__dict__["pendingKeys"]

@@ -1,0 +1,106 @@
+"""`PreTrafficHook`: the function CodeDeploy calls before any traffic moves to a new version.
+
+It invokes the version under test directly, with the API Gateway events of the readiness route and a
+read, and reports the result to CodeDeploy: a version that cannot start or cannot reach its table never
+gets a request. It is a function like the service's own (log group with retention, customer-managed
+key in prod, tracing, least-privilege role) and monitoring watches it like one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import LambdaConfig
+from components.delivery import documents
+from components.service.function import Function, FunctionArgs
+
+HOOK_PACKAGE = "pre_traffic"
+HOOK_HANDLER = "pre_traffic.handler.lambda_handler"
+# CodeDeploy waits up to an hour for a hook; the checks take seconds, and a hook that hangs should fail
+# the release within a minute, not hold it.
+HOOK_TIMEOUT_SECONDS = 60
+HOOK_MEMORY_MB = 256
+
+
+@dataclass(frozen=True)
+class PreTrafficHookArgs:
+    name_prefix: str
+    """Stack prefix: the hook is `<prefix>-pre-traffic`, the group it reports to `<prefix>-live`."""
+    service_name: str
+    """Powertools service name of the hook's logs and traces."""
+    region: str
+    """Region of the hook, the service function and the deployment group."""
+    code_dir: Path
+    """The Lambda source root (the repository's app/); the hook ships its `pre_traffic` package only."""
+    target_function_arn: pulumi.Input[str]
+    """Unqualified ARN of the service function; the hook may invoke its published versions only."""
+    function: LambdaConfig
+    """The service function's settings (architecture, Powertools layer version, log level)."""
+    log_retention_days: int
+    """Retention of the hook's log group."""
+    metrics_namespace: str
+    """The service's metrics namespace."""
+    read_scope: str
+    """OAuth scope of the read the hook makes as an authorized caller would."""
+    logs_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key of the log group (prod)."""
+    retain_logs: bool = False
+    """Keep the hook's log group when the stack is destroyed."""
+    mask_sensitive_data: bool = False
+    """Mask identifiers in its logs like the service's (a failed check logs an excerpt of the response)."""
+
+
+class PreTrafficHook(pulumi.ComponentResource):
+    """The BeforeAllowTraffic hook of a stack's releases."""
+
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PreTrafficHookArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("prodready:delivery:PreTrafficHook", name, None, opts)
+        names = documents.delivery_names(args.name_prefix)
+        statements = self._statements(args, names)
+        function = Function(
+            f"{name}-function",
+            FunctionArgs(
+                function_name=names.hook_function,
+                code_dir=args.code_dir,
+                handler=HOOK_HANDLER,
+                packages=(HOOK_PACKAGE,),
+                region=args.region,
+                memory_mb=HOOK_MEMORY_MB,
+                timeout_seconds=HOOK_TIMEOUT_SECONDS,
+                log_retention_days=args.log_retention_days,
+                service_name=f"{args.service_name}-pre-traffic",
+                metrics_namespace=args.metrics_namespace,
+                architecture=args.function.architecture,
+                log_level=args.function.log_level,
+                powertools_layer_version=args.function.powertools_layer_version,
+                environment={"READ_SCOPE": args.read_scope},
+                extra_statements=statements,
+                retain_logs=args.retain_logs,
+                logs_kms_key_arn=args.logs_kms_key_arn,
+                mask_sensitive_data=args.mask_sensitive_data,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.function_name = function.function_name
+        self.function_arn = function.arn
+        self.log_group_name = function.log_group_name
+        self.register_outputs(
+            {"functionName": self.function_name, "arn": self.function_arn, "logGroupName": self.log_group_name}
+        )
+
+    def _statements(self, args: PreTrafficHookArgs, names: documents.DeliveryNames) -> pulumi.Output[list]:
+        # The group does not exist yet (it names this hook): its ARN is computed from its fixed name.
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        return pulumi.Output.all(identity.account_id, identity.arn, args.target_function_arn).apply(
+            lambda v: documents.hook_statements(
+                documents.deployment_group_arn(v[1].split(":")[1], args.region, v[0], names), v[2]
+            )
+        )

@@ -1,0 +1,177 @@
+"""Safe delivery: API traffic goes through an alias that CodeDeploy shifts, with rollback on alarms."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pulumi_policy import Policy, Severity
+
+from prodready_policy.base import Config, PolicySpec, stack_policy, string_list
+from prodready_policy.values import ResourceView, as_list, get, is_unknown
+
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+FUNCTION = "aws:lambda/function:Function"
+ALIAS = "aws:lambda/alias:Alias"
+DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+
+# A Lambda target, as an integration URI holds it: the function ARN itself, or inside the invoke ARN
+# `arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations`.
+_FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:(?P<name>[^:/]+)(?::(?P<qualifier>[^/]+))?")
+REQUIRED_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
+
+SAFE_DEPLOYMENT = PolicySpec(
+    name="lambda-safe-deployment",
+    description=(
+        "Requires every API integration with a Lambda function to invoke an alias (never the function's "
+        "$LATEST or a pinned version), and every such alias to be released through a CodeDeploy deployment "
+        "group that watches alarms and rolls back on alarm and on failure."
+    ),
+    severity=Severity.CRITICAL,
+    remediation_steps=(
+        "Publish versions (publish=True), point the integration at the alias's invoke ARN, and release it "
+        "through an aws.codedeploy.DeploymentGroup with alarm_configuration (enabled, the alias's alarms) and "
+        "auto_rollback_configuration (DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM); in this program, "
+        "components/delivery (SafeDelivery), which the service uses by default."
+    ),
+    config_properties={
+        "requiredRollbackEvents": string_list(
+            "Automatic rollback events the releasing deployment group must have enabled.",
+            list(REQUIRED_ROLLBACK_EVENTS),
+        ),
+    },
+)
+
+
+def _lambda_target(uri: object) -> tuple[str, str | None] | None:
+    if not isinstance(uri, str):
+        return None
+    match = _FUNCTION_ARN.search(uri)
+    return (match.group("name"), match.group("qualifier")) if match else None
+
+
+def _type_of(urn: str) -> str:
+    # urn:pulumi:<stack>::<project>::<parent types$>type::<name>
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) > 3 else ""
+
+
+def _served_aliases(
+    resources: list[ResourceView], by_urn: dict[str, ResourceView]
+) -> Iterator[tuple[str | None, str, ResourceView | None]]:
+    """(integration URN, finding or "", the alias served) for every Lambda integration."""
+    aliases = [r for r in resources if r.type == ALIAS]
+    for integration in resources:
+        if integration.type != INTEGRATION:
+            continue
+        uri = get(integration.props, "integrationUri")
+        sources = [by_urn[u] for u in integration.sources("integrationUri") if u in by_urn]
+        if is_unknown(uri):
+            # Computed from resources not created yet: what it was computed from tells.
+            source_aliases = [s for s in sources if s.type == ALIAS]
+            if source_aliases:
+                yield integration.urn, "", source_aliases[0]
+            elif any(s.type == FUNCTION for s in sources):
+                function = next(s for s in sources if s.type == FUNCTION)
+                yield integration.urn, (
+                    f"integration '{integration.name}' invokes function '{function.name}' itself (its $LATEST), "
+                    "not an alias a deployment shifts."
+                ), None
+            continue
+        target = _lambda_target(uri)
+        if target is None:
+            continue
+        function_name, qualifier = target
+        if qualifier is None or qualifier == "$LATEST":
+            yield integration.urn, (
+                f"integration '{integration.name}' invokes function '{function_name}' unqualified ($LATEST): every "
+                "deployment would send all traffic to new code at once."
+            ), None
+        elif qualifier.isdigit():
+            yield integration.urn, (
+                f"integration '{integration.name}' invokes version {qualifier} of '{function_name}': a pinned "
+                "version bypasses traffic shifting; invoke an alias a deployment group shifts."
+            ), None
+        else:
+            alias = _alias_named(aliases, function_name, qualifier)
+            if alias is None:
+                yield integration.urn, (
+                    f"integration '{integration.name}' invokes alias '{qualifier}' of '{function_name}', which this "
+                    "stack does not manage, so no deployment group of the stack can be seen to release it."
+                ), None
+            else:
+                yield integration.urn, "", alias
+
+
+def _alias_named(aliases: list[ResourceView], function_name: str, qualifier: str) -> ResourceView | None:
+    for alias in aliases:
+        function = get(alias.props, "functionName")
+        if get(alias.props, "name") == qualifier and (is_unknown(function) or function == function_name):
+            return alias
+    return None
+
+
+def _group_findings(group: ResourceView, required_events: list[str]) -> list[str]:
+    findings: list[str] = []
+    rollback = get(group.props, "autoRollbackConfiguration")
+    if not is_unknown(rollback):
+        events = as_list(get(rollback, "events", default=[]))
+        missing = [e for e in required_events if e not in events]
+        if not get(rollback, "enabled", default=False) or missing:
+            findings.append(
+                f"deployment group '{group.name}' does not roll back automatically on "
+                f"{', '.join(missing) or 'anything (autoRollbackConfiguration is disabled)'}"
+            )
+    alarms = get(group.props, "alarmConfiguration")
+    if not is_unknown(alarms):
+        names = get(alarms, "alarms", default=[])
+        if not get(alarms, "enabled", default=False) or (not is_unknown(names) and not as_list(names)):
+            findings.append(f"deployment group '{group.name}' watches no alarms (alarmConfiguration)")
+    return findings
+
+
+def _releasing_groups(
+    alias: ResourceView, resources: list[ResourceView], by_urn: dict[str, ResourceView]
+) -> list[ResourceView]:
+    """Deployment groups that release `alias`: a group and the alias are bound only by what deploys
+    them (an AppSpec names the alias, the deployment names the group), so a resource of the stack that
+    takes both as inputs (the program's release resource) is the link."""
+    groups: dict[str, ResourceView] = {}
+    for resource in resources:
+        if resource.type in (DEPLOYMENT_GROUP, ALIAS):
+            continue
+        deps = set(resource.dependencies) | {u for us in resource.property_dependencies.values() for u in us}
+        if alias.urn not in deps:
+            continue
+        for urn in deps:
+            if _type_of(urn) == DEPLOYMENT_GROUP and urn in by_urn:
+                groups[urn] = by_urn[urn]
+    return list(groups.values())
+
+
+def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iterator[tuple[str | None, str]]:
+    by_urn = {r.urn: r for r in resources}
+    seen: set[str] = set()
+    for integration_urn, finding, alias in _served_aliases(resources, by_urn):
+        if finding:
+            yield integration_urn, finding
+            continue
+        if alias is None or alias.urn in seen:
+            continue
+        seen.add(alias.urn)
+        groups = _releasing_groups(alias, resources, by_urn)
+        if not groups:
+            yield alias.urn, (
+                f"alias '{alias.name}' serves an API but no CodeDeploy deployment group releases it: new versions "
+                "would reach it without traffic shifting or rollback."
+            )
+            continue
+        problems = [_group_findings(group, list(config["requiredRollbackEvents"])) for group in groups]
+        if all(problems):
+            for group, group_problems in zip(groups, problems, strict=True):
+                for problem in group_problems:
+                    yield group.urn, f"{problem}, so a bad release of alias '{alias.name}' stays live."
+
+
+def policies() -> list[Policy]:
+    return [stack_policy(SAFE_DEPLOYMENT, check_safe_deployment)]

@@ -1,0 +1,144 @@
+"""lambda-safe-deployment: API integrations invoke an alias that a deployment group releases with
+alarm rollback. Each case must fire on the broken stack and stay quiet on the correct one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prodready_policy.delivery import SAFE_DEPLOYMENT, check_safe_deployment
+
+from tests.policy.builders import ACCOUNT, REGION, UNKNOWN, StackBuilder, mutate, stack_views
+from tests.policy.conftest import only
+
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:api"
+
+
+def _invoke_arn(target: str) -> str:
+    return f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{target}/invocations"
+
+
+GOOD_GROUP: dict[str, Any] = {
+    "appName": "catalog", "deploymentGroupName": "catalog-live",
+    "deploymentStyle": {"deploymentOption": "WITH_TRAFFIC_CONTROL", "deploymentType": "BLUE_GREEN"},
+    "alarmConfiguration": {"enabled": True, "alarms": ["catalog-api-alias-error-rate"]},
+    "autoRollbackConfiguration": {"enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM",
+                                                               "DEPLOYMENT_STOP_ON_REQUEST"]},
+}
+
+
+def _stack(*, uri: Any = None, group: dict[str, Any] | None = GOOD_GROUP, release: bool = True,
+           alias_name: str = "live") -> StackBuilder:
+    stack = StackBuilder()
+    function = stack.function("api")
+    alias = stack.add("aws:lambda/alias:Alias", "api-live", {"name": alias_name, "functionName": "api"},
+                      {"arn": f"{FUNCTION_ARN}:{alias_name}", "invokeArn": _invoke_arn(f"{FUNCTION_ARN}:{alias_name}")},
+                      deps={"functionName": [function]})
+    integration_uri = _invoke_arn(f"{FUNCTION_ARN}:{alias_name}") if uri is None else uri
+    deps = {"integrationUri": [alias]} if uri is None or uri is UNKNOWN else {}
+    stack.add("aws:apigatewayv2/integration:Integration", "api-integration",
+              {"apiId": "a1b2c3d4e5", "integrationType": "AWS_PROXY", "integrationUri": integration_uri}, deps=deps)
+    if group is not None:
+        group_urn = stack.add("aws:codedeploy/deploymentGroup:DeploymentGroup", "delivery-group", group)
+        if release:
+            stack.add("pulumi-python:dynamic/prodready:Release", "delivery-release",
+                      {"functionName": "api", "alias": alias_name, "deploymentGroup": "catalog-live"},
+                      deps={"functionName": [function], "alias": [alias], "deploymentGroup": [group_urn]})
+    return stack
+
+
+def _findings(stack: StackBuilder) -> list[tuple[str, str]]:
+    found = check_safe_deployment(stack_views(stack.plan()), SAFE_DEPLOYMENT.effective_config({}))
+    return [((urn or "").rsplit("::", 1)[-1], message) for urn, message in found]
+
+
+def test_alias_released_by_a_group_with_alarm_rollback_passes():
+    assert _findings(_stack()) == []
+
+
+def test_alias_known_only_through_dependencies_during_a_preview_passes():
+    assert _findings(_stack(uri=UNKNOWN)) == []
+
+
+def test_unqualified_function_fires():
+    findings = _findings(_stack(uri=_invoke_arn(FUNCTION_ARN)))
+    assert findings == [("api-integration", "integration 'api-integration' invokes function 'api' unqualified "
+                                            "($LATEST): every deployment would send all traffic to new code at once.")]
+
+
+def test_latest_and_pinned_versions_fire():
+    assert "unqualified ($LATEST)" in _findings(_stack(uri=_invoke_arn(f"{FUNCTION_ARN}:$LATEST")))[0][1]
+    assert "invokes version 7 of 'api': a pinned version bypasses traffic shifting" in \
+        _findings(_stack(uri=_invoke_arn(f"{FUNCTION_ARN}:7")))[0][1]
+
+
+def test_preview_integration_computed_from_the_function_itself_fires():
+    stack = StackBuilder()
+    function = stack.function("api")
+    stack.add("aws:apigatewayv2/integration:Integration", "api-integration",
+              {"integrationType": "AWS_PROXY", "integrationUri": UNKNOWN}, deps={"integrationUri": [function]})
+    assert _findings(stack) == [("api-integration", "integration 'api-integration' invokes function 'api-lambda' "
+                                                    "itself (its $LATEST), not an alias a deployment shifts.")]
+
+
+def test_alias_without_any_deployment_group_fires():
+    findings = _findings(_stack(group=None))
+    assert findings == [("api-live", "alias 'api-live' serves an API but no CodeDeploy deployment group releases "
+                                     "it: new versions would reach it without traffic shifting or rollback.")]
+
+
+def test_a_group_that_releases_something_else_does_not_count():
+    assert [name for name, _ in _findings(_stack(release=False))] == ["api-live"]
+    stack = _stack(release=False)
+    other = stack.add("aws:lambda/alias:Alias", "worker-live", {"name": "live", "functionName": "worker"})
+    group = stack.urn("aws:codedeploy/deploymentGroup:DeploymentGroup", "delivery-group")
+    stack.add("pulumi-python:dynamic/prodready:Release", "worker-release", {"alias": "live"},
+              deps={"alias": [other], "deploymentGroup": [group]})
+    assert [name for name, _ in _findings(stack)] == ["api-live"]
+
+
+def test_group_without_rollback_on_alarm_fires():
+    group = {**GOOD_GROUP, "autoRollbackConfiguration": {"enabled": True, "events": ["DEPLOYMENT_FAILURE"]}}
+    assert _findings(_stack(group=group)) == [(
+        "delivery-group", "deployment group 'delivery-group' does not roll back automatically on "
+                          "DEPLOYMENT_STOP_ON_ALARM, so a bad release of alias 'api-live' stays live.")]
+    disabled = {**GOOD_GROUP, "autoRollbackConfiguration": {"enabled": False, "events": list(
+        GOOD_GROUP["autoRollbackConfiguration"]["events"])}}
+    assert "autoRollbackConfiguration is disabled" in _findings(_stack(group=disabled))[0][1]
+
+
+def test_group_watching_no_alarms_fires():
+    for alarms in ({"enabled": True, "alarms": []}, {"enabled": False, "alarms": ["x"]}):
+        findings = _findings(_stack(group={**GOOD_GROUP, "alarmConfiguration": alarms}))
+        assert findings == [("delivery-group", "deployment group 'delivery-group' watches no alarms "
+                             "(alarmConfiguration), so a bad release of alias 'api-live' stays live.")]
+
+
+def test_group_alarms_unknown_in_a_preview_are_not_judged():
+    group = {**GOOD_GROUP, "alarmConfiguration": {"enabled": True, "alarms": UNKNOWN}}
+    assert _findings(_stack(group=group)) == []
+
+
+def test_alias_the_stack_does_not_manage_fires():
+    findings = _findings(_stack(uri=_invoke_arn(f"{FUNCTION_ARN}:blue")))
+    assert findings[0][0] == "api-integration"
+    assert "alias 'blue' of 'api', which this stack does not manage" in findings[0][1]
+
+
+def test_non_lambda_integrations_are_ignored():
+    stack = StackBuilder()
+    stack.add("aws:apigatewayv2/integration:Integration", "http-integration",
+              {"integrationType": "HTTP_PROXY", "integrationUri": "https://backend.example.com"})
+    assert _findings(stack) == []
+
+
+def test_prod_plan_passes_and_fires_once_its_integration_targets_the_function(prod_plan, analyze):
+    assert only(analyze(prod_plan), "lambda-safe-deployment") == []
+
+    def unqualify(resource):
+        for props in (resource.inputs, resource.outputs):
+            props["integrationUri"] = props["integrationUri"].replace(":live/invocations", "/invocations")
+
+    broken = mutate(prod_plan, "catalog-http-integration", unqualify)
+    violations = only(analyze(broken), "lambda-safe-deployment")
+    assert len(violations) == 1 and "unqualified ($LATEST)" in violations[0].message
+    assert violations[0].mandatory

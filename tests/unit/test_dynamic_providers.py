@@ -1,0 +1,199 @@
+"""The program's dynamic providers: what `pulumi up` runs for a release and for the cost allocation tags.
+
+The engine runs them in a process of its own, from their serialized form; the subprocess tests load them
+there without this project on the path, as the engine's dynamic-provider host does.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from pulumi.dynamic.dynamic import serialize_provider
+
+from components.cost.allocation_tags import ACTIVE, PENDING, CostAllocationTagsProvider
+from components.delivery.deployments import ReleaseFailed
+from components.delivery.release import RELEASE_INPUTS, ReleaseProvider
+
+RELEASE = {
+    "application": "catalog-prod", "deploymentGroup": "catalog-prod-live", "functionName": "catalog-prod-api",
+    "alias": "live", "targetVersion": "8", "hookFunction": "catalog-prod-pre-traffic", "region": "eu-west-1",
+    # Numbers reach a provider as floats (protobuf has only doubles).
+    "timeoutSeconds": 1200.0, "description": "catalog-prod source a264390d1454",
+}
+NOT_FOUND = {"TagKey": "Environment", "Code": "ValidationException", "Message": "Tag keys not found"}
+
+
+class FakeDeployments:
+    """Records what the provider asks of the release logic (tested on its own in test_deployments)."""
+
+    def __init__(self, outcome: dict[str, Any] | Exception, live: str = "7") -> None:
+        self.outcome, self.live, self.calls = outcome, live, []
+
+    def release(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+    def live_version(self, function: str, alias: str) -> str:
+        return self.live
+
+
+def _release_provider(monkeypatch: pytest.MonkeyPatch, fake: FakeDeployments) -> ReleaseProvider:
+    provider = ReleaseProvider()
+    monkeypatch.setattr(provider, "_deployments", lambda props: fake)
+    return provider
+
+
+def test_a_new_target_version_is_released_and_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDeployments({"deploymentId": "d-ABC123DEF", "status": "Succeeded", "liveVersion": "8"})
+    provider = _release_provider(monkeypatch, fake)
+    result = provider.update("catalog-prod-api:live", {**RELEASE, "targetVersion": "7"}, RELEASE)
+    assert fake.calls == [{
+        "application": "catalog-prod", "group": "catalog-prod-live", "function": "catalog-prod-api", "alias": "live",
+        "target_version": "8", "hook_function": "catalog-prod-pre-traffic",
+        "description": "catalog-prod source a264390d1454", "timeout_seconds": 1200,
+    }]
+    assert isinstance(fake.calls[0]["timeout_seconds"], int)
+    assert (result.outs["deploymentId"], result.outs["status"], result.outs["liveVersion"]) == (
+        "d-ABC123DEF", "Succeeded", "8")
+
+
+def test_a_failed_release_fails_the_update_with_what_happened(monkeypatch: pytest.MonkeyPatch) -> None:
+    failure = ReleaseFailed("deployment d-ABC123DEF Stopped: ALARM_ACTIVE; version 7 is live", {"liveVersion": "7"})
+    provider = _release_provider(monkeypatch, FakeDeployments(failure))
+    with pytest.raises(ReleaseFailed, match="ALARM_ACTIVE; version 7 is live"):
+        provider.update("catalog-prod-api:live", {**RELEASE, "targetVersion": "7"}, RELEASE)
+
+
+def test_without_a_hook_the_release_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDeployments({"deploymentId": "", "status": "Unchanged", "liveVersion": "8"})
+    created = _release_provider(monkeypatch, fake).create({**RELEASE, "hookFunction": ""})
+    assert fake.calls[0]["hook_function"] is None
+    assert created.id == "catalog-prod-api:live" and created.outs["status"] == "Unchanged"
+
+
+def test_only_a_release_input_makes_an_update_never_the_provider_code_alone() -> None:
+    provider = ReleaseProvider()
+    same = provider.diff("id", {**RELEASE, "__provider": "old"}, {**RELEASE, "__provider": "new"})
+    assert same.changes is False
+    for key in RELEASE_INPUTS:
+        changed = provider.diff("id", RELEASE, {**RELEASE, key: f"{RELEASE[key]}-changed"})
+        assert changed.changes is True and changed.replaces == [], key
+
+
+def test_refresh_reports_the_version_live_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    provider = _release_provider(monkeypatch, FakeDeployments({}, live="6"))
+    read = provider.read("catalog-prod-api:live", {**RELEASE, "liveVersion": "8"})
+    assert read.outs["liveVersion"] == "6" and read.outs["targetVersion"] == "8"
+
+
+# -- cost allocation tags ---------------------------------------------------------------------
+
+
+def _ce() -> tuple[Any, Stubber]:
+    client = boto3.client("ce", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    return client, Stubber(client)
+
+
+def _activation(stub: Stubber, errors: list[dict[str, str]]) -> None:
+    stub.add_response(
+        "update_cost_allocation_tags_status", {"Errors": errors},
+        {"CostAllocationTagsStatus": [{"TagKey": "Project", "Status": "Active"},
+                                      {"TagKey": "Environment", "Status": "Active"}]},
+    )
+
+
+def test_keys_billing_has_not_seen_are_pending_not_a_failed_deployment() -> None:
+    client, stub = _ce()
+    _activation(stub, [NOT_FOUND])
+    with stub:
+        created = CostAllocationTagsProvider(client).create({"tagKeys": ["Project", "Environment"]})
+    assert created.outs["statuses"] == {
+        "Project": {"status": ACTIVE, "reason": ""},
+        "Environment": {"status": PENDING, "reason": "ValidationException: Tag keys not found"},
+    }
+    assert created.outs["pendingKeys"] == ["Environment"]
+
+
+def test_pending_keys_keep_the_resource_out_of_date_until_billing_accepts() -> None:
+    provider = CostAllocationTagsProvider()
+    keys = {"tagKeys": ["Project", "Environment"]}
+    assert provider.diff("id", {**keys, "pendingKeys": ["Environment"]}, keys).changes is True
+    assert provider.diff("id", {**keys, "pendingKeys": []}, keys).changes is False
+    assert provider.diff("id", {**keys, "pendingKeys": []}, {"tagKeys": ["Project"]}).changes is True
+    client, stub = _ce()
+    _activation(stub, [])
+    with stub:
+        updated = CostAllocationTagsProvider(client).update("id", {**keys, "pendingKeys": ["Environment"]}, keys)
+    assert updated.outs["pendingKeys"] == []
+
+
+def test_refresh_reads_billing_without_changing_it_and_delete_leaves_the_keys_on() -> None:
+    client, stub = _ce()
+    stub.add_response(
+        "list_cost_allocation_tags",
+        {"CostAllocationTags": [{"TagKey": "Project", "Type": "UserDefined", "Status": "Active"},
+                                {"TagKey": "Environment", "Type": "UserDefined", "Status": "Inactive"}]},
+        {"TagKeys": ["Project", "Environment", "Owner"], "Type": "UserDefined"},
+    )
+    with stub:
+        read = CostAllocationTagsProvider(client).read("id", {"tagKeys": ["Project", "Environment", "Owner"]})
+        # Other stacks' budgets filter on the keys: no call at all (the stub would fail on an unexpected one).
+        CostAllocationTagsProvider(client).delete("id", {"tagKeys": ["Project", "Environment"]})
+    assert read.outs["pendingKeys"] == ["Environment", "Owner"]
+    assert read.outs["statuses"]["Owner"] == {"status": PENDING, "reason": "not seen by billing yet"}
+    stub.assert_no_pending_responses()
+
+
+# -- in the engine's provider process -----------------------------------------------------------
+
+
+LOADER = textwrap.dedent("""
+    import base64, sys, dill
+    provider = dill.loads(base64.b64decode(sys.stdin.read()))
+    assert not any(m == "components" or m.startswith(("components.", "tools.")) for m in sys.modules), sorted(
+        m for m in sys.modules if m.startswith(("components", "tools")))
+    import boto3
+    from botocore.stub import Stubber
+""")
+
+
+def _in_provider_process(provider: Any, script: str) -> str:
+    blob = serialize_provider(provider)
+    base64.b64decode(blob)  # what the engine stores in `__provider`
+    # -I: isolated (no user site, no PYTHONPATH, script dir not on the path); cwd /: the project is not importable.
+    result = subprocess.run([sys.executable, "-I", "-c", LOADER + textwrap.dedent(script)], input=blob,
+                            capture_output=True, text=True, cwd="/", timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_release_provider_runs_without_this_project() -> None:
+    out = _in_provider_process(ReleaseProvider(), f"""
+        release = {RELEASE!r}
+        print(provider.diff("id", release, {{**release, "targetVersion": "9"}}).changes)
+        print(provider.planned_outputs(release)[1]["status"])
+        print(type(provider._deployments(release)).__name__)
+    """)
+    assert out.split() == ["True", "Unchanged", "Deployments"]
+
+
+def test_the_cost_allocation_tags_provider_runs_without_this_project() -> None:
+    out = _in_provider_process(CostAllocationTagsProvider(), """
+        client = boto3.client("ce", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        stub = Stubber(client)
+        stub.add_response("update_cost_allocation_tags_status", {"Errors": [
+            {"TagKey": "Environment", "Code": "ValidationException", "Message": "Tag keys not found"}]})
+        provider._client = client
+        with stub:
+            print(provider.create({"tagKeys": ["Project", "Environment"]}).outs["pendingKeys"])
+    """)
+    assert out.strip() == "['Environment']"
