@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint serve smoke bench clean
+.PHONY: plan test lint serve smoke release bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,20 @@ lint: $(STAMP)
 serve: $(STAMP)
 	$(PY) -m tools.serve
 
-## smoke: post-deploy smoke test against URL (default: a local server it starts itself)
+## smoke: post-deploy smoke test against URL with TOKEN (write scope), or STACK's outputs with OUTPUTS=1
+## (tokens from its Cognito client); default: a local server it starts itself
 smoke: $(STAMP)
-	$(PY) -m tools.smoke $(if $(URL),--url $(URL),--local)
+ifdef URL
+	$(PY) -m tools.smoke --url $(URL) --token "$(TOKEN)" $(if $(READ_TOKEN),--read-token "$(READ_TOKEN)")
+else ifdef OUTPUTS
+	pulumi stack output --json -s $(STACK) | $(PY) -m tools.smoke --outputs -
+else
+	$(PY) -m tools.smoke --local
+endif
+
+## release: the last release of STACK, its alarms and what is live (tools.release stop|rollback for more)
+release: $(STAMP)
+	$(PY) -m tools.release status --stack $(STACK)
 
 ## bench: benchmarks (numbers for the notes, never assertions)
 bench: $(STAMP)

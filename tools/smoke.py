@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tools.local_api import ServerStartError, local_server
 
 READ_SCOPE_NAME = "items.read"
 WRITE_SCOPE_NAME = "items.write"
@@ -431,6 +430,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--read-token needs --token too")
 
     if args.local:
+        # Only the local run needs the local server's dependencies (dev requirements): a deployed stack is
+        # smoke-tested with the runtime requirements alone, as the deploy workflow does.
+        from tools.local_api import ServerStartError, local_server
+
         tokens = Tokens(args.token, args.read_token) if args.token else local_tokens()
         try:
             with local_server() as server:

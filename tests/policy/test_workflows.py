@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,8 @@ def test_credentials_come_from_oidc_only():
     texts = {path.name: path.read_text() for path in [*WORKFLOWS.glob("*.yml"), SETUP_ACTION]}
     for name, text in texts.items():
         assert "aws-access-key-id" not in text and "aws-secret-access-key" not in text, name
-        assert "secrets." not in text, f"{name}: no stored secrets; AWS and Pulumi credentials come from OIDC"
+        # The one stored secret is the optional notification webhook; AWS and Pulumi credentials come from OIDC.
+        assert set(re.findall(r"secrets\.[A-Za-z_]+", text)) <= {"secrets.DEPLOY_WEBHOOK_URL"}, name
     setup = yaml.safe_load(SETUP_ACTION.read_text())["runs"]["steps"]
     (aws,) = [s for s in setup if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")]
     assert aws["with"]["role-to-assume"] == "${{ inputs.role-to-assume }}"
@@ -108,3 +110,22 @@ def test_main_deploys_dev_then_prod_behind_approval_one_update_per_stack_at_a_ti
 def test_offline_checks_gate_the_cloud_jobs(workflow: str):
     jobs = _load(WORKFLOWS / workflow)["jobs"]
     assert [step.get("run") for step in jobs["checks"]["steps"] if "run" in step] == [".ci/run"]
+
+
+def test_each_stack_is_smoke_tested_after_its_update_and_reported_whatever_happened():
+    jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
+    for stack in COMMITTED_STACKS:
+        steps = jobs[f"up-{stack}"]["steps"]
+        names = [step.get("name") or step.get("uses") for step in steps]
+        up = names.index("pulumi/actions@v6")
+        smoke = next(i for i, step in enumerate(steps) if "tools.smoke --outputs -" in step.get("run", ""))
+        notify = next(i for i, step in enumerate(steps) if "tools.notify" in step.get("run", ""))
+        # The smoke test runs only if the update (and its release) succeeded, against that stack's outputs.
+        assert up < smoke < notify and "if" not in steps[smoke], stack
+        assert f"/prodready/{stack}" in steps[smoke]["run"] and steps[smoke]["shell"] == "bash"
+        # The notification runs whatever happened, with the job's result and the optional webhook secret.
+        assert steps[notify]["if"] == "always()"
+        assert steps[notify]["env"]["DEPLOY_WEBHOOK_URL"] == "${{ secrets.DEPLOY_WEBHOOK_URL }}"
+        assert f"--stack {stack} --result \"${{{{ job.status }}}}\"" in steps[notify]["run"]
+    # prod waits for dev's job as a whole: its update and its smoke test.
+    assert jobs["up-prod"]["needs"] == "up-dev"
