@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-
 READ_SCOPE_NAME = "items.read"
 WRITE_SCOPE_NAME = "items.write"
 # Cognito user pool ids are "<region>_<id>".

@@ -29,7 +29,7 @@ def webhook() -> Iterator[tuple[str, list[dict[str, Any]], list[int]]]:
     answer = [200]
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append({"type": self.headers["Content-Type"], "body": json.loads(body)})
             self.send_response(answer[0])
