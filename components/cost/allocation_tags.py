@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.delivery.by_value import by_value
+from components.dynamic import by_value
 
 ACTIVE = "Active"
 PENDING = "Pending"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from components.delivery.by_value import by_value
+from components.dynamic import by_value
 
 
 @by_value

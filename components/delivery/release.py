@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.delivery.by_value import by_value
+from components.dynamic import by_value
 from components.delivery.deployments import Deployments
 
 # The inputs that make a release: a change to any of them is an update (and a deployment if the alias
