@@ -22,8 +22,8 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.dynamic import by_value
 from components.delivery.deployments import Deployments
+from components.dynamic import by_value
 
 # The inputs that make a release: a change to any of them is an update (and a deployment if the alias
 # is not already at the target). The serialized provider (`__provider`) is not one of them: new provider
