@@ -164,6 +164,7 @@ delivery = SafeDelivery(
         region=config.region,
         delivery=config.delivery,
         function_name=service.function_name,
+        function_arn=service.function_arn,
         alias_name=service.alias_name,
         alias_arn=service.alias_arn,
         target_version=service.function_version,

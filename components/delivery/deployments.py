@@ -55,6 +55,7 @@ class Deployments:
     DESCRIBE_ALARMS_BATCH = 100  # DescribeAlarms takes at most 100 AlarmNames
     TARGETS_BATCH = 25  # BatchGetDeploymentTargets returns at most 25 targets
     STOP_COMMAND = "python -m tools.release stop --stack STACK"
+    STATUS_COMMAND = "python -m tools.release status --stack STACK"
 
     def __init__(
         self,
@@ -484,6 +485,7 @@ class Deployments:
         *,
         deployment_config: str | None = None,
         watch_alarms: bool = True,
+        retry_failed: bool = False,
     ) -> dict[str, Any]:
         """Make `target_version` the live version of `alias` through a deployment of `group`.
 
@@ -499,6 +501,11 @@ class Deployments:
         `deployment_config` overrides the group's traffic shifting for this deployment only;
         `watch_alarms=False` turns the group's alarm polling off for it (overrideAlarmConfiguration),
         for a return to a known-good version while the alarms the bad one tripped are still in ALARM.
+
+        A version whose last release through the group failed or was stopped is not deployed again
+        (ReleaseFailed, "Refused") unless `retry_failed`: a failed update keeps the previous target
+        in Pulumi's state, so every later `pulumi up`, even one that changes nothing else, would
+        otherwise send the same bad version to a canary again.
         """
         from botocore.exceptions import ClientError
 
@@ -533,6 +540,8 @@ class Deployments:
                     f"then run again.",
                     {"status": "Refused", "liveVersion": routing["version"], "routing": routing},
                 )
+            if not retry_failed:
+                self._refuse_a_failed_version(application, group, function, target, routing["version"])
             content = self.app_spec(function, alias, routing["version"], target, hook_function)
             try:
                 created = self.client("codedeploy").create_deployment(
@@ -578,6 +587,29 @@ class Deployments:
                 info, application, group, function, alias,
             )
         return {"deploymentId": deployment_id, "status": "Succeeded", "liveVersion": target}
+
+    def _refuse_a_failed_version(self, application: str, group: str, function: str, target: str, live: str) -> None:
+        """Raise when the group's last attempted deployment released `target` of `function` and failed."""
+        info = self.client("codedeploy").get_deployment_group(
+            applicationName=application, deploymentGroupName=group
+        )["deploymentGroupInfo"]
+        last = info.get("lastAttemptedDeployment") or {}
+        if last.get("status") not in ("Failed", "Stopped") or not last.get("deploymentId"):
+            return
+        attempted = self.deployment(last["deploymentId"])
+        spec = self._spec_of(attempted)
+        if spec["function"] != function or spec["target"] != target:
+            return
+        error = attempted.get("errorInformation") or {}
+        why = f": {error.get('code')}: {error.get('message')}" if error.get("code") else ""
+        raise ReleaseFailed(
+            f"version {target} of {function} was not deployed again: its last release, deployment "
+            f"{last['deploymentId']}, ended {last['status']}{why}. A failed release is not repeated by a later "
+            f"update: publish a fixed version (any code or configuration change), or set "
+            f"prodready:delivery.retryFailedVersion to true to release this one again "
+            f"(`{self.STATUS_COMMAND}` says why it failed).",
+            {"status": "Refused", "deploymentId": last["deploymentId"], "liveVersion": live},
+        )
 
     def last_release(self, application: str, group: str) -> dict[str, Any] | None:
         """The deploymentInfo of the group's latest deployment that was not a rollback, or None.

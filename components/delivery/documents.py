@@ -107,7 +107,8 @@ def hook_statements(group_arn: str, target_function_arn: str) -> list[dict[str, 
     under test), invokes that version, and reports to CodeDeploy."""
     return [
         {
-            # Both act on the deployment group (Service Authorization Reference, CodeDeploy).
+            # Both act on the deployment group: the grant AWS CDK's LambdaDeploymentGroup gives a hook
+            # (grantPutLifecycleEventHookExecutionStatus) is on the group's ARN too.
             "Sid": "ReadAndReportItsDeployments",
             "Effect": "Allow",
             "Action": ["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"],
@@ -139,27 +140,39 @@ def service_role_trust() -> PolicyDocument:
 
 
 def service_role_policy(
+    function_arn: str,
     alias_arn: str,
     hook_function_arn: str | None,
     notification_topic_arn: str | None,
     notification_key_arn: str | None,
 ) -> PolicyDocument:
-    """CodeDeploy's service role for one alias: AWSCodeDeployRoleForLambda narrowed to this stack.
+    """CodeDeploy's service role for one function: AWSCodeDeployRoleForLambda narrowed to this stack.
 
     The managed policy allows its Lambda and SNS actions on `*` and invokes hooks named
-    `CodeDeployHook_*`; here each is scoped to the one alias, the one hook and the one topic.
+    `CodeDeployHook_*`; here each is scoped to the one function, the one hook and the one topic.
     """
     statements: list[dict[str, Any]] = [
         {
+            # Lambda authorises alias reads and updates on the function (the alias is a request
+            # parameter; a qualified ARN in a policy does not match them), and no condition key narrows
+            # them to one alias name: the function is the narrowest resource.
             "Sid": "ShiftTheLiveAlias",
             "Effect": "Allow",
-            "Action": ["lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"],
+            "Action": ["lambda:GetAlias", "lambda:UpdateAlias"],
+            "Resource": function_arn,
+        },
+        {
+            # Provisioned concurrency is configured on the alias itself.
+            "Sid": "ReadProvisionedConcurrency",
+            "Effect": "Allow",
+            "Action": "lambda:GetProvisionedConcurrencyConfig",
             "Resource": alias_arn,
         },
         {
-            # The roll-up is a composite alarm, and DescribeAlarms returns composites only to a permission
-            # "scoped to *" (API reference, DescribeAlarms: "You can't return information about composite
-            # alarms if your cloudwatch:DescribeAlarms permission has a narrower scope").
+            # How CodeDeploy polls the group's alarms is not documented; its own managed policy for Lambda
+            # (AWSCodeDeployRoleForLambda) grants DescribeAlarms on "*", and an alarm it cannot read stops
+            # every release (ignorePollAlarmFailure is off). DescribeAlarms also returns composite alarms
+            # only to a permission "scoped to *" (API reference, DescribeAlarms).
             "Sid": "ReadReleaseAlarms",
             "Effect": "Allow",
             "Action": "cloudwatch:DescribeAlarms",

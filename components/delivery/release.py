@@ -29,7 +29,7 @@ from components.dynamic import by_value
 # is not already at the target). The serialized provider (`__provider`) is not one of them: new provider
 # code alone must not start a deployment.
 RELEASE_INPUTS: tuple[str, ...] = (
-    "application", "deploymentGroup", "functionName", "alias", "targetVersion", "hookFunction",
+    "application", "deploymentGroup", "functionName", "alias", "targetVersion", "hookFunction", "retryFailed",
 )
 
 
@@ -52,6 +52,7 @@ class ReleaseProvider(ResourceProvider):
             hook_function=props.get("hookFunction") or None,
             description=str(props.get("description") or ""),
             timeout_seconds=int(props["timeoutSeconds"]),
+            retry_failed=bool(props.get("retryFailed")),
         )
         return {
             **props,
@@ -110,6 +111,9 @@ class ReleaseArgs:
     """How long to wait before stopping the deployment (with rollback) and failing."""
     description: pulumi.Input[str] = ""
     """Deployment description (the source version it ships)."""
+    retry_failed: bool = False
+    """Deploy the target even if its last release failed (otherwise refused, so a failed version is not
+    re-released by every later update)."""
 
 
 class Release(Resource, module="prodready", name="Release"):
@@ -131,6 +135,7 @@ class Release(Resource, module="prodready", name="Release"):
                 "region": args.region,
                 "timeoutSeconds": args.timeout_seconds,
                 "description": args.description,
+                "retryFailed": args.retry_failed,
                 "deploymentId": None,
                 "status": None,
                 "liveVersion": None,

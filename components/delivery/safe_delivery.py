@@ -30,6 +30,8 @@ class SafeDeliveryArgs:
     """Traffic shifting shape and the pre-traffic check switch."""
     function_name: pulumi.Input[str]
     """The service function."""
+    function_arn: pulumi.Input[str]
+    """Its unqualified ARN (Lambda authorises alias reads and updates on the function)."""
     alias_name: pulumi.Input[str]
     """Its live alias (what the API invokes)."""
     alias_arn: pulumi.Input[str]
@@ -122,8 +124,9 @@ class SafeDelivery(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         document = pulumi.Output.all(
-            args.alias_arn, args.hook_function_arn, args.notification_topic_arn, args.notification_key_arn
-        ).apply(lambda v: documents.service_role_policy(v[0], v[1], v[2], v[3]))
+            args.function_arn, args.alias_arn, args.hook_function_arn, args.notification_topic_arn,
+            args.notification_key_arn,
+        ).apply(lambda v: documents.service_role_policy(*v))
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
@@ -197,6 +200,7 @@ class SafeDelivery(pulumi.ComponentResource):
                 region=args.region,
                 timeout_seconds=documents.release_timeout_seconds(args.delivery),
                 description=f"{args.name_prefix} source {args.source_version}" if args.source_version else "",
+                retry_failed=args.delivery.retry_failed_version,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
         )

@@ -35,11 +35,25 @@ from components.monitoring.alarm_set import alarm_context, alarm_set, slo_target
 from components.monitoring.canary import HealthCanary, HealthCanaryArgs
 from components.monitoring.catalog import SEVERITIES, AlarmContext, AlarmSet, runbook_url
 from components.monitoring.dashboard import DashboardInputs, dashboard_body, dashboard_url
-from components.monitoring.kinds import Watched, WatchedApi, WatchedCanary, WatchedFunction, WatchedTopic
+from components.monitoring.kinds import (
+    Watched,
+    WatchedApi,
+    WatchedCanary,
+    WatchedFunction,
+    WatchedTopic,
+    function,
+    http_api,
+)
 from components.monitoring.registry import KINDS
 
 # Keys of what ServiceMonitoring watches of its own making (config may name them in thresholds).
 CANARY_KEY = "health"
+# What judges a release: the alias alarms of each function a deployment shifts (60-second periods, Lambda's
+# per-alias metrics), and the service's critical request-health alarms. Metric alarms only: CodeDeploy's
+# alarm configuration documents CloudWatch metric alarms, and the SLO burn-rate composites stay in ALARM
+# long after their cause, which would stop the release of its fix.
+RELEASE_ALARM_KINDS: tuple[str, ...] = (function.ALIAS_ERROR_RATE.kind, function.ALIAS_DURATION.kind)
+RELEASE_GUARD_KINDS: tuple[str, ...] = (http_api.RATE_5XX.kind, function.ERROR_RATE.kind)
 OWN_WATCHED: dict[str, str] = {CANARY_KEY: "canary", **{severity: "topic" for severity in SEVERITIES}}
 
 
@@ -100,9 +114,8 @@ class ServiceMonitoring(pulumi.ComponentResource):
         self.alert_topic_arns = routing.topic_arns
         self.alert_key_arn = routing.key_arn
         self.alarm_names = pulumi.Output.all(*[names[n] for n in alarms.names])
-        # What judges a release: the alias alarms of each function a deployment shifts, and the roll-up.
-        release = [a.name for a in alarms.alarms if a.kind.startswith("lambda-alias-")]
-        release += [c.name for c in alarms.composites if c.kind == sl.ROLLUP.kind]
+        release = [a.name for a in alarms.alarms if a.kind in RELEASE_ALARM_KINDS
+                   or (a.kind in RELEASE_GUARD_KINDS and a.severity == "critical")]
         self.release_alarm_names = pulumi.Output.all(*[names[n] for n in release])
         self.register_outputs(
             {

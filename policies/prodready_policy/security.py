@@ -16,8 +16,8 @@ from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unkn
 # The allow-list of actions that AWS authorises only on Resource "*". This is its one home: the
 # program's tests judge the documents components/iam.py builds with `wildcard_findings` below.
 RESOURCELESS_ACTIONS: tuple[str, ...] = (
-    # Composite alarms are returned only to a DescribeAlarms permission "scoped to *" (API reference);
-    # CodeDeploy reads the release roll-up, a composite, with it.
+    # CodeDeploy's service role polls the release alarms with it: AWS's managed policy for Lambda
+    # deployments grants it on "*", and composites are returned only to a permission "scoped to *".
     "cloudwatch:DescribeAlarms",
     "cloudwatch:PutMetricData",
     # Required of a Synthetics canary's role by AWS; S3 authorises it on "*" only.

@@ -72,11 +72,15 @@ def test_hook_reads_and_reports_its_group_and_invokes_versions_of_the_one_functi
     assert wildcard_findings(policy) == []
 
 
-def test_service_role_shifts_only_the_alias_and_invokes_only_the_hook():
-    policy = documents.service_role_policy(ALIAS_ARN, HOOK_ARN, TOPIC_ARN, KEY_ARN)
-    for action in ("lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"):
-        assert identity_allows(policy, action, ALIAS_ARN)
-        assert not identity_allows(policy, action, f"{FUNCTION_ARN}:other")
+def test_service_role_shifts_only_the_functions_aliases_and_invokes_only_the_hook():
+    policy = documents.service_role_policy(FUNCTION_ARN, ALIAS_ARN, HOOK_ARN, TOPIC_ARN, KEY_ARN)
+    # Lambda evaluates GetAlias and UpdateAlias against the unqualified function ARN.
+    for action in ("lambda:GetAlias", "lambda:UpdateAlias"):
+        assert identity_allows(policy, action, FUNCTION_ARN)
+        assert not identity_allows(policy, action, FUNCTION_ARN.replace("catalog-prod-api", "other"))
+    assert identity_allows(policy, "lambda:GetProvisionedConcurrencyConfig", ALIAS_ARN)
+    assert not identity_allows(policy, "lambda:GetProvisionedConcurrencyConfig", f"{FUNCTION_ARN}:other")
+    assert not identity_allows(policy, "lambda:UpdateFunctionCode", FUNCTION_ARN)
     assert identity_allows(policy, "lambda:InvokeFunction", HOOK_ARN)
     assert not identity_allows(policy, "lambda:InvokeFunction", ALIAS_ARN)
     assert identity_allows(policy, "sns:Publish", TOPIC_ARN)
@@ -88,10 +92,11 @@ def test_service_role_shifts_only_the_alias_and_invokes_only_the_hook():
 
 
 def test_service_role_without_hook_or_topic_grants_neither():
-    policy = documents.service_role_policy(ALIAS_ARN, None, None, None)
+    policy = documents.service_role_policy(FUNCTION_ARN, ALIAS_ARN, None, None, None)
     assert not identity_allows(policy, "lambda:InvokeFunction", HOOK_ARN)
     assert not identity_allows(policy, "sns:Publish", TOPIC_ARN)
-    assert [s["Sid"] for s in policy["Statement"]] == ["ShiftTheLiveAlias", "ReadReleaseAlarms"]
+    assert [s["Sid"] for s in policy["Statement"]] == ["ShiftTheLiveAlias", "ReadProvisionedConcurrency",
+                                                       "ReadReleaseAlarms"]
 
 
 def test_service_role_trust_is_codedeploy_alone():

@@ -227,7 +227,10 @@ class World:
             {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": UNFINISHED},
         )
 
-    def create(self, deployment_id: str, **extra: Any) -> None:
+    def create(self, deployment_id: str, *, checks_last_attempt: bool = True, **extra: Any) -> None:
+        # Before creating, the group's last attempted deployment: none that failed on this version.
+        if checks_last_attempt:
+            self.group()
         self.stub.add_response(
             "create_deployment", {"deploymentId": deployment_id},
             {"applicationName": APP, "deploymentGroupName": GROUP, "revision": ANY, "description": ANY, **extra},
@@ -526,6 +529,7 @@ def test_a_deployment_in_progress_that_outlasts_the_timeout_is_named_and_left_al
 
 def test_a_deployment_started_meanwhile_is_waited_for_and_then_ours_runs(world):
     world.none_running()
+    world.group()
     world.stub.add_client_error("create_deployment", "DeploymentLimitExceededException", "one at a time")
     world.running(["d-0"])  # looked for again after one poll interval
     world.get(deployment("d-0", "Failed", current="2", target="9"))
@@ -684,6 +688,7 @@ def test_rollback_to_a_named_version_can_skip_the_hook_and_shift_at_once(world):
     world.group(last_successful="d-1")
     world.get(deployment("d-1", "Succeeded", current="2", target="3"))
     world.none_running()
+    world.group()
     world.stub.add_response(
         "create_deployment", {"deploymentId": "d-6"},
         {"applicationName": APP, "deploymentGroupName": GROUP, "revision": ANY, "description": ANY,
@@ -757,6 +762,7 @@ alias = {"Name": "live", "AliasArn": "arn:aws:lambda:eu-west-1:123456789012:func
 lam_stub, codedeploy_stub, _ = stubs
 lam_stub.add_response("get_alias", {**alias, "FunctionVersion": "2"}, {"FunctionName": "api", "Name": "live"})
 codedeploy_stub.add_response("list_deployments", {"deployments": []}, None)
+codedeploy_stub.add_response("get_deployment_group", {"deploymentGroupInfo": {"deploymentGroupName": "g"}}, None)
 codedeploy_stub.add_response("create_deployment", {"deploymentId": "d-1"}, None)
 codedeploy_stub.add_response("get_deployment", {"deploymentInfo": {"deploymentId": "d-1", "status": "Succeeded"}},
                              {"deploymentId": "d-1"})
@@ -808,3 +814,40 @@ def test_the_provider_process_runs_it_without_the_project(tmp_path):
     assert report["failure"]["detail"]["status"] == "Refused"
     assert report["projectModules"] == []
     assert base64.b64decode(serialized)  # plain base64, as the engine stores it
+
+
+def test_a_version_whose_last_release_failed_is_not_released_again(world):
+    world.none_running()
+    failed = deployment("d-7", "Failed", current="2", target="3")
+    failed["errorInformation"] = {"code": "ALARM_ACTIVE", "message": "One or more alarms have been activated"}
+    world.stub.add_response(
+        "get_deployment_group",
+        {"deploymentGroupInfo": {"applicationName": APP, "deploymentGroupName": GROUP,
+                                 "lastAttemptedDeployment": {"deploymentId": "d-7", "status": "Failed",
+                                                             "createTime": CREATED}}},
+        {"applicationName": APP, "deploymentGroupName": GROUP},
+    )
+    world.get(failed)
+
+    with pytest.raises(ReleaseFailed) as refused:
+        world.deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "again", 600)
+
+    message = str(refused.value)
+    assert message.startswith(f"version 3 of {FUNCTION} was not deployed again: its last release, deployment d-7, "
+                              "ended Failed: ALARM_ACTIVE: One or more alarms have been activated.")
+    assert "prodready:delivery.retryFailedVersion" in message
+    assert refused.value.detail == {"status": "Refused", "deploymentId": "d-7", "liveVersion": "2"}
+    assert world.created == []  # nothing was deployed
+
+
+def test_a_failed_version_is_released_again_when_asked_to(world):
+    world.none_running()
+    world.create("d-8", checks_last_attempt=False)  # no look at the last attempt: straight to the deployment
+    world.get(deployment("d-8", "InProgress", target="3"))
+    world.get(deployment("d-8", "Succeeded", target="3"))
+    world.clock.at(10, lambda: world.route("3"))
+
+    result = world.deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "again", 600, poll_seconds=10,
+                                       retry_failed=True)
+
+    assert result == {"deploymentId": "d-8", "status": "Succeeded", "liveVersion": "3"}

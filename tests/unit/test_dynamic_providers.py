@@ -25,7 +25,7 @@ RELEASE = {
     "application": "catalog-prod", "deploymentGroup": "catalog-prod-live", "functionName": "catalog-prod-api",
     "alias": "live", "targetVersion": "8", "hookFunction": "catalog-prod-pre-traffic", "region": "eu-west-1",
     # Numbers reach a provider as floats (protobuf has only doubles).
-    "timeoutSeconds": 1200.0, "description": "catalog-prod source a264390d1454",
+    "timeoutSeconds": 1200.0, "description": "catalog-prod source a264390d1454", "retryFailed": False,
 }
 NOT_FOUND = {"TagKey": "Environment", "Code": "ValidationException", "Message": "Tag keys not found"}
 
@@ -59,7 +59,7 @@ def test_a_new_target_version_is_released_and_waited_for(monkeypatch: pytest.Mon
     assert fake.calls == [{
         "application": "catalog-prod", "group": "catalog-prod-live", "function": "catalog-prod-api", "alias": "live",
         "target_version": "8", "hook_function": "catalog-prod-pre-traffic",
-        "description": "catalog-prod source a264390d1454", "timeout_seconds": 1200,
+        "description": "catalog-prod source a264390d1454", "timeout_seconds": 1200, "retry_failed": False,
     }]
     assert isinstance(fake.calls[0]["timeout_seconds"], int)
     assert (result.outs["deploymentId"], result.outs["status"], result.outs["liveVersion"]) == (
@@ -197,3 +197,12 @@ def test_the_cost_allocation_tags_provider_runs_without_this_project() -> None:
             print(provider.create({"tagKeys": ["Project", "Environment"]}).outs["pendingKeys"])
     """)
     assert out.strip() == "['Environment']"
+
+
+def test_setting_retry_failed_version_is_itself_the_update_that_releases_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDeployments({"deploymentId": "d-RETRY0001", "status": "Succeeded", "liveVersion": "8"})
+    provider = _release_provider(monkeypatch, fake)
+    retry = {**RELEASE, "retryFailed": True}
+    assert provider.diff("catalog-prod-api:live", RELEASE, retry).changes is True
+    provider.update("catalog-prod-api:live", RELEASE, retry)
+    assert fake.calls[0]["retry_failed"] is True

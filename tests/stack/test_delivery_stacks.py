@@ -1,0 +1,136 @@
+"""Safe delivery on the committed stacks: what judges a release, how traffic shifts, and the config switches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource
+
+GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
+RELEASE = "pulumi-python:dynamic/prodready:Release"
+FUNCTION = "aws:lambda/function:Function"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def _service_function(plan: Plan) -> PlannedResource:
+    (function,) = [f for f in plan.of_type(FUNCTION) if f.name == "catalog-function-lambda"]
+    return function
+
+
+def _stack_file(stack: str, key: str) -> Any:
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
+    return document["config"].get(f"prodready:{key}")
+
+
+def test_prod_releases_are_judged_by_metric_alarms_of_the_alias_and_the_critical_request_health(prod_plan: Plan):
+    group = prod_plan.one(GROUP)
+    alarms = group.inputs["alarmConfiguration"]
+    metric_alarms = {a.inputs["name"]: a for a in prod_plan.of_type(METRIC_ALARM)}
+    assert alarms["enabled"] is True and alarms["ignorePollAlarmFailure"] is False
+    assert sorted(alarms["alarms"]) == [
+        "catalog-prod-api-lambda-alias-duration-p99-warning", "catalog-prod-api-lambda-alias-error-rate-warning",
+        "catalog-prod-api-lambda-error-rate-critical", "catalog-prod-http-api-5xx-rate-critical",
+    ]
+    # Every one exists as a metric alarm of the stack, and the alias ones watch the live alias.
+    for name in alarms["alarms"]:
+        assert name in metric_alarms, name
+    alias_alarm = metric_alarms["catalog-prod-api-lambda-alias-error-rate-warning"]
+    dimensions = [q["metric"]["dimensions"] for q in alias_alarm.inputs["metricQueries"] if q.get("metric")]
+    assert all(d == {"FunctionName": "catalog-prod-api", "Resource": "catalog-prod-api:live"} for d in dimensions)
+    assert {q["metric"]["period"] for q in alias_alarm.inputs["metricQueries"] if q.get("metric")} == {60.0}
+
+
+def test_prod_shifts_a_ten_percent_canary_for_five_minutes_and_rolls_back_on_anything(prod_plan: Plan):
+    (config,) = prod_plan.of_type(CONFIG)
+    assert config.inputs["deploymentConfigName"] == "catalog-prod-canary-10pct-5min"
+    assert config.inputs["computePlatform"] == "Lambda"
+    assert config.inputs["trafficRoutingConfig"] == {
+        "type": "TimeBasedCanary", "timeBasedCanary": {"percentage": 10.0, "interval": 5.0}}
+    group = prod_plan.one(GROUP)
+    assert group.inputs["deploymentConfigName"] == "catalog-prod-canary-10pct-5min"
+    assert group.inputs["deploymentStyle"] == {"deploymentOption": "WITH_TRAFFIC_CONTROL",
+                                               "deploymentType": "BLUE_GREEN"}
+    assert group.inputs["autoRollbackConfiguration"] == {
+        "enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"]}
+    (trigger,) = group.inputs["triggerConfigurations"]
+    warning = next(t for t in prod_plan.of_type("aws:sns/topic:Topic") if t.inputs["name"].endswith("alerts-warning"))
+    assert trigger["triggerTargetArn"] == warning.outputs["arn"]
+    assert "DeploymentRollback" in trigger["triggerEvents"] and "DeploymentFailure" in trigger["triggerEvents"]
+
+
+def test_the_release_resource_releases_the_published_version_through_the_hook(prod_plan: Plan):
+    release = prod_plan.one(RELEASE)
+    function = _service_function(prod_plan)
+    group = prod_plan.one(GROUP)
+    assert release.inputs["targetVersion"] == function.outputs["version"]
+    assert release.inputs["functionName"] == function.outputs["name"] and release.inputs["alias"] == "live"
+    assert release.inputs["deploymentGroup"] == group.inputs["deploymentGroupName"] == "catalog-prod-live"
+    assert release.inputs["hookFunction"] == "catalog-prod-pre-traffic"
+    # 5 minutes of canary plus 15 of CodeDeploy's start, the hook and the final shift.
+    assert release.inputs["timeoutSeconds"] == 20 * 60
+    assert release.inputs["retryFailed"] is False
+    # Ordered after the group (whose alarms exist first) and fed by the alias itself.
+    assert group.urn in release.dependencies
+    assert any(u.endswith("::catalog-function-live") for u in release.property_dependencies["alias"])
+    # The plan is a first deployment: the alias starts at the version, nothing is shifted.
+    assert release.outputs["status"] == "Unchanged" and release.outputs["liveVersion"] == "1"
+    outputs = prod_plan.outputs
+    assert outputs["liveVersion"] == "1" and outputs["releaseDeploymentGroup"] == "catalog-prod-live"
+
+
+def test_the_hook_reads_as_an_authorized_caller_with_the_scope_tokens_carry(prod_plan: Plan):
+    (hook,) = [f for f in prod_plan.of_type(FUNCTION) if f.name == "catalog-pre-traffic-function-lambda"]
+    assert hook.inputs["handler"] == "pre_traffic.handler.lambda_handler"
+    assert hook.inputs["environment"]["variables"]["READ_SCOPE"] == "catalog/items.read"
+    assert {path.split("/")[0] for path in hook.inputs["code"]["__archive"]["assets"]} == {"pre_traffic"}
+    assert hook.inputs["timeout"] == 60 and hook.inputs["tracingConfig"] == {"mode": "Active"}
+    assert "publish" not in hook.inputs or hook.inputs["publish"] is False  # CodeDeploy invokes $LATEST
+    policy = next(p for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                  if p.name == "catalog-pre-traffic-function-policy")
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    group_arn = "arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:catalog-prod/catalog-prod-live"
+    assert statements["ReadAndReportItsDeployments"]["Resource"] == group_arn == prod_plan.one(GROUP).outputs["arn"]
+    assert statements["InvokeTheVersionUnderTest"]["Resource"] == f"{_service_function(prod_plan).outputs['arn']}:*"
+
+
+def test_dev_releases_all_at_once_after_the_same_check(dev_plan: Plan):
+    assert dev_plan.of_type(CONFIG) == []
+    assert dev_plan.one(GROUP).inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
+    assert dev_plan.one(RELEASE).inputs["hookFunction"] == "catalog-dev-pre-traffic"
+    assert dev_plan.one(RELEASE).inputs["timeoutSeconds"] == 15 * 60
+    assert _service_function(dev_plan).inputs.get("snapStart") is None
+
+
+def test_a_linear_shift_without_the_check_changes_exactly_the_delivery(prod_plan: Plan, plan_with: Callable[..., Plan]):
+    variant = plan_with("prod", {"prodready:delivery": {"strategy": "linear", "percentage": 25, "intervalMinutes": 2,
+                                                        "preTrafficCheck": False}})
+    (config,) = variant.of_type(CONFIG)
+    assert config.inputs["trafficRoutingConfig"] == {
+        "type": "TimeBasedLinear", "timeBasedLinear": {"percentage": 25.0, "interval": 2.0}}
+    release = variant.one(RELEASE)
+    assert release.inputs["hookFunction"] == "" and release.inputs["timeoutSeconds"] == (3 * 2 + 15) * 60
+    # No hook: no hook function, nothing for the service role to invoke, no alarms for it.
+    assert not [f for f in variant.of_type(FUNCTION) if "pre-traffic" in f.name]
+    assert not [a for a in variant.of_type(METRIC_ALARM) if "pre-traffic" in a.inputs["name"]]
+    role_policy = next(p for p in variant.of_type("aws:iam/rolePolicy:RolePolicy")
+                       if p.name == "catalog-delivery-policy")
+    assert "InvokePreTrafficHook" not in role_policy.inputs["policy"]
+    removed = {r.urn for r in prod_plan.resources} - {r.urn for r in variant.resources}
+    assert all("pre-traffic" in urn or "canary-10pct" in urn or urn.endswith("::catalog-delivery-config")
+               for urn in removed), sorted(removed)
+
+
+def test_provisioned_concurrency_goes_on_the_alias_instead_of_snapstart(plan_with: Callable[..., Plan]):
+    lambda_config = {**json.loads(json.dumps(_stack_file("prod", "lambda"))), "snapStart": False,
+                     "provisionedConcurrency": 5}
+    variant = plan_with("prod", {"prodready:lambda": lambda_config})
+    (provisioned,) = variant.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    inputs = provisioned.inputs
+    assert (inputs["functionName"], inputs["qualifier"], inputs["provisionedConcurrentExecutions"]) == (
+        "catalog-prod-api", "live", 5.0)
+    assert _service_function(variant).inputs.get("snapStart") is None
