@@ -13,10 +13,14 @@ EVENTS_DIR = Path(__file__).parent / "events"
 FIXTURE_ITEM_ID = "3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"
 REGION = "eu-west-1"
 TABLE_NAME = "prodready-items-test"
+IDEMPOTENCY_TABLE_NAME = "prodready-idempotency-test"
 
 # The environment the Function component sets, with test values.
 APP_ENV = {
     "TABLE_NAME": TABLE_NAME,
+    "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
+    "IDEMPOTENCY_TTL_SECONDS": "3600",
+    "MAX_REQUEST_BODY_BYTES": "65536",
     "POWERTOOLS_SERVICE_NAME": "catalog",
     "POWERTOOLS_METRICS_NAMESPACE": "Prodready/Test",
     "POWERTOOLS_LOG_LEVEL": "INFO",

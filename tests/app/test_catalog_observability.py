@@ -394,7 +394,7 @@ def test_each_request_is_annotated_with_its_operation_and_status(invoke, handler
 
     result = invoke(event)
 
-    assert annotations == {"operation": "create_item", "status_code": 201}
+    assert annotations == {"operation": "create_item", "status": 201}
     assert metadata == {"request_bytes": len(event["body"]), "response_bytes": len(result.response["body"])}
 
 
@@ -427,7 +427,8 @@ def test_traces_capture_the_handler_the_route_and_each_dynamodb_call(tmp_path):
     assert "## service.handler.create_item" in by_name
     handler_segment = by_name["## lambda_handler"]
     assert handler_segment["annotations"]["operation"] == "create_item"
-    assert handler_segment["annotations"]["status_code"] == 201
+    assert handler_segment["annotations"]["status"] == 201
+    assert "status_code" not in handler_segment["annotations"]
     sizes = handler_segment["metadata"][APP_ENV["POWERTOOLS_SERVICE_NAME"]]
     assert sizes["request_bytes"] == len(load_event("create_item")["body"])
     assert sizes["response_bytes"] > 0
