@@ -165,7 +165,7 @@ ItemId = Annotated[str, Field(pattern=ITEM_ID_PATTERN, json_schema_extra={"forma
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 PublicPrice = Annotated[
     Decimal,
-    PlainSerializer(_public_price, return_type=float),
+    PlainSerializer(_public_price, return_type=int | float),
     _WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)}),
 ]
 
