@@ -53,8 +53,9 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 _KEY_ALTERNATIVES = "|".join(sorted((key.replace("_", "[-_]") for key in SENSITIVE_KEYS), key=len, reverse=True))
 # "password": "..." in JSON-like text, even cut short before the closing quote.
 _QUOTED_VALUE = re.compile(rf'(?i)("(?:{_KEY_ALTERNATIVES})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}}\]\s]+)')
-# password=... in form-like text, and "Authorization: Bearer ..." in header-like text.
-_ASSIGNED_VALUE = re.compile(rf"(?i)(\b(?:{_KEY_ALTERNATIVES})\s*[=:]\s*)([^&\s,;]+)")
+# password=... in form-like text; "Authorization: Bearer ..." in header-like text, to the line's end.
+_ASSIGNED_VALUE = re.compile(rf"(?i)(\b(?:{_KEY_ALTERNATIVES})\s*=\s*)([^&\s,;]+)")
+_HEADER_VALUE = re.compile(rf"(?im)(\b(?:{_KEY_ALTERNATIVES})[ \t]*:[ \t]*)([^\r\n]+)")
 _CREDENTIALS = re.compile(r"(?i)\b(Bearer|Basic|Digest|Negotiate)\s+[A-Za-z0-9._~+/=-]+")
 _FORM = re.compile(r"^[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*$")
 
@@ -80,7 +81,7 @@ def redact_query(raw: str) -> str:
     pairs = []
     for part in raw.split("&"):
         name, separator, value = part.partition("=")
-        if _is_sensitive(unquote_plus(name)):
+        if separator and _is_sensitive(unquote_plus(name)):
             value = REDACTED
         else:
             value = redact_text(unquote_plus(value)) if "%40" in value or "@" in value else value
@@ -92,6 +93,7 @@ def redact_by_pattern(text: str) -> str:
     """Free text redacted by what sensitive values look like in it (for bodies that do not parse)."""
     text = _QUOTED_VALUE.sub(lambda match: f'{match.group(1)}"{REDACTED}"', text)
     text = _ASSIGNED_VALUE.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
+    text = _HEADER_VALUE.sub(lambda match: f"{match.group(1)}{REDACTED}", text)
     text = _CREDENTIALS.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
     return redact_text(text)
 

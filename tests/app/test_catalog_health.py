@@ -66,9 +66,11 @@ def test_ready_is_503_when_the_table_is_missing(invoke, dynamodb):
     assert result.body["checks"]["dynamodb"] == {"status": "fail"}
     assert "ResourceNotFoundException" not in result.response["body"]
     assert result.headers["Retry-After"] == "1"
-    assert result.body["correlation_id"] == result.headers["X-Correlation-ID"] == load_event("health_ready")[
-        "requestContext"
-    ]["requestId"]
+    assert (
+        result.body["correlation_id"]
+        == result.headers["X-Correlation-ID"]
+        == load_event("health_ready")["requestContext"]["requestId"]
+    )
     warning = result.log("readiness check failed")
     assert warning["level"] == "WARNING"
     assert warning["causes"] == {"dynamodb": "ResourceNotFoundException"}
