@@ -81,6 +81,13 @@ def with_headers(event: dict[str, Any], headers: dict[str, str]) -> dict[str, An
     return event
 
 
+def with_claims(event: dict[str, Any], claims: dict[str, str], scopes: list[str] | None = None) -> dict[str, Any]:
+    """The event as API Gateway's JWT authorizer passes it on: the token's claims (as strings), its scopes."""
+    event = copy.deepcopy(event)
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": dict(claims), "scopes": scopes}}
+    return event
+
+
 @dataclass
 class FakeLambdaContext:
     """The context attributes Powertools reads."""
