@@ -44,3 +44,11 @@ class ItemConflict(ServiceError):
         super().__init__(reason)
         self.item_id = item_id
         self.current_version = current_version
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An Idempotency-Key already served a create with a different body."""
+
+
+class IdempotencyInProgress(ServiceError):
+    """The first request with this Idempotency-Key has not finished yet."""

@@ -26,18 +26,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.shared import constants as powertools_constants
 from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyInconsistentStateError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service import items, openapi
 from service.config import load_settings
-from service.errors import FieldError, InvalidRequest, ItemConflict, ItemNotFound
+from service.errors import (
+    FieldError,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    ItemConflict,
+    ItemNotFound,
+)
 from service.faults import RETRY_AFTER_SECONDS, unavailable_cause
 from service.gate import Admission, Rejection, admit
 from service.http_headers import (
@@ -421,24 +422,16 @@ def handle_conflict(exc: ItemConflict) -> Response:
     return _error(409, "conflict", str(exc), item_id=exc.item_id, current_version=exc.current_version)
 
 
-@app.exception_handler(IdempotencyValidationError)
-def handle_idempotency_mismatch(exc: IdempotencyValidationError) -> Response:
-    return _error(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body")
+@app.exception_handler(IdempotencyKeyReused)
+def handle_idempotency_mismatch(exc: IdempotencyKeyReused) -> Response:
+    return _error(422, "idempotency_key_reused", str(exc))
 
 
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def handle_idempotency_in_progress(exc: Exception) -> Response:
+@app.exception_handler(IdempotencyInProgress)
+def handle_idempotency_in_progress(exc: IdempotencyInProgress) -> Response:
     return _error(
-        409,
-        "idempotency_in_progress",
-        "a request with this Idempotency-Key is still running; retry later",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        409, "idempotency_in_progress", f"{exc}; retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
     )
-
-
-# Powertools raises this when a record changes under it several times in a row: the same
-# situation for the client as a request still running.
-app.exception_handler(IdempotencyInconsistentStateError)(handle_idempotency_in_progress)
 
 
 @app.not_found
@@ -468,12 +461,6 @@ def handle_aws_error(exc: ClientError) -> Response:
 
 @app.exception_handler(BotoCoreError)
 def handle_botocore_error(exc: BotoCoreError) -> Response:
-    cause = unavailable_cause(exc)
-    return _retry_later(cause) if cause else handle_unexpected(exc)
-
-
-@app.exception_handler(IdempotencyPersistenceLayerError)
-def handle_idempotency_store_error(exc: IdempotencyPersistenceLayerError) -> Response:
     cause = unavailable_cause(exc)
     return _retry_later(cause) if cause else handle_unexpected(exc)
 

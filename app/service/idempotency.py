@@ -5,8 +5,9 @@ the first response again instead of a second item. The record is keyed by the ca
 so two clients choosing the same key never see each other's items, and it holds a hash of the
 payload, so the same key with another body is refused (Powertools' payload validation).
 
-Powertools' persistence layer imports boto3, which the function otherwise never loads; it is
-imported on the first request that carries the header, so cold starts do not pay for it.
+Powertools' idempotency package imports boto3 (its persistence layer), which the function otherwise
+never loads; it is imported on the first request that carries the header, so cold starts do not
+pay for it, and its errors are translated here into the service's own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from service.errors import IdempotencyInProgress, IdempotencyKeyReused
 from service.models import ItemCreate
 
 # The records' key prefix: stable across refactors of the code (Powertools' default is the
@@ -84,15 +88,34 @@ class IdempotentCreates:
     ) -> dict[str, Any]:
         """`operation()`'s result, or the result it had the first time for this key.
 
-        Raises Powertools' IdempotencyValidationError (same key, other payload),
-        IdempotencyAlreadyInProgressError (the first request is still running) and
-        IdempotencyPersistenceLayerError (the table failed); what `operation` raises passes through,
-        after its in-progress record is deleted so that a retry can succeed.
+        Raises IdempotencyKeyReused (same key, other payload) and IdempotencyInProgress (the first
+        request is still running); a failure of the table raises the botocore error behind it.
+        What `operation` raises passes through, after its in-progress record is deleted so that a
+        retry can succeed.
         """
         if self._create is None:
             self._create = self._build()
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyInconsistentStateError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
         # The in-progress record expires when this invocation would time out, so that a request
         # killed mid-way does not lock its key for the whole TTL.
         self._config.register_lambda_context(lambda_context)
         request = {"key": scoped_key(caller, key), "payload": canonical_payload(payload)}
-        return self._create(request=request, operation=operation)
+        try:
+            return self._create(request=request, operation=operation)
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different body") from None
+        except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError):
+            # An inconsistent state is a record changing under Powertools several times in a row:
+            # for the client, the same as a request still running.
+            raise IdempotencyInProgress("a request with this Idempotency-Key is still running") from None
+        except IdempotencyPersistenceLayerError as exc:
+            cause = next((arg for arg in exc.args if isinstance(arg, BotoCoreError | ClientError)), None)
+            if cause is None:
+                raise
+            raise cause from exc

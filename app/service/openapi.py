@@ -16,8 +16,6 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import OAuth2, OAuthFlowClientCredentials, OAuthFlows
-from pydantic.json_schema import models_json_schema
 
 from service.models import MethodNotAllowedResponse, RouteNotFoundResponse
 from service.routes import READ_SCOPE, WRITE_SCOPE
@@ -46,19 +44,24 @@ response again."""
 
 
 def configure(app: APIGatewayHttpResolver) -> None:
-    """Give `app` the document's metadata and the OAuth2 client-credentials scheme."""
-    scheme = OAuth2(
-        flows=OAuthFlows(
-            clientCredentials=OAuthFlowClientCredentials(
-                tokenUrl=TOKEN_URL,
-                scopes={READ_SCOPE: "read items", WRITE_SCOPE: "create, replace and delete items"},
-            )
-        ),
-        description=(
+    """Give `app` the document's metadata and the OAuth2 client-credentials scheme.
+
+    The scheme is the plain Security Scheme Object: Powertools validates it into its OAuth2 model
+    when it generates the document, so the function does not import its OpenAPI models at init.
+    """
+    scheme = {
+        "type": "oauth2",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": TOKEN_URL,
+                "scopes": {READ_SCOPE: "read items", WRITE_SCOPE: "create, replace and delete items"},
+            }
+        },
+        "description": (
             "API Gateway's JWT authorizer checks the bearer token and the route's scope. The token URL is the "
             "deployed stack's issuer's; with Cognito the scopes carry the resource server's prefix."
         ),
-    )
+    }
     app.configure_openapi(
         title=API_TITLE, version=API_VERSION, description=DESCRIPTION, security_schemes={SECURITY_SCHEME: scheme}
     )
@@ -81,6 +84,8 @@ def _references(value: Any) -> set[str]:
 
 
 def _unrouted_answers(schemas: dict[str, Any]) -> dict[str, Any]:
+    from pydantic.json_schema import models_json_schema
+
     (_, definitions) = models_json_schema(
         [(RouteNotFoundResponse, "serialization"), (MethodNotAllowedResponse, "serialization")],
         ref_template=COMPONENT_PREFIX + "{model}",

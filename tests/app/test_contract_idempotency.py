@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
-from catalog_testkit import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, load_event, with_body, with_headers
+from catalog_testkit import APP_ENV, IDEMPOTENCY_TABLE_NAME, REPO_ROOT, TABLE_NAME, load_event, with_body, with_headers
 
 
 def stored_items(dynamodb: Any) -> list[dict[str, Any]]:
@@ -166,3 +170,22 @@ def test_the_persistence_layer_calls_only_the_operations_the_role_grants(invoke,
     # The conditional put fails and returns the stored record (ReturnValuesOnConditionCheckFailure).
     assert replay == ["PutItem"]
     assert failure == ["PutItem", "DeleteItem"]
+
+
+def test_importing_the_handler_loads_neither_boto3_nor_the_idempotency_utility():
+    # Cold starts pay for them only in the execution environments that see an Idempotency-Key.
+    probe = "import json, sys, service.handler; print(json.dumps(sorted(sys.modules)))"
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO_ROOT / "app",
+        env={**os.environ, **APP_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = set(json.loads(completed.stdout))
+
+    assert "service.handler" in loaded
+    assert "boto3" not in loaded
+    assert not {name for name in loaded if name.startswith("aws_lambda_powertools.utilities.idempotency")}
