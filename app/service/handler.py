@@ -186,15 +186,16 @@ def _answers(route_key: str, status: int, description: str, headers: dict[str, A
     return answers
 
 
-def _route(route_key: str, status: int, description: str, summary: str, **extra: Any) -> dict[str, Any]:
-    headers = extra.pop("headers", None)
+def _route(
+    route_key: str, status: int, description: str, summary: str, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The resolver's route options for `route_key`: its operation, security and answers."""
     return {
         "operation_id": OPERATIONS[route_key],
         "summary": summary,
         "tags": ["health"] if route_key in PUBLIC_ROUTE_KEYS else ["items"],
         "security": openapi.security(ROUTE_SCOPES.get(route_key, ())),
         "responses": _answers(route_key, status, description, headers),
-        **extra,
     }
 
 
@@ -369,18 +370,21 @@ def _document_json() -> str:
 
 @cache
 def _docs_page() -> tuple[str, str]:
+    """Powertools' Swagger UI page (its bundled assets, inlined) over this document, and its policy."""
+    from importlib.resources import files
+
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
-    assets = os.path.join(os.path.dirname(generate_swagger_html.__code__.co_filename))
-    with open(os.path.join(assets, "swagger-ui-bundle.min.js"), encoding="utf-8") as script:
-        swagger_js = script.read()
-    with open(os.path.join(assets, "swagger-ui.min.css"), encoding="utf-8") as style:
-        swagger_css = style.read()
+    assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    swagger_js = assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    swagger_css = assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8")
     # "</" inside the inlined document would end its <script> element.
     html = generate_swagger_html(_document_json().replace("</", "<\\/"), swagger_js, swagger_css, "", None)
     return html, docs_content_security_policy(html)
 
 
+# Not app.enable_swagger(): it would serve Powertools' raw schema, with the 422s it declares on
+# every route; these serve service.openapi.document(), the document that is committed.
 if settings.openapi_enabled:
 
     @app.get("/openapi.json", include_in_schema=False)
