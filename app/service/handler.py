@@ -251,9 +251,12 @@ def trace_route(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
     """A subsegment per route, named as Tracer.capture_method names one.
 
     A middleware rather than the decorator: the decorator's wrapper would hide the route's module
-    from Powertools, which resolves the signature's (string) annotations in its globals.
+    from Powertools, which resolves the signature's (string) annotations in its globals. Liveness
+    calls nothing, so it has none; and without tracing there is nothing to record.
     """
     route = app.context["_route"].func
+    if tracer.disabled or route is health_live:
+        return next_middleware(app)
     with tracer.provider.in_subsegment(name=f"## {route.__module__}.{route.__qualname__}"):
         return next_middleware(app)
 

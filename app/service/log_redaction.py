@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
@@ -60,7 +61,9 @@ _CREDENTIALS = re.compile(r"(?i)\b(Bearer|Basic|Digest|Negotiate)\s+[A-Za-z0-9._
 _FORM = re.compile(r"^[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*$")
 
 
+@lru_cache(maxsize=4096)
 def _is_sensitive(key: object) -> bool:
+    # Cached: every line repeats the same few dozen keys (bounded, as headers are caller-chosen).
     return str(key).lower().replace("-", "_") in SENSITIVE_KEYS
 
 
