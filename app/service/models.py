@@ -326,11 +326,6 @@ class MethodNotAllowedProblem(BaseModel):
     message: str
 
 
-class InternalProblem(BaseModel):
-    code: Literal["internal_error"]
-    message: str
-
-
 class _ErrorEnvelope(BaseModel):
     correlation_id: str = Field(description="Also in the X-Correlation-ID header; quote it when reporting a problem.")
 
@@ -373,10 +368,6 @@ class RouteNotFoundResponse(_ErrorEnvelope):
 
 class MethodNotAllowedResponse(_ErrorEnvelope):
     error: MethodNotAllowedProblem
-
-
-class InternalErrorResponse(_ErrorEnvelope):
-    error: InternalProblem
 
 
 class GatewayMessage(BaseModel):
