@@ -443,8 +443,8 @@ def bounded_problems(errors: Sequence[Mapping[str, Any]]) -> tuple[list[FieldErr
     return [field_problem(error) for error in errors[:MAX_REPORTED_ERRORS]], len(errors)
 
 
-def field_errors(exc: ValidationError, root: str = "body") -> list[FieldError]:
-    """Turn pydantic errors into client-facing field errors, without echoing the input."""
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Turn pydantic errors into client-facing field errors (the first ones), without echoing the input."""
     problems, _ = bounded_problems(exc.errors(include_url=False, include_input=False))
     return problems
 
