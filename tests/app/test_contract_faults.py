@@ -10,7 +10,13 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from botocore.stub import Stubber
 from catalog_testkit import (
     APP_ENV,
@@ -56,9 +62,9 @@ def stopped_dynamodb(handler: Any, dynamodb: Any, monkeypatch: pytest.MonkeyPatc
     return endpoint
 
 
-@pytest.fixture
-def hanging_dynamodb(handler: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A server that accepts connections and never answers."""
+@contextlib.contextmanager
+def misbehaving_server(*, hang: bool) -> Iterator[str]:
+    """A server that accepts connections, then holds them open without a word (`hang`) or closes them."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -69,18 +75,39 @@ def hanging_dynamodb(handler: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         listener.settimeout(0.1)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError, OSError):
-                held.append(listener.accept()[0])
+                connection = listener.accept()[0]
+                if hang:
+                    held.append(connection)
+                else:
+                    connection.recv(65536)
+                    connection.close()
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    point_handler_at(handler, monkeypatch, production_client(endpoint))
-    yield endpoint
-    stop.set()
-    thread.join(timeout=2)
-    for connection in held:
-        connection.close()
-    listener.close()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+@pytest.fixture
+def hanging_dynamodb(handler: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A server that accepts connections and never answers."""
+    with misbehaving_server(hang=True) as endpoint:
+        point_handler_at(handler, monkeypatch, production_client(endpoint))
+        yield endpoint
+
+
+@pytest.fixture
+def closing_dynamodb(handler: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A server that reads each request and closes the connection without answering."""
+    with misbehaving_server(hang=False) as endpoint:
+        point_handler_at(handler, monkeypatch, production_client(endpoint))
+        yield endpoint
 
 
 def assert_honest_503(result: Any, event: dict[str, Any], *, hidden: tuple[str, ...] = ()) -> None:
@@ -126,14 +153,24 @@ def test_a_hanging_dynamodb_answers_503(invoke, hanging_dynamodb, request_name):
     assert result.log("dependency unavailable")["error"] == "ReadTimeoutError"
 
 
-@pytest.mark.parametrize("fixture", ["stopped_dynamodb", "hanging_dynamodb"])
+@pytest.mark.parametrize("request_name", ["get_item", "create_item_idempotently"])
+def test_a_dynamodb_that_closes_connections_answers_503(invoke, closing_dynamodb, request_name):
+    event = ITEM_REQUESTS[request_name]()
+
+    result = invoke(event)
+
+    assert_honest_503(result, event, hidden=("ConnectionClosedError",))
+    assert result.log("dependency unavailable")["error"] == "ConnectionClosedError"
+
+
+@pytest.mark.parametrize("fixture", ["stopped_dynamodb", "hanging_dynamodb", "closing_dynamodb"])
 def test_readiness_is_503_with_retry_after_and_the_correlation_id(invoke, request, fixture):
     request.getfixturevalue(fixture)
     event = load_event("health_ready")
 
     result = invoke(event)
 
-    assert_honest_503(result, event, hidden=("EndpointConnectionError", "ReadTimeoutError"))
+    assert_honest_503(result, event, hidden=("EndpointConnectionError", "ReadTimeoutError", "ConnectionClosedError"))
     assert result.body["status"] == "fail"
     assert result.body["checks"] == {"dynamodb": {"status": "fail"}}
 
@@ -202,6 +239,7 @@ def client_error(code: str, http_status: int) -> ClientError:
         (EndpointConnectionError(endpoint_url="http://x"), "EndpointConnectionError"),
         (ConnectTimeoutError(endpoint_url="http://x"), "ConnectTimeoutError"),
         (ReadTimeoutError(endpoint_url="http://x"), "ReadTimeoutError"),
+        (ConnectionClosedError(endpoint_url="http://x"), "ConnectionClosedError"),
         (client_error("InternalServerError", 500), "InternalServerError"),
         (client_error("SomethingNew", 502), "SomethingNew"),
         (client_error("ConditionalCheckFailedException", 400), None),
