@@ -125,7 +125,8 @@ def redact_body(body: str, *, is_base64: bool = False, content_type: str | None 
             data = json.loads(text)
         except (ValueError, RecursionError):
             return _cut(redact_by_pattern(text))
-        return _cut(json.dumps(redact(data), ensure_ascii=False))
+        # ASCII-escaped: a lone surrogate from a JSON escape must not make the line unwritable.
+        return _cut(json.dumps(redact(data)))
     form = (content_type or "").lower().startswith("application/x-www-form-urlencoded")
     if form or _FORM.fullmatch(stripped):
         return _cut(redact_query(text))

@@ -194,3 +194,11 @@ def test_redact_leaves_the_callers_data_alone_and_handles_events_as_data():
         "headers": {"content-type": "application/json"},
     }
     assert event["body"] == '{"password": "x"}'
+
+
+def test_a_logged_body_can_always_be_written_as_utf8():
+    # "\ud800" is valid JSON but a lone surrogate in Python: written raw, the whole line would be lost.
+    redacted = redact_body('{"note": "\\ud800", "password": "x"}')
+
+    assert redacted.encode("utf-8")
+    assert json.loads(redacted) == {"note": "\ud800", "password": REDACTED}
