@@ -18,11 +18,15 @@ class ServiceError(Exception):
 
 
 class InvalidRequest(ServiceError):
-    """The request body or a parameter is invalid; nothing was written."""
+    """The request body or a parameter is invalid; nothing was written.
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    `errors` are the first problems found (a bounded list), `count` how many there were in all.
+    """
+
+    def __init__(self, errors: list[FieldError], count: int | None = None) -> None:
         super().__init__(", ".join(f"{error['field']}: {error['message']}" for error in errors))
         self.errors = errors
+        self.count = len(errors) if count is None else count
 
 
 class ItemNotFound(ServiceError):
@@ -40,3 +44,11 @@ class ItemConflict(ServiceError):
         super().__init__(reason)
         self.item_id = item_id
         self.current_version = current_version
+
+
+class IdempotencyKeyReused(ServiceError):
+    """An Idempotency-Key already served a create with a different body."""
+
+
+class IdempotencyInProgress(ServiceError):
+    """The first request with this Idempotency-Key has not finished yet."""

@@ -1,30 +1,54 @@
 """Lambda entry point (`service.handler.lambda_handler`): the HTTP API over the item catalog.
 
 Powertools provides the mechanism: a JSON Logger with correlation ids, a Tracer, EMF Metrics and
-the HTTP API (payload 2.0) resolver. Business rules live in `service.items`; this module maps
-them to HTTP and adds the instrumentation.
+the HTTP API (payload 2.0) resolver, which validates each request against the route's signature
+(the models in `service.models`) and generates the OpenAPI document from the same signatures.
+Business rules live in `service.items`; this module maps them to HTTP and adds the
+instrumentation, the body checks of `service.gate`, the security headers and the caller's identity.
 """
 
 from __future__ import annotations
 
-import binascii
 import json
+import os
 import re
 import time
 import warnings
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared import constants as powertools_constants
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from service import items
+from service import items, openapi
 from service.config import load_settings
-from service.errors import FieldError, InvalidRequest, ItemConflict, ItemNotFound
-from service.log_redaction import RedactingFormatter
+from service.errors import (
+    FieldError,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    ItemConflict,
+    ItemNotFound,
+)
+from service.faults import RETRY_AFTER_SECONDS, unavailable_cause
+from service.gate import Admission, Rejection, admit
+from service.http_headers import (
+    CONTENT_SECURITY_POLICY,
+    CORRELATION_ID_HEADER,
+    add_security_headers,
+    docs_content_security_policy,
+)
+from service.idempotency import IdempotentCreates
+from service.log_redaction import RedactingFormatter, redact_text
 from service.metrics_catalog import (
     ITEMS_CREATED,
     ITEMS_DELETED,
@@ -32,8 +56,35 @@ from service.metrics_catalog import (
     ITEMS_UPDATED,
     VALIDATION_FAILURES,
 )
+from service.models import (
+    DEFAULT_LIMIT,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    ITEM_ID_PATTERN,
+    MAX_LIMIT,
+    NEXT_TOKEN_MAX_LENGTH,
+    NEXT_TOKEN_PATTERN,
+    ConflictResponse,
+    GatewayMessage,
+    IdempotencyMismatchResponse,
+    ItemCreate,
+    ItemNotFoundResponse,
+    ItemOut,
+    ItemReplace,
+    ListQuery,
+    Liveness,
+    PageOut,
+    PayloadTooLargeResponse,
+    Readiness,
+    StaleVersionResponse,
+    UnavailableResponse,
+    UnsupportedMediaTypeResponse,
+    ValidationErrorResponse,
+    bounded_problems,
+    parse_json,
+)
 from service.repository import ItemRepository
-from service.routes import ROUTE_KEYS
+from service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
 from service.routing import allowed_methods, match_route
 
 settings = load_settings()
@@ -42,19 +93,28 @@ logger = Logger(service=settings.service_name, logger_formatter=RedactingFormatt
 # supports that can be imported (sqlite3, for one), which only adds cold-start time.
 tracer = Tracer(service=settings.service_name, patch_modules=["botocore"])
 metrics = Metrics(service=settings.service_name, namespace=settings.metrics_namespace)
-app = APIGatewayHttpResolver()
+# JSON numbers parse as Decimal, so a price of 0.1 is 0.1 and not 0.1000000000000000055.
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
+openapi.configure(app)
 # Created at init, outside the handler, so that warm invocations reuse its connections.
 repository = ItemRepository.create(settings.table_name, settings.region)
+# Shares the repository's client (same endpoint, timeouts and retries); built on first use.
+idempotency = IdempotentCreates(
+    settings.idempotency_table_name, settings.idempotency_ttl_seconds, lambda: repository.client
+)
 
 # Reads and health checks legitimately emit no business metric; Powertools would warn on each.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-CORRELATION_ID_HEADER = "X-Correlation-ID"
 # HTTP API (payload 2.0) lower-cases header names; without the header, the API request id.
 CORRELATION_ID_PATH = 'headers."x-correlation-id" || requestContext.requestId'
 # A caller-supplied id is echoed in a header and written to every log line, so only a plain
 # token is accepted; anything else is replaced by the request id.
 _SAFE_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
+# The event is logged here rather than by inject_lambda_context, so that its line carries the
+# caller too; the switch is Powertools' own.
+_LOG_EVENT = resolve_truthy_env_var_choice(env=os.getenv(powertools_constants.LOGGER_LOG_EVENT_ENV, "false"))
+MAX_CALLER_LENGTH = 256
 
 OPERATIONS: dict[str, str] = {
     "GET /health/live": "health_live",
@@ -66,26 +126,109 @@ OPERATIONS: dict[str, str] = {
     "DELETE /items/{id}": "delete_item",
 }
 _KNOWN_ROUTE_KEYS = frozenset(ROUTE_KEYS)
-_THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+
+# --- the contract of each route: its error answers -------------------------------------------
+
+_CORRELATION_HEADER_DOC = {
+    CORRELATION_ID_HEADER: {
+        "description": "The request's correlation id: the caller's X-Correlation-ID, else the API request id.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_RETRY_AFTER_DOC = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 0}}}
+_ERROR_ANSWERS: dict[int, tuple[str, Any]] = {
+    400: ("The request is invalid: `details` names each field at fault (the first 10).", ValidationErrorResponse),
+    404: ("No item has this id.", ItemNotFoundResponse),
+    413: ("The body is larger than MAX_REQUEST_BODY_BYTES; nothing was parsed.", PayloadTooLargeResponse),
+    415: ("The body is not JSON (`application/json` or `application/*+json`, UTF-8).", UnsupportedMediaTypeResponse),
+    503: ("DynamoDB is unavailable or throttling; retry after `Retry-After` seconds.", UnavailableResponse),
+}
+_GATEWAY_ANSWERS: dict[int, str] = {
+    401: "API Gateway: no valid bearer token.",
+    403: "API Gateway: the token lacks the route's scope.",
+}
+_ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
+    "GET /health/live": (413,),
+    "GET /health/ready": (413, 503),
+    "GET /items": (400, 413, 503),
+    "POST /items": (400, 409, 413, 415, 422, 503),
+    "GET /items/{id}": (400, 404, 413, 503),
+    "PUT /items/{id}": (400, 404, 409, 413, 415, 503),
+    "DELETE /items/{id}": (400, 413, 503),
+}
+_ROUTE_ANSWERS_OVERRIDE: dict[str, dict[int, tuple[str, Any]]] = {
+    "POST /items": {
+        409: ("The id exists already, or a request with this Idempotency-Key is still running.", ConflictResponse),
+        422: ("This Idempotency-Key was used with another body.", IdempotencyMismatchResponse),
+    },
+    "PUT /items/{id}": {409: ("`version` is not the stored version (`current_version`).", StaleVersionResponse)},
+}
+
+
+def _answers(route_key: str, status: int, description: str, headers: dict[str, Any] | None = None) -> dict[int, Any]:
+    """The OpenAPI responses of a route: its success, its errors, API Gateway's 401 and 403."""
+    answers: dict[int, Any] = {
+        status: {"description": description, "headers": {**_CORRELATION_HEADER_DOC, **(headers or {})}}
+    }
+    overrides = _ROUTE_ANSWERS_OVERRIDE.get(route_key, {})
+    for code in _ROUTE_ERRORS[route_key]:
+        text, model = overrides.get(code) or _ERROR_ANSWERS[code]
+        answers[code] = {
+            "description": text,
+            "headers": {**_CORRELATION_HEADER_DOC, **(_RETRY_AFTER_DOC if code == 503 else {})},
+            "content": {content_types.APPLICATION_JSON: {"model": model}},
+        }
+    if route_key not in PUBLIC_ROUTE_KEYS:
+        for code, text in _GATEWAY_ANSWERS.items():
+            content = {content_types.APPLICATION_JSON: {"model": GatewayMessage}}
+            answers[code] = {"description": text, "content": content}
+    return answers
+
+
+def _route(
+    route_key: str, status: int, description: str, summary: str, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The resolver's route options for `route_key`: its operation, security and answers."""
+    return {
+        "operation_id": OPERATIONS[route_key],
+        "summary": summary,
+        "tags": ["health"] if route_key in PUBLIC_ROUTE_KEYS else ["items"],
+        "security": openapi.security(ROUTE_SCOPES.get(route_key, ())),
+        "responses": _answers(route_key, status, description, headers),
+    }
+
+
+# --- responses -----------------------------------------------------------------------------
 
 
 def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
+def _error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}, "correlation_id": logger.get_correlation_id()}
+
+
 def _error(
-    status_code: int,
-    code: str,
-    message: str,
-    *,
-    details: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
+    status_code: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response[dict[str, Any]]:
-    error: dict[str, Any] = {"code": code, "message": message, **extra}
-    if details:
-        error["details"] = details
-    return _json(status_code, {"error": error, "correlation_id": logger.get_correlation_id()}, headers)
+    return _json(status_code, _error_body(code, message, **extra), headers)
+
+
+def _retry_later(cause: str) -> Response[dict[str, Any]]:
+    # The cause is for the log only: the client learns when to come back, nothing about why.
+    logger.warning("dependency unavailable", extra={"error": cause})
+    return _error(
+        503, "unavailable", "temporarily unavailable, retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+def _invalid(problems: list[FieldError], count: int) -> Response[dict[str, Any]]:
+    metrics.add_metric(name=VALIDATION_FAILURES, unit=MetricUnit.Count, value=1)
+    # Logged as bounded as answered: the first problems and how many there were.
+    logger.info("request rejected", extra={"errors": problems, "error_count": count})
+    return _error(400, "validation_error", "the request is invalid", details=problems, error_count=count)
 
 
 def _business_event(event: str, metric: str, item_id: str) -> None:
@@ -93,83 +236,186 @@ def _business_event(event: str, metric: str, item_id: str) -> None:
     logger.info("business event", extra={"event": event, "item_id": item_id})
 
 
-def _body() -> str | None:
-    try:
-        return app.current_event.decoded_body
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidRequest(
-            [{"field": "body", "message": "is not valid base64-encoded UTF-8", "type": "encoding"}]
-        ) from None
+def _health() -> dict[str, Any]:
+    return {"service": settings.service_name, "version": settings.service_version, "environment": settings.environment}
 
 
-def _health(status: str) -> dict[str, Any]:
-    return {
-        "status": status,
-        "service": settings.service_name,
-        "version": settings.service_version,
-        "environment": settings.environment,
-    }
+def _caller() -> str | None:
+    return logger.get_current_keys().get("caller")
 
 
-@app.get("/health/live")
-def health_live() -> Response[dict[str, Any]]:
+# --- routes --------------------------------------------------------------------------------
+
+
+def trace_route(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """A subsegment per route, named as Tracer.capture_method names one.
+
+    A middleware rather than the decorator: the decorator's wrapper would hide the route's module
+    from Powertools, which resolves the signature's (string) annotations in its globals. Liveness
+    calls nothing, so it has none; and without tracing there is nothing to record.
+    """
+    route = app.context["_route"].func
+    if tracer.disabled or route is health_live:
+        return next_middleware(app)
+    with tracer.provider.in_subsegment(name=f"## {route.__module__}.{route.__qualname__}"):
+        return next_middleware(app)
+
+
+app.use([trace_route])
+
+ItemIdParam = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="An item id (a UUID) from POST /items.")]
+
+
+@app.get("/health/live", **_route("GET /health/live", 200, "The function is running.", "Liveness"))
+def health_live() -> Response[Liveness]:
     # Liveness must not depend on anything else: a DynamoDB outage must not get the function
     # reported as dead.
-    return _json(200, _health("pass"))
+    return _json(200, {"status": "pass", **_health()})
 
 
-@app.get("/health/ready")
-@tracer.capture_method(capture_response=False)
-def health_ready() -> Response[dict[str, Any]]:
+@app.get("/health/ready", **_route("GET /health/ready", 200, "DynamoDB answers.", "Readiness"))
+def health_ready() -> Response[Readiness]:
     readiness = items.check_ready(repository)
-    if not readiness.ready:
-        logger.warning("readiness check failed", extra={"checks": readiness.checks})
-    body = {**_health("pass" if readiness.ready else "fail"), "checks": readiness.checks}
-    return _json(200 if readiness.ready else 503, body)
+    body = {
+        "status": "pass" if readiness.ready else "fail",
+        **_health(),
+        "checks": readiness.checks,
+        "correlation_id": logger.get_correlation_id(),
+    }
+    if readiness.ready:
+        return _json(200, body)
+    logger.warning("readiness check failed", extra={"checks": readiness.checks, "causes": readiness.causes})
+    return _json(503, body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-@app.get("/items")
-@tracer.capture_method(capture_response=False)
-def list_items() -> Response[dict[str, Any]]:
-    page = items.list_items(repository, app.current_event.query_string_parameters)
+@app.get("/items", **_route("GET /items", 200, "A page of items.", "List items"))
+def list_items(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
+    next_token: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=NEXT_TOKEN_MAX_LENGTH,
+            pattern=NEXT_TOKEN_PATTERN,
+            description="The `next_token` of the previous page.",
+        ),
+    ] = None,
+) -> Response[PageOut]:
+    page = items.list_items(repository, ListQuery(limit=limit, next_token=next_token))
     return _json(200, page.to_public())
 
 
-@app.post("/items")
-@tracer.capture_method(capture_response=False)
-def create_item() -> Response[dict[str, Any]]:
-    item = items.create_item(repository, _body())
-    _business_event("item_created", ITEMS_CREATED, item.id)
-    return _json(201, item.to_public(), {"Location": f"/items/{item.id}"})
+@app.post(
+    "/items",
+    **_route(
+        "POST /items",
+        201,
+        "The item was created (or, for a repeated Idempotency-Key, had been).",
+        "Create an item",
+        headers={"Location": {"required": True, "schema": {"type": "string"}, "description": "The item's path."}},
+    ),
+)
+def create_item(
+    payload: Annotated[ItemCreate, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Retry-safe creates: a repeated key with the same body returns the first response.",
+        ),
+    ] = None,
+) -> Response[ItemOut]:
+    def create() -> dict[str, Any]:
+        item = items.create_item(repository, payload)
+        _business_event("item_created", ITEMS_CREATED, item.id)
+        return item.to_public()
+
+    if idempotency_key is None:
+        created = create()
+    else:
+        created = idempotency.run(
+            caller=_caller(), key=idempotency_key, payload=payload, lambda_context=app.lambda_context, operation=create
+        )
+    return _json(201, created, {"Location": f"/items/{created['id']}"})
 
 
-@app.get("/items/<id>")
-@tracer.capture_method(capture_response=False)
-def get_item(id: str) -> Response[dict[str, Any]]:
+@app.get("/items/<id>", **_route("GET /items/{id}", 200, "The item.", "Get an item"))
+def get_item(id: ItemIdParam) -> Response[ItemOut]:
     return _json(200, items.get_item(repository, id).to_public())
 
 
-@app.put("/items/<id>")
-@tracer.capture_method(capture_response=False)
-def replace_item(id: str) -> Response[dict[str, Any]]:
-    item = items.replace_item(repository, id, _body())
+@app.put("/items/<id>", **_route("PUT /items/{id}", 200, "The item, replaced; its version bumped.", "Replace an item"))
+def replace_item(id: ItemIdParam, payload: Annotated[ItemReplace, Body()]) -> Response[ItemOut]:
+    item = items.replace_item(repository, id, payload)
     _business_event("item_updated", ITEMS_UPDATED, item.id)
     return _json(200, item.to_public())
 
 
-@app.delete("/items/<id>")
-@tracer.capture_method(capture_response=False)
-def delete_item(id: str) -> Response[None]:
+@app.delete(
+    "/items/<id>", **_route("DELETE /items/{id}", 204, "The item is gone (or never was).", "Delete an item")
+)
+def delete_item(id: ItemIdParam) -> Response[None]:
     if items.delete_item(repository, id):
         _business_event("item_deleted", ITEMS_DELETED, id.lower())
     return Response(status_code=204)
 
 
+# --- the document, when this stage serves it -------------------------------------------------
+
+
+@cache
+def _document_json() -> str:
+    return json.dumps(openapi.document(app), separators=(",", ":"))
+
+
+@cache
+def _docs_page() -> tuple[str, str]:
+    """Powertools' Swagger UI page (its bundled assets, inlined) over this document, and its policy."""
+    from importlib.resources import files
+
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    swagger_js = assets.joinpath("swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    swagger_css = assets.joinpath("swagger-ui.min.css").read_text(encoding="utf-8")
+    # "</" inside the inlined document would end its <script> element.
+    html = generate_swagger_html(_document_json().replace("</", "<\\/"), swagger_js, swagger_css, "", None)
+    return html, docs_content_security_policy(html)
+
+
+# Not app.enable_swagger(): it would serve Powertools' raw schema, with the 422s it declares on
+# every route; these serve service.openapi.document(), the document that is committed.
+if settings.openapi_enabled:
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> Response[Any]:
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_document_json())
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> Response[Any]:
+        html, policy = _docs_page()
+        return Response(status_code=200, content_type="text/html", body=html, headers={CONTENT_SECURITY_POLICY: policy})
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(exc: RequestValidationError) -> Response:
+    errors = list(exc.errors())
+    if any(tuple(error.get("loc") or ())[:1] == ("response",) for error in errors):
+        # The route produced a response its model refuses: a bug, not the client's fault.
+        return handle_unexpected(exc)
+    problems, count = bounded_problems(errors)
+    return _invalid(problems, count)
+
+
 @app.exception_handler(InvalidRequest)
 def handle_invalid_request(exc: InvalidRequest) -> Response:
-    metrics.add_metric(name=VALIDATION_FAILURES, unit=MetricUnit.Count, value=1)
-    logger.info("request rejected", extra={"errors": exc.errors})
-    return _error(400, "validation_error", "the request is invalid", details=exc.errors)
+    return _invalid(exc.errors, exc.count)
 
 
 @app.exception_handler(ItemNotFound)
@@ -183,9 +429,27 @@ def handle_conflict(exc: ItemConflict) -> Response:
     return _error(409, "conflict", str(exc), item_id=exc.item_id, current_version=exc.current_version)
 
 
+@app.exception_handler(IdempotencyKeyReused)
+def handle_idempotency_mismatch(exc: IdempotencyKeyReused) -> Response:
+    return _error(422, "idempotency_key_reused", str(exc))
+
+
+@app.exception_handler(IdempotencyInProgress)
+def handle_idempotency_in_progress(exc: IdempotencyInProgress) -> Response:
+    return _error(
+        409, "idempotency_in_progress", f"{exc}; retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
 @app.not_found
 def handle_no_route(_: NotFoundError) -> Response:
-    allowed = allowed_methods(app.current_event.path)
+    path = app.current_event.path
+    allowed = allowed_methods(path)
+    if app.current_event.request_context.http.method == "OPTIONS":
+        # Only without CORS does a preflight reach the function (API Gateway answers it otherwise).
+        if allowed:
+            return Response(status_code=204, headers={"Allow": ", ".join(allowed)})
+        return _error(404, "route_not_found", "no such route")
     if allowed:
         return _error(
             405,
@@ -198,11 +462,14 @@ def handle_no_route(_: NotFoundError) -> Response:
 
 @app.exception_handler(ClientError)
 def handle_aws_error(exc: ClientError) -> Response:
-    if exc.response.get("Error", {}).get("Code") in _THROTTLING_CODES:
-        # Still throttled after the client's retries: tell the caller to come back later.
-        logger.warning("dependency throttled", extra={"error": exc.response["Error"]["Code"]})
-        return _error(503, "unavailable", "temporarily unavailable, retry later", headers={"Retry-After": "1"})
-    return handle_unexpected(exc)
+    cause = unavailable_cause(exc)
+    return _retry_later(cause) if cause else handle_unexpected(exc)
+
+
+@app.exception_handler(BotoCoreError)
+def handle_botocore_error(exc: BotoCoreError) -> Response:
+    cause = unavailable_cause(exc)
+    return _retry_later(cause) if cause else handle_unexpected(exc)
 
 
 @app.exception_handler(Exception)
@@ -210,6 +477,9 @@ def handle_unexpected(exc: Exception) -> Response:
     # The log line carries the stack trace; the client only gets the id to quote.
     logger.exception("unexpected error")
     return _error(500, "internal_error", "internal error; quote the correlation_id when reporting it")
+
+
+# --- the entry point -----------------------------------------------------------------------
 
 
 def _checked_correlation_id(event: dict[str, Any], context: LambdaContext) -> str:
@@ -222,6 +492,21 @@ def _checked_correlation_id(event: dict[str, Any], context: LambdaContext) -> st
     return fallback
 
 
+def caller_of(event: dict[str, Any]) -> str | None:
+    """Who is calling: the JWT's subject, else its client id (client credentials); None if no token."""
+    request_context = event.get("requestContext")
+    authorizer = request_context.get("authorizer") if isinstance(request_context, dict) else None
+    jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
+    claims = jwt.get("claims") if isinstance(jwt, dict) else None
+    if not isinstance(claims, dict):
+        return None
+    for claim in ("sub", "client_id"):
+        value = claims.get(claim)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:MAX_CALLER_LENGTH]
+    return None
+
+
 def _route_key(event: dict[str, Any], method: str, path: str) -> str:
     route_key = event.get("routeKey")
     if route_key in _KNOWN_ROUTE_KEYS:
@@ -231,42 +516,67 @@ def _route_key(event: dict[str, Any], method: str, path: str) -> str:
     return matched.route_key if matched else "$default"
 
 
-def _internal_error(correlation_id: str) -> dict[str, Any]:
-    body = {
-        "error": {"code": "internal_error", "message": "internal error"},
-        "correlation_id": correlation_id,
-    }
+def _result(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A payload 2.0 result built without the resolver (for requests refused before it runs)."""
     return {
-        "statusCode": 500,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(body),
+        "statusCode": status_code,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":")),
         "isBase64Encoded": False,
     }
 
 
-@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True)
+def _refused(rejection: Rejection) -> dict[str, Any]:
+    if rejection.status == 400:
+        details = list(rejection.details)
+        metrics.add_metric(name=VALIDATION_FAILURES, unit=MetricUnit.Count, value=1)
+        logger.info("request rejected", extra={"errors": details, "error_count": len(details)})
+        body = _error_body(rejection.code, rejection.message, details=details, error_count=len(details))
+    else:
+        extra = {"max_bytes": rejection.max_bytes} if rejection.max_bytes is not None else {}
+        logger.info("request refused", extra={"status_code": rejection.status, "error": rejection.code})
+        body = _error_body(rejection.code, rejection.message, **extra)
+    return _result(rejection.status, body)
+
+
+def _internal_error() -> dict[str, Any]:
+    return _result(500, _error_body("internal_error", "internal error"))
+
+
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True, log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     correlation_id = _checked_correlation_id(event, context)
+    caller = caller_of(event)
+    if caller is not None:
+        # On every line of this invocation; inject_lambda_context clears it before the next one.
+        logger.append_keys(caller=caller)
+    if _LOG_EVENT:
+        logger.info(event)
     http = (event.get("requestContext") or {}).get("http") or {}
     method = str(http.get("method", ""))
     path = str(event.get("rawPath") or http.get("path") or "")
+    route_key = _route_key(event, method, path)
     # Only written when POWERTOOLS_LOG_LEVEL is DEBUG or this invocation is sampled for debug.
     logger.debug("request received", extra={"http_method": method, "path": path})
     try:
-        response = app.resolve(event, context)
+        admission = admit(event, route_key, settings.max_request_body_bytes)
+        response = app.resolve(admission.event, context) if isinstance(admission, Admission) else _refused(admission)
     except Exception:
         # The router's catch-all covers route code; this covers events it cannot even parse.
         logger.exception("unexpected error")
-        response = _internal_error(correlation_id)
-    response.setdefault("headers", {})[CORRELATION_ID_HEADER] = correlation_id
-    route_key = _route_key(event, method, path)
+        response = _internal_error()
+    headers = response.setdefault("headers", {})
+    add_security_headers(headers)[CORRELATION_ID_HEADER] = correlation_id
     status_code = int(response.get("statusCode", 500))
 
     tracer.put_annotation(key="operation", value=OPERATIONS.get(route_key, "unrouted"))
-    tracer.put_annotation(key="status_code", value=status_code)
+    tracer.put_annotation(key="status", value=status_code)
+    if caller is not None:
+        # Annotations are indexed and never redacted downstream: the same rules as the logs.
+        tracer.put_annotation(key="caller", value=redact_text(caller))
     tracer.put_metadata(key="request_bytes", value=len(event.get("body") or ""))
     tracer.put_metadata(key="response_bytes", value=len(response.get("body") or ""))
     logger.info(

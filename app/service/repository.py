@@ -23,13 +23,30 @@ from service.schema import TABLE_HASH_KEY
 # Not a UUID, so it can never be an item id (ids are validated as UUIDs before any read).
 READINESS_PROBE_KEY = "__readiness_probe__"
 
-# Short timeouts: API Gateway gives up after 30 s and a health check must answer quickly; the
-# standard retry mode retries throttling and transient errors with backoff.
+# A DynamoDB call that does not answer must fail well inside the function's timeout (10 s in
+# both stacks; API Gateway gives up at 30 s), so that the caller gets a 503 rather than a timeout.
+# In-region calls take milliseconds: 1 s to connect and 1 s per read leave two orders of
+# magnitude. The standard retry mode retries throttling and transient errors once, with a jittered
+# backoff of at most 1 s after throttling (25 ms after other transient errors, for DynamoDB).
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 1.0
+MAX_ATTEMPTS = 2
+MAX_RETRY_BACKOFF_S = 1.0
 CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=3,
-    retries={"mode": "standard", "total_max_attempts": 3},
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
 )
+
+
+def worst_case_call_seconds(
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    read_timeout: float = READ_TIMEOUT_S,
+    attempts: int = MAX_ATTEMPTS,
+    backoff: float = MAX_RETRY_BACKOFF_S,
+) -> float:
+    """The longest one DynamoDB call can take before it fails: every attempt times out, then backs off."""
+    return attempts * (connect_timeout + read_timeout) + (attempts - 1) * backoff
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 

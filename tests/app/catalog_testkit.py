@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-EVENTS_DIR = Path(__file__).parent / "events"
+HERE = Path(__file__).parent
+REPO_ROOT = HERE.parents[1]
+EVENTS_DIR = HERE / "events"
 FIXTURE_ITEM_ID = "3f1c2a9e-6b7d-4e8f-9a0b-1c2d3e4f5a6b"
 REGION = "eu-west-1"
 TABLE_NAME = "prodready-items-test"
+IDEMPOTENCY_TABLE_NAME = "prodready-idempotency-test"
 
 # The environment the Function component sets, with test values.
 APP_ENV = {
     "TABLE_NAME": TABLE_NAME,
+    "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
+    "IDEMPOTENCY_TTL_SECONDS": "3600",
+    "MAX_REQUEST_BODY_BYTES": "65536",
     "POWERTOOLS_SERVICE_NAME": "catalog",
     "POWERTOOLS_METRICS_NAMESPACE": "Prodready/Test",
     "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -69,6 +78,13 @@ def with_headers(event: dict[str, Any], headers: dict[str, str]) -> dict[str, An
     """The event with extra (or replaced) headers, lower-cased like payload 2.0."""
     event = copy.deepcopy(event)
     event["headers"].update({name.lower(): value for name, value in headers.items()})
+    return event
+
+
+def with_claims(event: dict[str, Any], claims: dict[str, str], scopes: list[str] | None = None) -> dict[str, Any]:
+    """The event as API Gateway's JWT authorizer passes it on: the token's claims (as strings), its scopes."""
+    event = copy.deepcopy(event)
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": dict(claims), "scopes": scopes}}
     return event
 
 
@@ -149,3 +165,46 @@ def assert_valid_emf(document: dict[str, Any]) -> None:
             assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in values), (
                 f"metric {metric['Name']} value {value!r} is not numeric"
             )
+
+
+def run_fresh(
+    tmp_path: Path, env: dict[str, str], events: list[dict[str, Any]], drop: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Invoke the handler with `events` in a new interpreter (`fresh_handler.py`); its output lines.
+
+    For settings Powertools or the handler read once at import. `env` goes on top of APP_ENV;
+    `drop` removes variables from the result.
+    """
+    paths = []
+    for index, event in enumerate(events):
+        path = tmp_path / f"event-{index}.json"
+        path.write_text(json.dumps(event))
+        paths.append(str(path))
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
+        **APP_ENV,
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "app"), str(HERE)]),
+    }
+    for name in drop:
+        environment.pop(name, None)
+    completed = subprocess.run(
+        [sys.executable, str(HERE / "fresh_handler.py"), *paths],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json_lines(completed.stdout)
+
+
+def function_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the function wrote (logs and EMF), without the responses `fresh_handler.py` prints."""
+    return [line for line in lines if "response_status" not in line]
+
+
+def responses(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The responses `fresh_handler.py` printed, in order."""
+    return [line for line in lines if "response_status" in line]

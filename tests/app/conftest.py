@@ -11,7 +11,15 @@ from typing import Any
 
 import boto3
 import pytest
-from catalog_testkit import APP_ENV, REGION, TABLE_NAME, FakeLambdaContext, Invocation, json_lines
+from catalog_testkit import (
+    APP_ENV,
+    IDEMPOTENCY_TABLE_NAME,
+    REGION,
+    TABLE_NAME,
+    FakeLambdaContext,
+    Invocation,
+    json_lines,
+)
 from moto import mock_aws
 
 Invoke = Callable[[dict[str, Any]], Invocation]
@@ -57,15 +65,35 @@ def create_items_table(client: Any, table_name: str = TABLE_NAME) -> None:
     )
 
 
+def create_idempotency_table(client: Any, table_name: str = IDEMPOTENCY_TABLE_NAME) -> None:
+    """The table Powertools' DynamoDB persistence layer expects by default: key `id`, TTL `expiration`."""
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+
+
 @pytest.fixture
 def dynamodb(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An in-process moto DynamoDB with the items table; the handler's repository uses it."""
+    """An in-process moto DynamoDB with both tables; the handler's repository and idempotency use it."""
+    from service.idempotency import IdempotentCreates
     from service.repository import CLIENT_CONFIG, ItemRepository
 
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION, config=CLIENT_CONFIG)
         create_items_table(client)
+        create_idempotency_table(client)
         monkeypatch.setattr(handler, "repository", ItemRepository(TABLE_NAME, client))
+        monkeypatch.setattr(
+            handler,
+            "idempotency",
+            IdempotentCreates(IDEMPOTENCY_TABLE_NAME, int(APP_ENV["IDEMPOTENCY_TTL_SECONDS"]), lambda: client),
+        )
         yield client
 
 

@@ -62,9 +62,18 @@ def test_ready_is_503_when_the_table_is_missing(invoke, dynamodb):
     assert result.status == 503
     assert result.body["status"] == "fail"
     assert result.body["version"] == APP_ENV["SERVICE_VERSION"]
-    assert result.body["checks"]["dynamodb"] == {"status": "fail", "error": "ResourceNotFoundException"}
+    # The endpoint is public: the cause goes to the log, the caller learns only that it failed.
+    assert result.body["checks"]["dynamodb"] == {"status": "fail"}
+    assert "ResourceNotFoundException" not in result.response["body"]
+    assert result.headers["Retry-After"] == "1"
+    assert (
+        result.body["correlation_id"]
+        == result.headers["X-Correlation-ID"]
+        == load_event("health_ready")["requestContext"]["requestId"]
+    )
     warning = result.log("readiness check failed")
     assert warning["level"] == "WARNING"
+    assert warning["causes"] == {"dynamodb": "ResourceNotFoundException"}
 
 
 def test_ready_is_503_when_dynamodb_is_unreachable(invoke, handler, monkeypatch):
@@ -79,4 +88,6 @@ def test_ready_is_503_when_dynamodb_is_unreachable(invoke, handler, monkeypatch)
     result = invoke(load_event("health_ready"))
 
     assert result.status == 503
-    assert result.body["checks"]["dynamodb"] == {"status": "fail", "error": "EndpointConnectionError"}
+    assert result.body["checks"]["dynamodb"] == {"status": "fail"}
+    assert result.headers["Retry-After"] == "1"
+    assert result.log("readiness check failed")["causes"] == {"dynamodb": "EndpointConnectionError"}

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +17,10 @@ from catalog_testkit import (
     FakeLambdaContext,
     assert_valid_emf,
     for_item,
+    function_lines,
     json_lines,
     load_event,
+    run_fresh,
     with_body,
     with_headers,
 )
@@ -217,34 +216,6 @@ def test_the_function_logger_redacts(handler, invoke):
     assert "bob@example.org" not in buffer.getvalue()
 
 
-def run_fresh(
-    tmp_path: Path, env: dict[str, str], events: list[dict[str, Any]], drop: tuple[str, ...] = ()
-) -> list[dict[str, Any]]:
-    paths = []
-    for index, event in enumerate(events):
-        path = tmp_path / f"event-{index}.json"
-        path.write_text(json.dumps(event))
-        paths.append(str(path))
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))},
-        **APP_ENV,
-        **env,
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "app"), str(HERE)]),
-    }
-    for name in drop:
-        environment.pop(name, None)
-    completed = subprocess.run(
-        [sys.executable, str(HERE / "fresh_handler.py"), *paths],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return json_lines(completed.stdout)
-
-
 def test_a_logged_event_has_its_credentials_and_emails_redacted(tmp_path):
     event = with_headers(
         with_body(load_event("create_item"), {"name": "Cup", "price": 1, "description": "for carol@example.net"}),
@@ -252,7 +223,7 @@ def test_a_logged_event_has_its_credentials_and_emails_redacted(tmp_path):
     )
     event["cookies"] = ["session=abc"]
 
-    lines = run_fresh(tmp_path, {"POWERTOOLS_LOGGER_LOG_EVENT": "true"}, [event])
+    lines = function_lines(run_fresh(tmp_path, {"POWERTOOLS_LOGGER_LOG_EVENT": "true"}, [event]))
 
     logged_event = next(line["message"] for line in lines if isinstance(line.get("message"), dict))
     assert logged_event["headers"]["authorization"] == REDACTED
@@ -394,7 +365,7 @@ def test_each_request_is_annotated_with_its_operation_and_status(invoke, handler
 
     result = invoke(event)
 
-    assert annotations == {"operation": "create_item", "status_code": 201}
+    assert annotations == {"operation": "create_item", "status": 201}
     assert metadata == {"request_bytes": len(event["body"]), "response_bytes": len(result.response["body"])}
 
 
@@ -427,7 +398,8 @@ def test_traces_capture_the_handler_the_route_and_each_dynamodb_call(tmp_path):
     assert "## service.handler.create_item" in by_name
     handler_segment = by_name["## lambda_handler"]
     assert handler_segment["annotations"]["operation"] == "create_item"
-    assert handler_segment["annotations"]["status_code"] == 201
+    assert handler_segment["annotations"]["status"] == 201
+    assert "status_code" not in handler_segment["annotations"]
     sizes = handler_segment["metadata"][APP_ENV["POWERTOOLS_SERVICE_NAME"]]
     assert sizes["request_bytes"] == len(load_event("create_item")["body"])
     assert sizes["response_bytes"] > 0

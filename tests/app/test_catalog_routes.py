@@ -361,7 +361,7 @@ def test_the_resolver_registers_exactly_the_route_keys_the_infrastructure_create
 
 def test_the_resolver_dispatches_exactly_the_route_keys(invoke):
     paths = {key.split(" ", 1)[1] for key in ROUTE_KEYS} | {"/", "/items/{id}/history", "/health"}
-    methods = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
     served = set()
 
     for template in paths:
@@ -375,6 +375,32 @@ def test_the_resolver_dispatches_exactly_the_route_keys(invoke):
                 served.add(f"{method} {template}")
 
     assert served == set(ROUTE_KEYS)
+
+
+def options_event(path: str) -> dict[str, Any]:
+    event = load_event("unknown_route")
+    event["rawPath"] = path
+    event["requestContext"]["http"].update(method="OPTIONS", path=path)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/items", "GET, POST"), (f"/items/{FIXTURE_ITEM_ID}", "DELETE, GET, PUT"), ("/health/ready", "GET")],
+)
+def test_options_on_a_known_path_is_204_with_the_allowed_methods(invoke, path, allow):
+    result = invoke(options_event(path))
+
+    assert result.status == 204
+    assert result.headers["Allow"] == allow
+    assert result.response.get("body") in (None, "")
+
+
+def test_options_on_an_unknown_path_is_404_never_405(invoke):
+    result = invoke(options_event("/orders"))
+
+    assert result.status == 404
+    assert result.body["error"]["code"] == "route_not_found"
 
 
 def test_an_unknown_route_is_404(invoke):

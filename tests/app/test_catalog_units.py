@@ -9,10 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from service.config import load_settings
+from service.config import SettingsError, load_settings
 from service.errors import InvalidRequest
+from service.gate import Admission, Rejection, admit, is_json_media_type
 from service.items import decode_token, encode_token
-from service.models import Item, ItemCreate, ItemReplace, parse_body, parse_item_id
+from service.models import Item, ItemCreate, ItemReplace, bounded_problems, parse_body, parse_item_id, parse_json
 from service.routes import ROUTE_KEYS
 from service.routing import allowed_methods, match_route
 
@@ -188,6 +189,123 @@ def test_settings_have_safe_local_defaults():
     settings = load_settings({})
 
     assert settings.table_name == "prodready-items-local"
+    assert settings.idempotency_table_name == "prodready-idempotency-local"
+    assert settings.idempotency_ttl_seconds == 3600
+    assert settings.max_request_body_bytes == 65536
+    assert settings.openapi_enabled is False
     assert settings.environment == "local"
     assert settings.metrics_namespace
     assert settings.region
+
+
+def test_the_contract_settings_come_from_the_environment():
+    settings = load_settings(
+        {
+            "IDEMPOTENCY_TABLE_NAME": "prodready-prod-idempotency-9f8e7d6",
+            "IDEMPOTENCY_TTL_SECONDS": "7200",
+            "MAX_REQUEST_BODY_BYTES": "131072",
+            "OPENAPI_ENABLED": "true",
+        }
+    )
+
+    assert settings.idempotency_table_name == "prodready-prod-idempotency-9f8e7d6"
+    assert settings.idempotency_ttl_seconds == 7200
+    assert settings.max_request_body_bytes == 131072
+    assert settings.openapi_enabled is True
+    assert load_settings({"OPENAPI_ENABLED": "False"}).openapi_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IDEMPOTENCY_TTL_SECONDS", "1h"),
+        ("IDEMPOTENCY_TTL_SECONDS", "0"),
+        ("IDEMPOTENCY_TTL_SECONDS", "-5"),
+        ("MAX_REQUEST_BODY_BYTES", "64k"),
+        ("MAX_REQUEST_BODY_BYTES", "20000000"),
+        ("OPENAPI_ENABLED", "maybe"),
+    ],
+)
+def test_a_malformed_setting_is_refused_naming_the_variable_and_value(name, value):
+    with pytest.raises(SettingsError) as raised:
+        load_settings({name: value})
+
+    assert name in str(raised.value)
+    assert repr(value) in str(raised.value)
+
+
+# --- parsing and bounding ------------------------------------------------------------------
+
+
+def test_json_numbers_parse_exactly_and_non_json_numbers_do_not_parse():
+    assert parse_json('{"a": 0.1, "b": 3}') == {"a": Decimal("0.1"), "b": 3}
+    assert isinstance(parse_json("1" * 50), Decimal), "no 4300-digit conversion limit to trip over"
+    for text in ("NaN", "[Infinity]", "-Infinity", "[" * 50_000 + "]" * 50_000):
+        with pytest.raises(json.JSONDecodeError):
+            parse_json(text)
+
+
+def test_bounded_problems_keeps_ten_and_counts_all():
+    errors = [
+        {"loc": ("body", f"k{n}"), "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}
+        for n in range(25)
+    ]
+
+    problems, count = bounded_problems(errors)
+
+    assert count == 25
+    assert [problem["field"] for problem in problems] == [f"k{n}" for n in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("location", "error_type", "field"),
+    [
+        (("body",), "model_type", "body"),
+        (("body", 17), "json_invalid", "body"),
+        (("body", "price"), "decimal_type", "price"),
+        (("query", "limit"), "int_parsing", "limit"),
+        (("header", "idempotency-key"), "string_too_long", "Idempotency-Key"),
+    ],
+)
+def test_problems_name_the_field_as_the_client_sent_it(location, error_type, field):
+    (problem,), _ = bounded_problems([{"loc": location, "msg": "m", "type": error_type}])
+
+    assert problem["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("content_type", "is_json"),
+    [
+        ("application/json", True),
+        ("application/json;charset=utf-8", True),
+        ('application/json; charset="UTF-8"', True),
+        ("application/problem+json", True),
+        ("application/+json", False),
+        ("application/json; charset=iso-8859-1", False),
+        ("application/json; boundary=x", False),
+        ("text/json", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_json_media_types(content_type, is_json):
+    assert is_json_media_type(content_type) is is_json
+
+
+def test_the_gate_measures_before_it_decodes_and_passes_the_decoded_body_on():
+    event = {
+        "body": base64.b64encode(b'{"name": "x"}').decode(),
+        "isBase64Encoded": True,
+        "headers": {"content-type": "application/merge-patch+json"},
+    }
+
+    admitted = admit(event, "POST /items", 1000)
+    refused = admit({**event, "body": "A" * 2000}, "POST /items", 1000)
+
+    assert isinstance(admitted, Admission)
+    assert admitted.event["body"] == '{"name": "x"}'
+    assert admitted.event["isBase64Encoded"] is False
+    assert admitted.event["headers"]["content-type"] == "application/json"
+    assert event["isBase64Encoded"] is True, "the caller's event is not changed"
+    assert isinstance(refused, Rejection)
+    assert (refused.status, refused.max_bytes) == (413, 1000)

@@ -1,0 +1,121 @@
+"""Idempotent creates: Powertools' Idempotency utility over its DynamoDB persistence layer.
+
+A client that retries `POST /items` with the same `Idempotency-Key` (after a timeout, say) gets
+the first response again instead of a second item. The record is keyed by the caller and the key,
+so two clients choosing the same key never see each other's items, and it holds a hash of the
+payload, so the same key with another body is refused (Powertools' payload validation).
+
+Powertools' idempotency package imports boto3 (its persistence layer), which the function otherwise
+never loads; it is imported on the first request that carries the header, so cold starts do not
+pay for it, and its errors are translated here into the service's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from service.errors import IdempotencyInProgress, IdempotencyKeyReused
+from service.models import ItemCreate
+
+# The records' key prefix: stable across refactors of the code (Powertools' default is the
+# function's module and name), so a deploy does not forget the keys of requests in flight.
+KEY_PREFIX = "items.create"
+
+
+def canonical_payload(payload: ItemCreate) -> dict[str, Any]:
+    """The create's fields in one spelling per value, as hashed for payload validation."""
+    return {
+        "name": payload.name,
+        # Already canonical (models._canonical_price): 12.50 and 12.5 are the same request.
+        "price": str(payload.price),
+        "description": payload.description,
+    }
+
+
+def scoped_key(caller: str | None, key: str) -> str:
+    """The record key: the caller, then the client's key (which cannot contain "|")."""
+    return f"{caller or ''}|{key}"
+
+
+class IdempotentCreates:
+    """Runs a create at most once per (caller, Idempotency-Key) within the TTL."""
+
+    def __init__(self, table_name: str, ttl_seconds: int, client_factory: Callable[[], Any]) -> None:
+        self.table_name = table_name
+        self.ttl_seconds = ttl_seconds
+        self._client_factory = client_factory
+        self._config: Any = None
+        self._create: Callable[..., dict[str, Any]] | None = None
+
+    def _build(self) -> Callable[..., dict[str, Any]]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        # The table's defaults are Powertools' own: partition key `id`, TTL attribute `expiration`.
+        persistence = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_client=self._client_factory())
+        self._config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="payload",
+            expires_after_seconds=self.ttl_seconds,
+            raise_on_no_idempotency_key=True,
+        )
+
+        def run(*, request: dict[str, Any], operation: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            return operation()
+
+        return idempotent_function(
+            run,
+            data_keyword_argument="request",
+            persistence_store=persistence,
+            config=self._config,
+            key_prefix=KEY_PREFIX,
+        )
+
+    def run(
+        self,
+        *,
+        caller: str | None,
+        key: str,
+        payload: ItemCreate,
+        lambda_context: Any,
+        operation: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """`operation()`'s result, or the result it had the first time for this key.
+
+        Raises IdempotencyKeyReused (same key, other payload) and IdempotencyInProgress (the first
+        request is still running); a failure of the table raises the botocore error behind it.
+        What `operation` raises passes through, after its in-progress record is deleted so that a
+        retry can succeed.
+        """
+        if self._create is None:
+            self._create = self._build()
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyInconsistentStateError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
+        # The in-progress record expires when this invocation would time out, so that a request
+        # killed mid-way does not lock its key for the whole TTL.
+        self._config.register_lambda_context(lambda_context)
+        request = {"key": scoped_key(caller, key), "payload": canonical_payload(payload)}
+        try:
+            return self._create(request=request, operation=operation)
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different body") from None
+        except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError):
+            # An inconsistent state is a record changing under Powertools several times in a row:
+            # for the client, the same as a request still running.
+            raise IdempotencyInProgress("a request with this Idempotency-Key is still running") from None
+        except IdempotencyPersistenceLayerError as exc:
+            cause = next((arg for arg in exc.args if isinstance(arg, BotoCoreError | ClientError)), None)
+            if cause is None:
+                raise
+            raise cause from exc
