@@ -45,6 +45,7 @@ APP_DIR = REPO_ROOT / "app"
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_TABLE = "prodready-items-local"
+DEFAULT_IDEMPOTENCY_TABLE = "prodready-idempotency-local"
 READY_MARKER = "prodready local API ready at "
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_STOP_TIMEOUT_S = 10.0
@@ -678,6 +679,7 @@ def local_environment(dynamodb_endpoint: str, base: Mapping[str, str]) -> dict[s
     """
     environment = {
         "TABLE_NAME": base.get("TABLE_NAME") or DEFAULT_TABLE,
+        "IDEMPOTENCY_TABLE_NAME": base.get("IDEMPOTENCY_TABLE_NAME") or DEFAULT_IDEMPOTENCY_TABLE,
         "POWERTOOLS_SERVICE_NAME": base.get("POWERTOOLS_SERVICE_NAME") or "prodready-api",
         "POWERTOOLS_METRICS_NAMESPACE": base.get("POWERTOOLS_METRICS_NAMESPACE") or "Prodready/Local",
         "POWERTOOLS_LOG_LEVEL": base.get("POWERTOOLS_LOG_LEVEL") or "INFO",
@@ -695,8 +697,10 @@ def local_environment(dynamodb_endpoint: str, base: Mapping[str, str]) -> dict[s
         "AWS_SESSION_TOKEN": "local",
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
     }
-    if base.get("POWERTOOLS_LOGGER_SAMPLE_RATE"):
-        environment["POWERTOOLS_LOGGER_SAMPLE_RATE"] = base["POWERTOOLS_LOGGER_SAMPLE_RATE"]
+    # The stack sets these from config; locally the function's defaults apply unless one is set.
+    for optional in ("POWERTOOLS_LOGGER_SAMPLE_RATE", "IDEMPOTENCY_TTL_SECONDS", "MAX_REQUEST_BODY_BYTES"):
+        if base.get(optional):
+            environment[optional] = base[optional]
     return environment
 
 
@@ -725,6 +729,22 @@ def create_table(client: Any, table_name: str, ttl_attribute: str | None = None)
         client.update_time_to_live(
             TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
         )
+
+
+def create_idempotency_table(client: Any, table_name: str) -> None:
+    """Create the idempotency table as the stack defines it (Powertools' key and TTL attribute)."""
+    from components.service.service import IDEMPOTENCY_HASH_KEY, IDEMPOTENCY_TTL_ATTRIBUTE
+
+    client.create_table(
+        TableName=table_name,
+        AttributeDefinitions=[{"AttributeName": IDEMPOTENCY_HASH_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": IDEMPOTENCY_HASH_KEY, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE}
+    )
 
 
 class LocalApi:
@@ -762,11 +782,9 @@ class LocalApi:
         from components.service.http_api import cors_rules
         from tools import local_auth
 
-        create_table(
-            boto3.client("dynamodb", region_name=environment["AWS_REGION"]),
-            self.table_name,
-            os.environ.get("TABLE_TTL_ATTRIBUTE") or None,
-        )
+        dynamodb = boto3.client("dynamodb", region_name=environment["AWS_REGION"])
+        create_table(dynamodb, self.table_name, os.environ.get("TABLE_TTL_ATTRIBUTE") or None)
+        create_idempotency_table(dynamodb, environment["IDEMPOTENCY_TABLE_NAME"])
         self.cors_origins = cors_origins(os.environ)
         # Created now, not on the first request: `python -m tools.token` may run at the same time.
         local_auth.signing_key()

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  try: curl {url}/health/ready  |  "
             f'curl -H "Authorization: Bearer $(python -m tools.token --scope items.write)" '
-            f'-X POST {url}/items -d \'{{"name":"pen","price":2.5}}\'',
+            f'-H "Content-Type: application/json" -X POST {url}/items -d \'{{"name":"pen","price":2.5}}\'',
             file=sys.stderr,
         )
         api.serve_forever()

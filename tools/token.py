@@ -1,7 +1,7 @@
 """Print a bearer token the local server accepts (signed with the local key, see tools.local_auth).
 
     curl -H "Authorization: Bearer $(python -m tools.token --scope items.write)" \\
-         -X POST localhost:8080/items -d '{"name":"pen","price":2.5}'
+         -H "Content-Type: application/json" -X POST localhost:8080/items -d '{"name":"pen","price":2.5}'
 
 Give --scope once per scope (items.read, items.write); the token is printed on one line.
 """

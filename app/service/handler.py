@@ -103,6 +103,28 @@ idempotency = IdempotentCreates(
     settings.idempotency_table_name, settings.idempotency_ttl_seconds, lambda: repository.client
 )
 
+
+def after_restore() -> None:
+    """With SnapStart every new execution environment resumes from one snapshot taken after init, so
+    what init created is shared by all of them: the DynamoDB client (its connection pool and the
+    credentials it resolved) is made anew in each, as AWS's SnapStart uniqueness guidance asks.
+    Nothing else init makes is unique: ids come from uuid4 (os.urandom) at request time."""
+    repository.reconnect(settings.region)
+    idempotency.reset()
+
+
+def _register_after_restore() -> bool:
+    try:
+        # Part of Lambda's Python managed runtimes (3.12 and later); absent elsewhere.
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return False
+    register_after_restore(after_restore)
+    return True
+
+
+SNAPSTART_HOOKED = _register_after_restore()
+
 # Reads and health checks legitimately emit no business metric; Powertools would warn on each.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 

@@ -50,6 +50,11 @@ class IdempotentCreates:
         self._config: Any = None
         self._create: Callable[..., dict[str, Any]] | None = None
 
+    def reset(self) -> None:
+        """Forget the persistence layer, so the next create builds one on the current client."""
+        self._config = None
+        self._create = None
+
     def _build(self) -> Callable[..., dict[str, Any]]:
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,

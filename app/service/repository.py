@@ -106,11 +106,19 @@ class ItemRepository:
         self.table_name = table_name
         self.client = client
 
+    @staticmethod
+    def new_client(region: str) -> Any:
+        """A DynamoDB client with the function's timeouts; the endpoint follows the standard AWS settings."""
+        return botocore.session.get_session().create_client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+
     @classmethod
     def create(cls, table_name: str, region: str) -> ItemRepository:
-        """A repository with its own client; the endpoint follows the standard AWS settings."""
-        session = botocore.session.get_session()
-        return cls(table_name, session.create_client("dynamodb", region_name=region, config=CLIENT_CONFIG))
+        """A repository with its own client."""
+        return cls(table_name, cls.new_client(region))
+
+    def reconnect(self, region: str) -> None:
+        """Replace the client (a SnapStart restore: see service.handler)."""
+        self.client = self.new_client(region)
 
     def put_new(self, item: Item) -> None:
         """Store a new item; ItemConflict if its id is taken."""

@@ -9,10 +9,8 @@ is short and repeatable; a failure prints the request that reproduces it.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-import botocore.session
 import pytest
 import schemathesis
 from catalog_testkit import REPO_ROOT
@@ -24,7 +22,6 @@ DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
 SCHEMA = schemathesis.openapi.from_path(DOCUMENT)
 # 7 operations; about 40 seconds here, most of it the server's work.
 EXAMPLES_PER_OPERATION = 100
-IDEMPOTENCY_TABLE = "prodready-idempotency-local"
 
 
 def auth_headers() -> dict[str, str]:
@@ -80,27 +77,7 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
 
 @pytest.fixture(scope="module")
 def contract_api(served_api: Any) -> str:
-    """The served API's URL, with the idempotency table on its DynamoDB fake.
-
-    The local server creates the items table; until it creates the idempotency table too, this
-    does, on the fake whose address the server prints when it is ready.
-    """
-    found = re.search(r"DynamoDB fake at (http://[\w.:]+)", served_api.output())
-    if found:
-        client = botocore.session.get_session().create_client(
-            "dynamodb",
-            region_name="us-east-1",
-            endpoint_url=found.group(1),
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        if IDEMPOTENCY_TABLE not in client.list_tables()["TableNames"]:
-            client.create_table(
-                TableName=IDEMPOTENCY_TABLE,
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+    """The served API's URL (the local server creates both tables the stack defines)."""
     return served_api.url
 
 

@@ -148,6 +148,17 @@ def test_an_item_round_trip_works_over_http(served_api, write_token):
     assert call(url, "GET", f"/items/{created['id']}", token=write_token)[0] == 404
 
 
+def test_an_idempotent_create_is_replayed_from_the_local_idempotency_table(served_api, write_token):
+    key = {"Idempotency-Key": "local-server-replay-0001"}
+    body = {"name": "Kettle", "price": 19.5}
+    first = call(served_api.url, "POST", "/items", body, headers=key, token=write_token)
+    again = call(served_api.url, "POST", "/items", body, headers=key, token=write_token)
+    assert first[0] == again[0] == 201
+    assert again[2] == first[2]  # the same item, not a second one
+    other = call(served_api.url, "POST", "/items", {"name": "Other", "price": 1}, headers=key, token=write_token)
+    assert other[0] == 422  # the key was used with another body
+
+
 def test_errors_come_back_as_json(served_api, write_token):
     assert call(served_api.url, "POST", "/items", "{broken", token=write_token)[0] == 400
     assert call(served_api.url, "GET", "/nowhere", token=write_token)[0] == 404
