@@ -387,6 +387,9 @@ class DeliveryConfig(_Model):
     pre_traffic_check: bool = True
     """Before any traffic moves, a hook function invokes the new version with the readiness route and a
     read; a version that fails never gets a request."""
+    keep_versions: int = Field(default=3, ge=2, le=100)
+    """Published versions kept after each release (the live one and those before it, for a rollback);
+    older ones are deleted: each is stored and, with SnapStart, its snapshot is billed while it exists."""
     retry_failed_version: bool = False
     """Release a version again although its last release failed (set it, `pulumi up`, unset it): without
     it a failed version is never sent to traffic a second time by a later update."""

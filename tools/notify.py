@@ -33,7 +33,8 @@ def message(stack: str, result: str, *, run_url: str = "", version: str = "", co
         parts.append(f"commit {commit[:12]}")
     text = ", ".join(parts)
     if result == "failure":
-        text += " (a failed release was rolled back by CodeDeploy; `python -m tools.release status` says why)"
+        text += (" (the run says which step failed; if it was the release, CodeDeploy rolled it back and "
+                 "`python -m tools.release status` says why)")
     return f"{text}. {run_url}".strip() if run_url else f"{text}."
 
 

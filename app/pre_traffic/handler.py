@@ -67,22 +67,25 @@ CODEDEPLOY_READ_TIMEOUT_S = 5
 LAMBDA_READ_TIMEOUT_S = 10
 # CodeDeploy calls are retried (standard mode: throttling and transient errors, with backoff):
 # the report is the one call that must get through.
+CODEDEPLOY_ATTEMPTS = 3
 CODEDEPLOY_CONFIG = Config(
     connect_timeout=CONNECT_TIMEOUT_S,
     read_timeout=CODEDEPLOY_READ_TIMEOUT_S,
-    retries={"mode": "standard", "total_max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": CODEDEPLOY_ATTEMPTS},
 )
 # One retry for an invoke (a throttle on the new version, a dropped connection); the checks are
 # reads, so invoking twice is harmless.
+LAMBDA_ATTEMPTS = 2
 LAMBDA_CONFIG = Config(
     connect_timeout=CONNECT_TIMEOUT_S,
     read_timeout=LAMBDA_READ_TIMEOUT_S,
-    retries={"mode": "standard", "total_max_attempts": 2},
+    retries={"mode": "standard", "total_max_attempts": LAMBDA_ATTEMPTS},
 )
-# A check starts only if one attempt of it and one of the report still fit in the time left;
-# otherwise it counts as failed (not run) and the report goes out while it still can.
-CHECK_RESERVE_MS = (CONNECT_TIMEOUT_S + LAMBDA_READ_TIMEOUT_S) * 1000
-REPORT_RESERVE_MS = (CONNECT_TIMEOUT_S + CODEDEPLOY_READ_TIMEOUT_S) * 1000 + 3000
+# A check starts only if it and the report, each with all its attempts timing out, still fit in the
+# time left (24 s + 24 s of the 60): otherwise it counts as failed (not run) and the report goes out
+# while it still can. A report that missed the function's timeout would leave CodeDeploy waiting an hour.
+CHECK_RESERVE_MS = LAMBDA_ATTEMPTS * (CONNECT_TIMEOUT_S + LAMBDA_READ_TIMEOUT_S) * 1000
+REPORT_RESERVE_MS = CODEDEPLOY_ATTEMPTS * (CONNECT_TIMEOUT_S + CODEDEPLOY_READ_TIMEOUT_S) * 1000 + 3000
 
 # AppSpec versions are positive integers, as strings; anything else ($LATEST, an alias) would
 # check something other than the version being released.

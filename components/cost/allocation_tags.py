@@ -47,9 +47,18 @@ class CostAllocationTagsProvider(ResourceProvider):
 
     def activate(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
         """Ask billing to activate `keys`; each key's status, Pending with billing's reason if refused."""
-        response = self._ce().update_cost_allocation_tags_status(
-            CostAllocationTagsStatus=[{"TagKey": key, "Status": "Active"} for key in keys]
-        )
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._ce().update_cost_allocation_tags_status(
+                CostAllocationTagsStatus=[{"TagKey": key, "Status": "Active"} for key in keys]
+            )
+        except ClientError as error:
+            # Refused as a whole (a member account of an organization, whose payer owns the setting; a
+            # role without ce:UpdateCostAllocationTagsStatus): still not a reason to fail a deployment.
+            details = error.response.get("Error", {})
+            reason = ": ".join(part for part in (details.get("Code"), details.get("Message")) if part)
+            return {key: {"status": PENDING, "reason": reason} for key in keys}
         # Refusals come back per key in `Errors`, not as an exception.
         refused = {e.get("TagKey"): ": ".join(part for part in (e.get("Code"), e.get("Message")) if part)
                    for e in response.get("Errors") or []}

@@ -143,6 +143,30 @@ class Deployments:
         """The version the alias points at (the one taking all traffic unless it is weighted)."""
         return str(self.alias_routing(function, alias)["version"])
 
+    def prune_versions(self, function: str, keep: int) -> list[str]:
+        """Delete published versions of `function` beyond the `keep` newest, except any an alias points
+        at (or weights): each version is stored, and with SnapStart its snapshot is billed while it
+        exists. The newest ones stay for a rollback. Returns the versions deleted."""
+        lam = self.client("lambda")
+        versions: list[int] = []
+        for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=function):
+            versions += [int(v["Version"]) for v in page.get("Versions", []) if str(v.get("Version")).isdigit()]
+        referenced: set[int] = set()
+        for page in lam.get_paginator("list_aliases").paginate(FunctionName=function):
+            for alias in page.get("Aliases", []):
+                weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+                used = [str(alias.get("FunctionVersion")), *map(str, weights)]
+                referenced |= {int(v) for v in used if v.isdigit()}
+        newest = set(sorted(versions)[-keep:]) if keep > 0 else set()
+        deleted = []
+        for version in sorted(set(versions) - newest - referenced):
+            lam.delete_function(FunctionName=function, Qualifier=str(version))
+            deleted.append(str(version))
+        if deleted:
+            self.log(f"{function}: deleted versions {', '.join(deleted)} (keeping the {keep} newest and any an alias "
+                     f"uses)")
+        return deleted
+
     @staticmethod
     def traffic(routing: Mapping[str, Any]) -> str:
         """A routing (from `alias_routing`) for people: "version 4" or "version 3 90%, version 4 10%"."""

@@ -43,7 +43,8 @@ class ReleaseProvider(ResourceProvider):
         return Deployments(str(props["region"]))
 
     def _release(self, props: dict[str, Any]) -> dict[str, Any]:
-        outcome = self._deployments(props).release(
+        deployments = self._deployments(props)
+        outcome = deployments.release(
             application=props["application"],
             group=props["deploymentGroup"],
             function=props["functionName"],
@@ -54,11 +55,18 @@ class ReleaseProvider(ResourceProvider):
             timeout_seconds=int(props["timeoutSeconds"]),
             retry_failed=bool(props.get("retryFailed")),
         )
+        pruned: list[str] = []
+        if props.get("keepVersions"):
+            try:
+                pruned = deployments.prune_versions(props["functionName"], int(props["keepVersions"]))
+            except Exception as error:  # a housekeeping refusal must not fail a release that succeeded
+                deployments.log(f"old versions of {props['functionName']} were not deleted: {error}")
         return {
             **props,
             "deploymentId": outcome.get("deploymentId") or "",
             "status": outcome.get("status") or "",
             "liveVersion": str(outcome.get("liveVersion") or props["targetVersion"]),
+            "prunedVersions": pruned,
         }
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -88,6 +96,7 @@ class ReleaseProvider(ResourceProvider):
         offline plan, which has no provider process."""
         return f"{inputs['functionName']}:{inputs['alias']}", {
             **inputs, "deploymentId": "", "status": "Unchanged", "liveVersion": str(inputs["targetVersion"]),
+            "prunedVersions": [],
         }
 
 
@@ -114,6 +123,8 @@ class ReleaseArgs:
     retry_failed: bool = False
     """Deploy the target even if its last release failed (otherwise refused, so a failed version is not
     re-released by every later update)."""
+    keep_versions: int | None = None
+    """After a release, delete published versions beyond this many newest (aliases' versions stay)."""
 
 
 class Release(Resource, module="prodready", name="Release"):
@@ -136,9 +147,11 @@ class Release(Resource, module="prodready", name="Release"):
                 "timeoutSeconds": args.timeout_seconds,
                 "description": args.description,
                 "retryFailed": args.retry_failed,
+                "keepVersions": args.keep_versions,
                 "deploymentId": None,
                 "status": None,
                 "liveVersion": None,
+                "prunedVersions": None,
             },
             opts,
         )

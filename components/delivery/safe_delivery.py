@@ -201,6 +201,7 @@ class SafeDelivery(pulumi.ComponentResource):
                 timeout_seconds=documents.release_timeout_seconds(args.delivery),
                 description=f"{args.name_prefix} source {args.source_version}" if args.source_version else "",
                 retry_failed=args.delivery.retry_failed_version,
+                keep_versions=args.delivery.keep_versions,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
         )

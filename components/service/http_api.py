@@ -206,6 +206,16 @@ class HttpApi(pulumi.ComponentResource):
             opts=child,
         )
 
+        permission = aws.lambda_.Permission(
+            f"{name}-invoke-permission",
+            action="lambda:InvokeFunction",
+            function=args.function_name,
+            qualifier=args.function_qualifier,
+            principal="apigateway.amazonaws.com",
+            # Only this API's stage may invoke: any route and method of it, nothing else.
+            source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{STAGE_NAME}/*"),
+            opts=child,
+        )
         integration = aws.apigatewayv2.Integration(
             f"{name}-integration",
             api_id=api.id,
@@ -214,7 +224,9 @@ class HttpApi(pulumi.ComponentResource):
             integration_uri=args.function_invoke_arn,
             payload_format_version="2.0",
             timeout_milliseconds=args.integration_timeout_ms,
-            opts=child,
+            # The integration points at what the permission lets it invoke only once that permission
+            # exists: when both change (the move to the alias), requests never meet a refusal.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         authorizer = None
         if args.authorization is not None:
@@ -281,17 +293,6 @@ class HttpApi(pulumi.ComponentResource):
             # Auto-deploy publishes what exists; routes first, so the first deployment is complete (and
             # route settings may only name routes that exist).
             opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
-        )
-
-        aws.lambda_.Permission(
-            f"{name}-invoke-permission",
-            action="lambda:InvokeFunction",
-            function=args.function_name,
-            qualifier=args.function_qualifier,
-            principal="apigateway.amazonaws.com",
-            # Only this API's stage may invoke: any route and method of it, nothing else.
-            source_arn=api.execution_arn.apply(lambda arn: f"{arn}/{STAGE_NAME}/*"),
-            opts=child,
         )
 
         self.api_id = api.id

@@ -39,6 +39,11 @@ SAFE_DEPLOYMENT = PolicySpec(
             "Automatic rollback events the releasing deployment group must have enabled.",
             list(REQUIRED_ROLLBACK_EVENTS),
         ),
+        "forbiddenDeploymentConfigs": string_list(
+            "Deployment configurations the releasing group may not use (prod: all at once, which gives "
+            "the alarms no canary to judge).",
+            [],
+        ),
     },
 )
 
@@ -111,8 +116,11 @@ def _alias_named(aliases: list[ResourceView], function_name: str, qualifier: str
     return None
 
 
-def _group_findings(group: ResourceView, required_events: list[str]) -> list[str]:
+def _group_findings(group: ResourceView, required_events: list[str], forbidden: list[str]) -> list[str]:
     findings: list[str] = []
+    shape = get(group.props, "deploymentConfigName")
+    if isinstance(shape, str) and shape in forbidden:
+        findings.append(f"deployment group '{group.name}' shifts traffic with {shape}, which this stack forbids")
     rollback = get(group.props, "autoRollbackConfiguration")
     if not is_unknown(rollback):
         events = as_list(get(rollback, "events", default=[]))
@@ -166,7 +174,8 @@ def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iter
                 "would reach it without traffic shifting or rollback."
             )
             continue
-        problems = [_group_findings(group, list(config["requiredRollbackEvents"])) for group in groups]
+        problems = [_group_findings(group, list(config["requiredRollbackEvents"]),
+                                    list(config["forbiddenDeploymentConfigs"])) for group in groups]
         if all(problems):
             for group, group_problems in zip(groups, problems, strict=True):
                 for problem in group_problems:

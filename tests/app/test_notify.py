@@ -19,7 +19,7 @@ def test_the_message_names_stack_result_version_and_run():
     assert notify.message("prod", "success", run_url=RUN, version="8", commit="0123456789abcdef") == (
         f"prodready prod: deployment succeeded, live version 8, commit 0123456789ab. {RUN}")
     failed = notify.message("dev", "failure")
-    assert failed.startswith("prodready dev: deployment FAILED (a failed release was rolled back")
+    assert failed.startswith("prodready dev: deployment FAILED (the run says which step failed")
     assert "python -m tools.release status" in failed
 
 

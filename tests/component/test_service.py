@@ -213,6 +213,8 @@ def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack:
     permission = plan.one("aws:lambda/permission:Permission")
     assert permission.inputs["principal"] == "apigateway.amazonaws.com"
     assert permission.inputs["qualifier"] == "live"
+    # The integration moves to what the permission allows only after the permission exists.
+    assert permission.urn in integration.dependencies
     assert permission.inputs["sourceArn"] == f"{api.outputs['executionArn']}/$default/*"
     cors = api.inputs.get("corsConfiguration")
     assert cors and cors["allowOrigins"] == list(committed_config(stack).api.cors_origins)

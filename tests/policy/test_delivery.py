@@ -46,8 +46,8 @@ def _stack(*, uri: Any = None, group: dict[str, Any] | None = GOOD_GROUP, releas
     return stack
 
 
-def _findings(stack: StackBuilder) -> list[tuple[str, str]]:
-    found = check_safe_deployment(stack_views(stack.plan()), SAFE_DEPLOYMENT.effective_config({}))
+def _findings(stack: StackBuilder, **config: object) -> list[tuple[str, str]]:
+    found = check_safe_deployment(stack_views(stack.plan()), SAFE_DEPLOYMENT.effective_config(config))
     return [((urn or "").rsplit("::", 1)[-1], message) for urn, message in found]
 
 
@@ -111,6 +111,25 @@ def test_group_watching_no_alarms_fires():
         findings = _findings(_stack(group={**GOOD_GROUP, "alarmConfiguration": alarms}))
         assert findings == [("delivery-group", "deployment group 'delivery-group' watches no alarms "
                              "(alarmConfiguration), so a bad release of alias 'api-live' stays live.")]
+
+
+def test_a_shape_the_stack_forbids_fires_and_others_pass():
+    all_at_once = {**GOOD_GROUP, "deploymentConfigName": "CodeDeployDefault.LambdaAllAtOnce"}
+    prod = {"forbiddenDeploymentConfigs": ["CodeDeployDefault.LambdaAllAtOnce"]}
+    assert _findings(_stack(group=all_at_once), **prod) == [(
+        "delivery-group", "deployment group 'delivery-group' shifts traffic with CodeDeployDefault.LambdaAllAtOnce, "
+                          "which this stack forbids, so a bad release of alias 'api-live' stays live.")]
+    assert _findings(_stack(group={**GOOD_GROUP, "deploymentConfigName": "catalog-prod-canary-10pct-5min"}),
+                     **prod) == []
+    assert _findings(_stack(group=all_at_once)) == []  # dev's config forbids nothing
+
+
+def test_dev_plan_judged_by_prods_config_is_refused_for_releasing_all_at_once(dev_plan, analyze):
+    from tools.plan.policy import POLICY_PACK_DIR
+
+    report = analyze(dev_plan, config=POLICY_PACK_DIR / "config" / "prod.json")
+    (violation,) = only(report, "lambda-safe-deployment")
+    assert "CodeDeployDefault.LambdaAllAtOnce" in violation.message and violation.mandatory
 
 
 def test_group_alarms_unknown_in_a_preview_are_not_judged():

@@ -166,5 +166,7 @@ def test_dev_plan_breaks_prod_rules(dev_plan: Plan, analyze):
     assert ("log-group-retention", function_logs) in found
     # Dev keeps CloudWatch Logs' own encryption (its profile), which prod's config does not allow.
     assert ("log-group-encryption", function_logs) in found
+    # Dev releases all at once (its profile), which prod's config forbids.
+    assert ("lambda-safe-deployment", "catalog-delivery-group") in found
     assert {p for p, _ in found} == {"dynamodb-data-protection", "log-group-retention", "required-tags",
-                                     "log-group-encryption"}
+                                     "log-group-encryption", "lambda-safe-deployment"}

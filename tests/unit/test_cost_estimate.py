@@ -473,6 +473,11 @@ def test_snapstart_costs_its_cache_always_and_a_restore_per_cold_start() -> None
     n = 1_000_000 + RUNS
     assert restores.at_traffic == pytest.approx(n * 0.01 * 1.0 * 0.0001)
     assert restores.at_rest == pytest.approx(RUNS * 0.01 * 1.0 * 0.0001)
+    # With the release keeping 3 versions (deleting older ones), 3 snapshots are cached.
+    release = _res("pulumi-python:dynamic/prodready:Release", "release", inputs={"functionName": "fn",
+                                                                              "keepVersions": 3.0})
+    kept = _line(_estimate(_with(plan, release), traffic), "Lambda SnapStart cache")
+    assert kept.at_rest == pytest.approx(SECONDS_PER_MONTH * 3 * 0.000001)
     # Without SnapStart, neither line exists.
     assert not [x for x in _estimate().lines if "SnapStart" in x.item]
 

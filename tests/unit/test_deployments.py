@@ -851,3 +851,47 @@ def test_a_failed_version_is_released_again_when_asked_to(world):
                                        retry_failed=True)
 
     assert result == {"deploymentId": "d-8", "status": "Succeeded", "liveVersion": "3"}
+
+
+@pytest.fixture
+def lambda_with_versions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+        lam = boto3.client("lambda", region_name=REGION)
+        lam.create_function(FunctionName="fn", Runtime="python3.13", Role=role["Role"]["Arn"], Handler="h.h",
+                            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+        for n in range(1, 7):
+            lam.update_function_configuration(FunctionName="fn", Description=f"change {n}")
+            lam.publish_version(FunctionName="fn")
+        yield lam
+
+
+def _versions(lam: Any) -> list[str]:
+    return [v["Version"] for v in lam.list_versions_by_function(FunctionName="fn")["Versions"]]
+
+
+def test_old_versions_are_pruned_but_the_newest_and_any_an_alias_uses_stay(lambda_with_versions):
+    lam = lambda_with_versions
+    assert _versions(lam) == ["$LATEST", "1", "2", "3", "4", "5", "6"]
+    # A rollback alias still on 2, and a weighted one that sends a share to 1.
+    lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="2")
+    lam.create_alias(FunctionName="fn", Name="canary", FunctionVersion="6",
+                     RoutingConfig={"AdditionalVersionWeights": {"1": 0.1}})
+    lines: list[str] = []
+    deployments = Deployments(REGION, clients={"lambda": lam}, log=lines.append)
+
+    assert deployments.prune_versions("fn", keep=3) == ["3"]
+    assert _versions(lam) == ["$LATEST", "1", "2", "4", "5", "6"]
+    assert lines == ["fn: deleted versions 3 (keeping the 3 newest and any an alias uses)"]
+
+
+def test_nothing_to_prune_deletes_nothing(lambda_with_versions):
+    deployments = Deployments(REGION, clients={"lambda": lambda_with_versions}, log=lambda line: None)
+    assert deployments.prune_versions("fn", keep=10) == []
+    assert len(_versions(lambda_with_versions)) == 7

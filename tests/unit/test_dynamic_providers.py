@@ -26,6 +26,7 @@ RELEASE = {
     "alias": "live", "targetVersion": "8", "hookFunction": "catalog-prod-pre-traffic", "region": "eu-west-1",
     # Numbers reach a provider as floats (protobuf has only doubles).
     "timeoutSeconds": 1200.0, "description": "catalog-prod source a264390d1454", "retryFailed": False,
+    "keepVersions": 3.0,
 }
 NOT_FOUND = {"TagKey": "Environment", "Code": "ValidationException", "Message": "Tag keys not found"}
 
@@ -33,8 +34,19 @@ NOT_FOUND = {"TagKey": "Environment", "Code": "ValidationException", "Message": 
 class FakeDeployments:
     """Records what the provider asks of the release logic (tested on its own in test_deployments)."""
 
-    def __init__(self, outcome: dict[str, Any] | Exception, live: str = "7") -> None:
+    def __init__(self, outcome: dict[str, Any] | Exception, live: str = "7",
+                 pruning: list[str] | Exception | None = None) -> None:
         self.outcome, self.live, self.calls = outcome, live, []
+        self.pruning, self.pruned_with, self.lines = pruning or [], [], []
+
+    def prune_versions(self, function: str, keep: int) -> list[str]:
+        self.pruned_with.append((function, keep))
+        if isinstance(self.pruning, Exception):
+            raise self.pruning
+        return self.pruning
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
 
     def release(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
@@ -64,13 +76,26 @@ def test_a_new_target_version_is_released_and_waited_for(monkeypatch: pytest.Mon
     assert isinstance(fake.calls[0]["timeout_seconds"], int)
     assert (result.outs["deploymentId"], result.outs["status"], result.outs["liveVersion"]) == (
         "d-ABC123DEF", "Succeeded", "8")
+    # Then versions beyond the 3 newest go.
+    assert fake.pruned_with == [("catalog-prod-api", 3)]
+
+
+def test_a_refused_clean_up_does_not_fail_a_release_that_succeeded(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeDeployments({"deploymentId": "d-ABC123DEF", "status": "Succeeded", "liveVersion": "8"},
+                           pruning=RuntimeError("AccessDeniedException: lambda:DeleteFunction"))
+    result = _release_provider(monkeypatch, fake).update("catalog-prod-api:live", RELEASE, RELEASE)
+    assert result.outs["status"] == "Succeeded" and result.outs["prunedVersions"] == []
+    assert fake.lines == [
+        "old versions of catalog-prod-api were not deleted: AccessDeniedException: lambda:DeleteFunction"]
 
 
 def test_a_failed_release_fails_the_update_with_what_happened(monkeypatch: pytest.MonkeyPatch) -> None:
     failure = ReleaseFailed("deployment d-ABC123DEF Stopped: ALARM_ACTIVE; version 7 is live", {"liveVersion": "7"})
-    provider = _release_provider(monkeypatch, FakeDeployments(failure))
+    fake = FakeDeployments(failure)
+    provider = _release_provider(monkeypatch, fake)
     with pytest.raises(ReleaseFailed, match="ALARM_ACTIVE; version 7 is live"):
         provider.update("catalog-prod-api:live", {**RELEASE, "targetVersion": "7"}, RELEASE)
+    assert fake.pruned_with == []  # nothing is deleted after a failure
 
 
 def test_without_a_hook_the_release_has_none(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,6 +146,17 @@ def test_keys_billing_has_not_seen_are_pending_not_a_failed_deployment() -> None
         "Environment": {"status": PENDING, "reason": "ValidationException: Tag keys not found"},
     }
     assert created.outs["pendingKeys"] == ["Environment"]
+
+
+def test_a_refusal_of_the_whole_request_leaves_every_key_pending() -> None:
+    client, stub = _ce()
+    stub.add_client_error("update_cost_allocation_tags_status", "AccessDeniedException",
+                          "Linked accounts can only activate tags in the payer account")
+    with stub:
+        created = CostAllocationTagsProvider(client).create({"tagKeys": ["Project", "Environment"]})
+    assert created.outs["pendingKeys"] == ["Environment", "Project"]
+    assert created.outs["statuses"]["Project"]["reason"] == (
+        "AccessDeniedException: Linked accounts can only activate tags in the payer account")
 
 
 def test_pending_keys_keep_the_resource_out_of_date_until_billing_accepts() -> None:

@@ -60,6 +60,7 @@ USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
 PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+RELEASE = "pulumi-python:dynamic/prodready:Release"
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -422,7 +423,10 @@ def estimate(
         if str((_value(fn, "snapStart", {}) or {}).get("applyOn")) == "PublishedVersions":
             # The snapshot of each cached version is billed per GB-second of the function's memory, whether
             # invoked or not; each new execution environment restores it, billed per GB restored.
-            versions = float(prices.assumptions["snapStartCachedVersions"])
+            # The versions the release keeps (it deletes older ones), else the price file's assumption.
+            kept = [r.inputs.get("keepVersions") for r in plan.of_type(RELEASE)
+                    if r.inputs.get("functionName") == _value(fn, "name") and r.inputs.get("keepVersions")]
+            versions = float(kept[0]) if kept else float(prices.assumptions["snapStartCachedVersions"])
             cached = memory_gb * seconds * versions
             out.add(layer, "Lambda SnapStart cache", "GB-s", p(r, "lambda.snapStartCacheGbSecond"), cached, cached, r)
             out.add(layer, "Lambda SnapStart restores", "GB", p(r, "lambda.snapStartRestoreGb"),
