@@ -73,7 +73,22 @@ def test_the_smoke_test_leaves_no_item_behind(served_api, write_token, read_toke
     assert [item for item in listed["items"] if item["name"].startswith(("smoke test item", "smoke:"))] == []
 
 
-class _Canned(BaseHTTPRequestHandler):
+class _JsonServer(BaseHTTPRequestHandler):
+    """A stand-in HTTP server answering JSON, quietly."""
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class _Canned(_JsonServer):
     """An API whose readiness check fails: what a broken deployment looks like."""
 
     def do_GET(self) -> None:
@@ -87,17 +102,6 @@ class _Canned(BaseHTTPRequestHandler):
         # No authorizer: writes without any token succeed.
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self._send(201, {"id": "x", "version": 1, "price": 12.5})
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
 
 class _HealthyButOpen(_Canned):
@@ -219,7 +223,7 @@ def test_local_mode_starts_and_stops_its_own_server(capsys):
 # --- tokens from the stack's Cognito app client ------------------------------------------------
 
 
-class _TokenEndpoint(BaseHTTPRequestHandler):
+class _TokenEndpoint(_JsonServer):
     """Cognito's /oauth2/token for one app client; mints local tokens the local server accepts."""
 
     client_id = ""
@@ -237,17 +241,6 @@ class _TokenEndpoint(BaseHTTPRequestHandler):
         scopes = form["scope"][0].split()
         token = mint_token([scope.split("/", 1)[1] for scope in scopes])
         return self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
 
 @pytest.fixture
