@@ -170,6 +170,11 @@ def test_the_persistence_layer_calls_only_the_operations_the_role_grants(invoke,
     # The conditional put fails and returns the stored record (ReturnValuesOnConditionCheckFailure).
     assert replay == ["PutItem"]
     assert failure == ["PutItem", "DeleteItem"]
+    # The role's grant on the idempotency table: every call made, and GetItem, Powertools' fallback when
+    # a failed condition returns no item (boto3 before 1.26.164), nothing else.
+    from components.iam import IDEMPOTENCY_ACTIONS
+
+    assert {f"dynamodb:{call}" for call in first + replay + failure} | {"dynamodb:GetItem"} == set(IDEMPOTENCY_ACTIONS)
 
 
 def test_importing_the_handler_loads_neither_boto3_nor_the_idempotency_utility():
