@@ -104,6 +104,19 @@ class LambdaConfig(_Model):
         return self
 
 
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _is_origin(origin: str) -> bool:
+    """An origin as browsers send it (scheme://host[:port]); plain http only for a loopback host, matched
+    whole (`http://localhost.example.com` is not local)."""
+    match = re.fullmatch(r"(https?)://([A-Za-z0-9.-]+|\[::1\])(?::(\d{1,5}))?", origin)
+    if not match:
+        return False
+    scheme, host = match.group(1), match.group(2).lower()
+    return scheme == "https" or host in _LOOPBACK_HOSTS
+
+
 class RouteThrottle(_Model):
     """Throttling of one route, on top of the stage's default route settings."""
 
@@ -200,8 +213,11 @@ class ApiConfig(_Model):
     @classmethod
     def _origins_are_urls(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
         for origin in origins:
-            if origin != "*" and not origin.startswith(("https://", "http://localhost", "http://127.0.0.1")):
-                raise ValueError(f"CORS origin {origin!r} must be '*' or start with https://")
+            if origin != "*" and not _is_origin(origin):
+                raise ValueError(
+                    f"CORS origin {origin!r} must be '*', https://<host>[:port], or http:// on localhost or "
+                    "127.0.0.1 (scheme, host and port only, no path)"
+                )
         return origins
 
     @model_validator(mode="after")
@@ -575,6 +591,9 @@ class StackConfig(_Model):
         problems = []
         if "*" in self.api.cors_origins:
             problems.append("api.corsOrigins: '*' is not allowed in a prod stack; list the exact origins")
+        plain = [origin for origin in self.api.cors_origins if origin.startswith("http://")]
+        if plain:
+            problems.append(f"api.corsOrigins: plain http origins {plain} are not allowed in a prod stack; use https")
         for key, value in self.data_protection.model_dump(by_alias=True).items():
             if key != "customerManagedKey" and value is not True:
                 problems.append(f"dataProtection.{key}: must be true in a prod stack (got {value!r})")

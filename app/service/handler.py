@@ -84,7 +84,7 @@ from service.models import (
     parse_json,
 )
 from service.repository import ItemRepository
-from service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
+from service.routes import CATCH_ALL_ROUTE, PREFLIGHT_ROUTE, PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
 from service.routing import allowed_methods, match_route
 
 settings = load_settings()
@@ -166,6 +166,10 @@ _ERROR_ANSWERS: dict[int, tuple[str, Any]] = {
     415: ("The body is not JSON (`application/json` or `application/*+json`, UTF-8).", UnsupportedMediaTypeResponse),
     503: ("DynamoDB is unavailable or throttling; retry after `Retry-After` seconds.", UnavailableResponse),
 }
+# A create whose Idempotency-Key is still running says when to come back; a version conflict does not.
+_RETRY_AFTER_OPTIONAL_DOC = {"Retry-After": {"required": False, "schema": {"type": "integer", "minimum": 0}}}
+# Every route is throttled at the stage (and writes per route): API Gateway answers 429 itself.
+_THROTTLED_ANSWER: dict[int, str] = {429: "API Gateway: the route's throttling limit was reached; retry later."}
 _GATEWAY_ANSWERS: dict[int, str] = {
     401: "API Gateway: no valid bearer token.",
     403: "API Gateway: the token lacks the route's scope.",
@@ -180,6 +184,8 @@ _ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "DELETE /items/{id}": (400, 413, 503),
 }
 _ROUTE_ANSWERS_OVERRIDE: dict[str, dict[int, tuple[str, Any]]] = {
+    "GET /health/ready": {503: ("DynamoDB does not answer; `checks` says which check failed. Retry after "
+                                "`Retry-After` seconds.", Readiness)},
     "POST /items": {
         409: ("The id exists already, or a request with this Idempotency-Key is still running.", ConflictResponse),
         422: ("This Idempotency-Key was used with another body.", IdempotencyMismatchResponse),
@@ -196,15 +202,16 @@ def _answers(route_key: str, status: int, description: str, headers: dict[str, A
     overrides = _ROUTE_ANSWERS_OVERRIDE.get(route_key, {})
     for code in _ROUTE_ERRORS[route_key]:
         text, model = overrides.get(code) or _ERROR_ANSWERS[code]
+        retry = _RETRY_AFTER_DOC if code == 503 else _RETRY_AFTER_OPTIONAL_DOC if code == 409 else {}
         answers[code] = {
             "description": text,
-            "headers": {**_CORRELATION_HEADER_DOC, **(_RETRY_AFTER_DOC if code == 503 else {})},
+            "headers": {**_CORRELATION_HEADER_DOC, **retry},
             "content": {content_types.APPLICATION_JSON: {"model": model}},
         }
-    if route_key not in PUBLIC_ROUTE_KEYS:
-        for code, text in _GATEWAY_ANSWERS.items():
-            content = {content_types.APPLICATION_JSON: {"model": GatewayMessage}}
-            answers[code] = {"description": text, "content": content}
+    gateway = {**(_GATEWAY_ANSWERS if route_key not in PUBLIC_ROUTE_KEYS else {}), **_THROTTLED_ANSWER}
+    for code, text in gateway.items():
+        content = {content_types.APPLICATION_JSON: {"model": GatewayMessage}}
+        answers[code] = {"description": text, "content": content}
     return answers
 
 
@@ -529,6 +536,19 @@ def caller_of(event: dict[str, Any]) -> str | None:
     return None
 
 
+def _unrouted(event: dict[str, Any], route_key: str, method: str, path: str) -> Rejection | None:
+    """A request API Gateway sent through a catch-all route ($default, the preflight route) never reaches
+    an item route: the gateway did not match it to one, so its authorizer never checked that route's
+    scopes. The router reads some requests otherwise than the gateway (it upper-cases the method; its
+    patterns end in `$`, which also matches before a final newline): such a request, and any the routes
+    would match, is answered as for an unknown route."""
+    if event.get("routeKey") not in (CATCH_ALL_ROUTE, PREFLIGHT_ROUTE):
+        return None
+    if route_key in _KNOWN_ROUTE_KEYS or method != method.upper() or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return Rejection(404, "route_not_found", "no such route")
+    return None
+
+
 def _route_key(event: dict[str, Any], method: str, path: str) -> str:
     route_key = event.get("routeKey")
     if route_key in _KNOWN_ROUTE_KEYS:
@@ -584,7 +604,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Only written when POWERTOOLS_LOG_LEVEL is DEBUG or this invocation is sampled for debug.
     logger.debug("request received", extra={"http_method": method, "path": path})
     try:
-        admission = admit(event, route_key, settings.max_request_body_bytes)
+        admission = _unrouted(event, route_key, method, path) or admit(
+            event, route_key, settings.max_request_body_bytes
+        )
         response = app.resolve(admission.event, context) if isinstance(admission, Admission) else _refused(admission)
     except Exception:
         # The router's catch-all covers route code; this covers events it cannot even parse.

@@ -22,7 +22,8 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 REDACTED = "[REDACTED]"
 
-# Compared after lower-casing and turning "-" into "_", so header spellings match too.
+# Compared without case and without "-" and "_", so header spellings (X-Api-Key), snake_case and
+# camelCase (clientSecret) all match.
 SENSITIVE_KEYS = frozenset(
     {
         "authorization",
@@ -33,43 +34,63 @@ SENSITIVE_KEYS = frozenset(
         "x_api_key",
         "api_key",
         "password",
+        "passwd",
         "secret",
         "client_secret",
         "token",
         "access_token",
         "refresh_token",
         "id_token",
+        "auth_token",
+        "x_auth_token",
+        "session_token",
         "x_amz_security_token",
+        "private_key",
         "email",
         "email_address",
     }
 )
+_COMPACT_KEYS = frozenset(key.replace("_", "") for key in SENSITIVE_KEYS)
 
 # A logged body is cut to this many characters; longer ones are not parsed at all (the pattern
 # rules run on the part that is kept), so logging stays cheap whatever the client sent.
 MAX_LOGGED_BODY_CHARS = 2048
 MAX_PARSED_BODY_CHARS = 64 * 1024
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_KEY_ALTERNATIVES = "|".join(sorted((key.replace("_", "[-_]") for key in SENSITIVE_KEYS), key=len, reverse=True))
+# Bounded as RFC 5321 bounds addresses (64-character local part, 63-character labels): the match
+# work per "@" is bounded too, so a long string of address-like characters stays linear.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,63}")
+_KEY_ALTERNATIVES = "|".join(sorted((key.replace("_", "[-_]?") for key in SENSITIVE_KEYS), key=len, reverse=True))
 # "password": "..." in JSON-like text, even cut short before the closing quote.
 _QUOTED_VALUE = re.compile(rf'(?i)("(?:{_KEY_ALTERNATIVES})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}}\]\s]+)')
 # password=... in form-like text; "Authorization: Bearer ..." in header-like text, to the line's end.
 _ASSIGNED_VALUE = re.compile(rf"(?i)(\b(?:{_KEY_ALTERNATIVES})\s*=\s*)([^&\s,;]+)")
 _HEADER_VALUE = re.compile(rf"(?im)(\b(?:{_KEY_ALTERNATIVES})[ \t]*:[ \t]*)([^\r\n]+)")
 _CREDENTIALS = re.compile(r"(?i)\b(Bearer|Basic|Digest|Negotiate)\s+[A-Za-z0-9._~+/=-]+")
+# A JWT anywhere (header.payload.signature, the header always base64url of '{"'): an access token
+# in an exception message or a copied header.
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_CREDENTIAL_SCHEMES = ("bearer", "basic", "digest", "negotiate")
+# In ordinary text ("a basic teapot") only what looks like a credential: 16 or more token characters.
+_CREDENTIALS_IN_TEXT = re.compile(r"(?i)\b(Bearer|Basic|Digest|Negotiate)\s+[A-Za-z0-9._~+/=-]{16,}")
 _FORM = re.compile(r"^[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*$")
 
 
 @lru_cache(maxsize=4096)
 def _is_sensitive(key: object) -> bool:
     # Cached: every line repeats the same few dozen keys (bounded, as headers are caller-chosen).
-    return str(key).lower().replace("-", "_") in SENSITIVE_KEYS
+    return str(key).lower().replace("-", "").replace("_", "") in _COMPACT_KEYS
 
 
 def redact_text(text: str) -> str:
-    """`text` with e-mail addresses replaced, also where percent-encoding hides the "@"."""
-    # The "@" and "%40" tests skip the regex for the vast majority of strings.
+    """`text` with e-mail addresses replaced, also where percent-encoding hides the "@", and with
+    bearer credentials and JWTs replaced wherever they appear."""
+    # Each cheap substring test skips its regex for the vast majority of strings.
+    if "eyJ" in text:
+        text = _JWT.sub(REDACTED, text)
+    lowered = text.lower() if len(text) < 100_000 else text[:100_000].lower()
+    if any(scheme in lowered for scheme in _CREDENTIAL_SCHEMES):
+        text = _CREDENTIALS_IN_TEXT.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
     if "%40" in text:
         decoded = unquote(text)
         if _EMAIL.search(decoded):

@@ -82,19 +82,38 @@ def _parse_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= _MAX_INT_DIGITS else Decimal(text)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON leaves duplicate names undefined (RFC 8259: "SHOULD be unique"); the last one silently
+    # winning would store what the client may not have meant.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _DuplicateKey(f"duplicate key {duplicate[:100]!r}")
+    return document
+
+
 def parse_json(text: str | bytes) -> Any:
-    """Parse a request body: numbers stay exact (Decimal), NaN and Infinity are refused.
+    """Parse a request body: numbers stay exact (Decimal), NaN and Infinity are refused, and so are
+    duplicate keys.
 
     Every failure is a `json.JSONDecodeError`, the one error Powertools turns into a validation
-    error, so that no body can make the parser fail with a 500 (too deep, too long a number).
+    error, so that no body can make the parser fail with a 500 (too deep, too long a number, an
+    exponent beyond what Decimal holds).
     """
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_reject_constant)
+        return json.loads(text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_reject_constant,
+                          object_pairs_hook=_unique_keys)
     except json.JSONDecodeError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, ArithmeticError, RecursionError) as exc:
         document = text if isinstance(text, str) else text.decode("utf-8", "replace")
-        raise json.JSONDecodeError(f"unsupported JSON: {type(exc).__name__}", document, 0) from None
+        reason = str(exc) if isinstance(exc, _DuplicateKey) else type(exc).__name__
+        raise json.JSONDecodeError(f"unsupported JSON: {reason}", document, 0) from None
 
 
 # --- field types -------------------------------------------------------------------------------

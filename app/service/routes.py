@@ -39,7 +39,8 @@ ROUTE_SCOPES: dict[str, tuple[str, ...]] = {
 # scope, so unauthenticated probing of unknown paths is refused before the function is invoked.
 CATCH_ALL_ROUTE = "$default"
 # Browsers send CORS preflights without a token; this route, which outranks `$default`, lets them
-# through without authorization (API Gateway answers them from the API's CORS configuration).
+# through without authorization (API Gateway answers true preflights from the API's CORS configuration;
+# another OPTIONS request reaches the function, which only answers with the path's `Allow`).
 PREFLIGHT_ROUTE = "OPTIONS /{proxy+}"
 
 # Routes whose bodies are item writes: JSON only, bounded in size.

@@ -14,7 +14,10 @@ STAGE_NAME = "$default"
 # The catch-all route key: whatever no other route matches.
 CATCH_ALL_ROUTE = "$default"
 # Outranks the catch-all for OPTIONS, so that browsers' CORS preflights (which carry no token) are not
-# refused by the catch-all's authorizer; API Gateway answers them from the CORS configuration.
+# refused by the catch-all's authorizer; API Gateway answers preflights (Origin and
+# Access-Control-Request-Method) from the CORS configuration. Any other OPTIONS request reaches the
+# function without a token: it answers 204 with `Allow` or 404, reads and writes nothing, and is held
+# by the stage's throttling and the function's reserved concurrency.
 PREFLIGHT_ROUTE = "OPTIONS /{proxy+}"
 # Where API Gateway's JWT authorizer finds the token.
 TOKEN_SOURCE = "$request.header.Authorization"

@@ -98,7 +98,9 @@ KEY_POLICY = PolicySpec(
     name="kms-key-policy",
     description=(
         "Requires every KMS key to have an explicit key policy, and prohibits statements that allow kms:* (or "
-        "*) to any principal other than the key's own account."
+        "*) to any principal other than the key's own account, or cryptographic use (decrypt, encrypt, data "
+        "keys, re-encryption, grants) to anyone, another account or a service without a condition that "
+        "limits it to this account or one service."
     ),
     severity=Severity.HIGH,
     remediation_steps=(
@@ -117,8 +119,33 @@ _ACCOUNT_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
 
 
 def _grants_everything(statement: dict[str, Any]) -> bool:
-    actions = [str(a) for a in as_list(statement.get("Action"))]
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
     return any(action in ("*", "kms:*") for action in actions) or "NotAction" in statement
+
+
+# What lets a principal read or wrap data with the key (IAM action names are case-insensitive).
+CRYPTO_ACTIONS = ("kms:decrypt", "kms:encrypt", "kms:generatedatakey", "kms:generatedatakeywithoutplaintext",
+                  "kms:generatedatakeypair", "kms:reencryptfrom", "kms:reencryptto", "kms:creategrant")
+# Conditions that tie a grant to this account or to one service's use on its behalf.
+LIMITING_CONDITION_KEYS = ("kms:viaservice", "kms:calleraccount", "aws:sourceaccount", "aws:sourcearn",
+                           "aws:principalaccount", "aws:principalorgid", "kms:encryptioncontext:")
+
+
+def _grants_crypto(statement: dict[str, Any]) -> bool:
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+    return any(fnmatch.fnmatchcase(crypto, action) for action in actions for crypto in CRYPTO_ACTIONS)
+
+
+def _limited(statement: dict[str, Any]) -> bool:
+    keys = [str(key).lower() for pairs in (statement.get("Condition") or {}).values() if isinstance(pairs, dict)
+            for key in pairs]
+    return any(key.startswith(limiting) for key in keys for limiting in LIMITING_CONDITION_KEYS)
+
+
+def _of_own_account(name: str, account: str | None, trusted: set[str]) -> bool:
+    """An IAM principal of the key's own (or a trusted) account: its IAM policies decide the rest."""
+    match = re.match(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):", name)
+    return bool(match and (account is None or match.group(1) == account or match.group(1) in trusted))
 
 
 def _account_of_key(key: ResourceView) -> str | None:
@@ -134,7 +161,10 @@ def _statement_findings(document: Any, account: str | None, trusted: set[str]) -
         yield "its policy is not a policy document object"
         return
     for index, statement in enumerate(as_list(document.get("Statement"))):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow" or not _grants_everything(statement):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        everything, crypto = _grants_everything(statement), _grants_crypto(statement)
+        if not everything and not crypto:
             continue
         principal = statement.get("Principal")
         principals = (
@@ -145,9 +175,12 @@ def _statement_findings(document: Any, account: str | None, trusted: set[str]) -
         )
         for name in principals:
             match = _ACCOUNT_ROOT.match(name)
-            if match and (account is None or match.group(1) == account or match.group(1) in trusted):
-                continue
-            yield f"Statement[{index}] allows kms:* to {name}"
+            own = bool(match and (account is None or match.group(1) == account or match.group(1) in trusted))
+            if everything and not own:
+                yield f"Statement[{index}] allows kms:* to {name}"
+            elif crypto and not _limited(statement) and not _of_own_account(name, account, trusted):
+                yield (f"Statement[{index}] lets {name} use the key (decrypt, encrypt or grant) with no condition "
+                       "limiting it to this account or one service")
 
 
 def check_key_policy(resources: list[ResourceView], config: Config) -> Iterator[tuple[str | None, str]]:

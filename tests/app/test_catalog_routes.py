@@ -370,11 +370,31 @@ def test_the_resolver_dispatches_exactly_the_route_keys(invoke):
             event = load_event("unknown_route")
             event["rawPath"] = path
             event["requestContext"]["http"].update(method=method, path=path)
+            # As API Gateway routes it: a route of the API, else the catch-all.
+            key = f"{method} {template}"
+            event["routeKey"] = event["requestContext"]["routeKey"] = key if key in ROUTE_KEYS else "$default"
             error = (invoke(event).body or {}).get("error") or {}
             if error.get("code") not in {"route_not_found", "method_not_allowed"}:
                 served.add(f"{method} {template}")
 
     assert served == set(ROUTE_KEYS)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/items"), ("Post", "/items"), ("POST", "/items\n"), ("delete", f"/items/{FIXTURE_ITEM_ID}"),
+    ("put", f"/items/{FIXTURE_ITEM_ID}"),
+])
+def test_what_the_gateway_sent_to_the_catch_all_never_runs_an_item_route(invoke, dynamodb, method, path):
+    # The catch-all's authorizer accepts any valid token: the item route's scopes were never checked.
+    before = dynamodb.scan(TableName=TABLE_NAME)["Count"]
+    event = load_event("unknown_route")
+    event["rawPath"] = path
+    event["requestContext"]["http"].update(method=method, path=path)
+    event["body"] = json.dumps({"name": "sneaky", "price": 1, "version": 1})
+    event["headers"]["content-type"] = "application/json"
+    result = invoke(event)
+    assert result.status == 404 and result.body["error"]["code"] == "route_not_found"
+    assert dynamodb.scan(TableName=TABLE_NAME)["Count"] == before
 
 
 def options_event(path: str) -> dict[str, Any]:

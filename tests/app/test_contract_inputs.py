@@ -83,7 +83,8 @@ def test_the_largest_accepted_version_can_still_be_bumped_and_stored(invoke, dyn
 
 @pytest.mark.parametrize(
     "price",
-    ['"12.50"', "true", "null", "[1]", "1000000.01", "1e400", "0.001", "-0.01", "NaN", "Infinity", "1" * 5000],
+    ['"12.50"', "true", "null", "[1]", "1000000.01", "1e400", "0.001", "-0.01", "NaN", "Infinity", "1" * 5000,
+     "1e1000000000000000000", "10E+999999999999999999"],
     ids=[
         "string",
         "bool",
@@ -96,6 +97,8 @@ def test_the_largest_accepted_version_can_still_be_bumped_and_stored(invoke, dyn
         "nan",
         "infinity",
         "5000-digits",
+        "exponent-beyond-decimal",
+        "exponent-beyond-decimal-upper",
     ],
 )
 def test_a_price_must_be_a_json_number_within_bounds(invoke, dynamodb, price):
@@ -103,6 +106,16 @@ def test_a_price_must_be_a_json_number_within_bounds(invoke, dynamodb, price):
 
     assert result.status == 400, result.body
     assert fields_at_fault(result) in (["price"], ["body"]), "NaN and Infinity are not JSON at all"
+    assert stored_items(dynamodb) == []
+
+
+@pytest.mark.parametrize("route", ["create_item", "replace_item"])
+def test_a_body_that_names_a_field_twice_is_refused_and_writes_nothing(invoke, dynamodb, route):
+    result = invoke(with_body(load_event(route), '{"name": "Cup", "price": 1, "price": 2, "version": 1}'))
+
+    assert result.status == 400, result.body
+    assert result.body["error"]["details"] == [
+        {"field": "body", "message": "is not valid JSON", "type": "json_invalid"}]
     assert stored_items(dynamodb) == []
 
 

@@ -202,3 +202,23 @@ def test_a_logged_body_can_always_be_written_as_utf8():
 
     assert redacted.encode("utf-8")
     assert json.loads(redacted) == {"note": "\ud800", "password": REDACTED}
+
+
+def test_camel_case_and_token_header_spellings_are_sensitive_keys_too():
+    from service.log_redaction import REDACTED, redact
+
+    logged = redact({"clientSecret": "s3cr3t", "apiKey": "k", "accessToken": "t", "X-Auth-Token": "x",
+                     "privateKey": "p", "name": "teapot"})
+    assert logged == {"clientSecret": REDACTED, "apiKey": REDACTED, "accessToken": REDACTED,
+                      "X-Auth-Token": REDACTED, "privateKey": REDACTED, "name": "teapot"}
+
+
+def test_a_bearer_token_or_jwt_inside_any_text_is_redacted_but_ordinary_words_are_not():
+    from service.log_redaction import REDACTED, redact_text
+
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXBhcnQ"
+    assert redact_text(f"upstream refused Authorization: Bearer {jwt}") == (
+        f"upstream refused Authorization: Bearer {REDACTED}")
+    assert redact_text(f"token was {jwt} (expired)") == f"token was {REDACTED} (expired)"
+    assert redact_text("a basic teapot, bearer of good news") == "a basic teapot, bearer of good news"
+

@@ -15,13 +15,13 @@ COMMITTED = REPO_ROOT / "docs" / "openapi.json"
 
 # The contract: what each operation may answer (401/403 come from API Gateway, not the function).
 DECLARED_STATUSES = {
-    "GET /health/live": {"200", "413"},
-    "GET /health/ready": {"200", "413", "503"},
-    "GET /items": {"200", "400", "401", "403", "413", "503"},
-    "POST /items": {"201", "400", "401", "403", "409", "413", "415", "422", "503"},
-    "GET /items/{id}": {"200", "400", "401", "403", "404", "413", "503"},
-    "PUT /items/{id}": {"200", "400", "401", "403", "404", "409", "413", "415", "503"},
-    "DELETE /items/{id}": {"204", "400", "401", "403", "413", "503"},
+    "GET /health/live": {"200", "413", "429"},
+    "GET /health/ready": {"200", "413", "429", "503"},
+    "GET /items": {"200", "400", "401", "403", "413", "429", "503"},
+    "POST /items": {"201", "400", "401", "403", "409", "413", "415", "422", "429", "503"},
+    "GET /items/{id}": {"200", "400", "401", "403", "404", "413", "429", "503"},
+    "PUT /items/{id}": {"200", "400", "401", "403", "404", "409", "413", "415", "429", "503"},
+    "DELETE /items/{id}": {"204", "400", "401", "403", "413", "429", "503"},
 }
 
 
@@ -102,14 +102,23 @@ def test_each_operation_declares_exactly_its_answers(document, route_key):
 
     assert set(responses) == DECLARED_STATUSES[route_key]
     for status, response in responses.items():
-        if status in {"401", "403"}:
+        if status in {"401", "403", "429"}:
+            # API Gateway's own answers: its authorizer's and its throttling's.
             assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GatewayMessage"}
             continue
         assert response["headers"]["X-Correlation-ID"]["required"] is True
         if status == "503":
             assert response["headers"]["Retry-After"]["required"] is True
+        if status == "409" and route_key == "POST /items":
+            # Only the answer to a create whose key is still running carries it.
+            assert response["headers"]["Retry-After"]["required"] is False
         if status == "204":
             assert "content" not in response
+
+
+def test_the_readiness_503_is_declared_with_the_body_it_has(document):
+    ready = operation(document, "GET /health/ready")["responses"]
+    assert ready["503"]["content"] == ready["200"]["content"]  # the Readiness shape, status "fail"
 
 
 def test_powertools_own_error_shapes_are_not_declared(document):

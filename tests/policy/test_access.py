@@ -177,3 +177,41 @@ def test_dev_reports_unencrypted_groups_nowhere_and_open_routes_as_advisory(dev_
     broken = remove(mutate(dev_plan, route.urn, _set("authorizationType", "NONE")), "catalog-http-authorizer")
     (violation,) = only(analyze(broken), "api-route-authorization")
     assert violation.urn == route.urn and violation.enforcement_level == "advisory"
+
+
+def test_unconditioned_crypto_use_by_anyone_another_account_or_a_service_fires():
+    stack = StackBuilder()
+    crypto = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    _key(stack, "anyone", {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": crypto, "Resource": "*"}]})
+    _key(stack, "foreign", {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                                           "Action": "kms:Decrypt*", "Resource": "*"}]})
+    _key(stack, "upper-case", {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "KMS:*",
+                                              "Resource": "*"}]})
+    _key(stack, "service", {"Statement": [{"Effect": "Allow", "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+                                           "Action": crypto, "Resource": "*"}]})
+    found = dict(_keys(stack))
+    assert found == {
+        "anyone": "KMS key 'anyone': Statement[0] lets * use the key (decrypt, encrypt or grant) with no condition "
+                  "limiting it to this account or one service.",
+        "foreign": "KMS key 'foreign': Statement[0] lets arn:aws:iam::210987654321:root use the key (decrypt, encrypt "
+                   "or grant) with no condition limiting it to this account or one service.",
+        "upper-case": "KMS key 'upper-case': Statement[0] allows kms:* to *.",
+        "service": "KMS key 'service': Statement[0] lets Service:logs.eu-west-1.amazonaws.com use the key (decrypt, "
+                   "encrypt or grant) with no condition limiting it to this account or one service.",
+    }
+
+
+def test_crypto_use_limited_to_a_service_or_this_account_passes():
+    stack = StackBuilder()
+    via = {"StringEquals": {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}}
+    _key(stack, "via-dynamodb", {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                "Action": ["kms:Decrypt", "kms:CreateGrant"], "Resource": "*",
+                                                "Condition": via}]})
+    role = {"AWS": f"arn:aws:iam::{ACCOUNT}:role/api"}
+    _key(stack, "own-role", {"Statement": [{"Effect": "Allow", "Principal": role, "Action": "kms:Decrypt",
+                                            "Resource": "*"}]})
+    source = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    _key(stack, "service-for-us", {"Statement": [{"Effect": "Allow", "Principal": {"Service": "budgets.amazonaws.com"},
+                                                  "Action": "kms:GenerateDataKey*", "Resource": "*",
+                                                  "Condition": source}]})
+    assert _keys(stack) == []

@@ -262,3 +262,20 @@ def test_delivery_defaults_and_bad_values_are_named() -> None:
         "prodready:delivery.strategy: Input should be 'canary', 'linear' or 'all-at-once' (got 'blue')"]
     assert _problems("prod", _raw("prod", prodready__delivery={"percentage": 100}))[0].startswith(
         "prodready:delivery.percentage: Input should be less than or equal to 99")
+
+
+@pytest.mark.parametrize("origin", ["http://localhost.evil.example", "http://example.com", "https://example.com/app",
+                                    "https://", "ftp://example.com", "https://example.com:99999x"])
+def test_origins_that_are_not_an_origin_or_not_local_over_http_are_refused(origin: str) -> None:
+    api = {"throttlingRateLimit": 5, "throttlingBurstLimit": 10, "corsOrigins": [origin]}
+    problems = _problems("dev", _raw("dev", prodready__api=api))
+    assert len(problems) == 1 and problems[0].startswith(f"prodready:api.corsOrigins: CORS origin {origin!r} must be")
+
+
+def test_local_http_origins_are_for_dev_only() -> None:
+    api = {"throttlingRateLimit": 5, "throttlingBurstLimit": 10,
+           "corsOrigins": ["http://localhost:3000", "http://127.0.0.1", "https://app.example.com:8443"]}
+    assert len(load_stack_config("dev", _raw("dev", prodready__api=api)).api.cors_origins) == 3
+    problems = _problems("prod", _raw("prod", prodready__api=api))
+    assert problems == ["prodready:api.corsOrigins: plain http origins ['http://localhost:3000', 'http://127.0.0.1'] "
+                        "are not allowed in a prod stack; use https"]
