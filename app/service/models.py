@@ -44,10 +44,15 @@ MAX_FIELD_NAME_LENGTH = 100
 # digits, and no field accepts one anywhere near this long.
 _MAX_INT_DIGITS = 40
 
-# C0 and C1 control characters; a name holds none, a description only tab and newline.
-_CONTROL = r"\x00-\x1f\x7f-\x9f"
-_DESCRIPTION_CONTROL = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
-NAME_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+# C0 and C1 control characters, and the bidirectional overrides and isolates that make text display
+# other than it reads (a name "spoofed" right to left); a name holds none, a description only tab and
+# newline of the controls.
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+_CONTROL = rf"\x00-\x1f\x7f-\x9f{_BIDI}"
+_DESCRIPTION_CONTROL = rf"\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}"
+# Zero-width characters: a name needs at least one character that is neither these nor space.
+_INVISIBLE = r"\u200b-\u200f\u2060\ufeff"
+NAME_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}{_INVISIBLE}][^{_CONTROL}]*$"
 DESCRIPTION_PATTERN = rf"^[^{_DESCRIPTION_CONTROL}]*$"
 ITEM_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # What encode_token produces: URL-safe base64 without padding (padding tolerated).

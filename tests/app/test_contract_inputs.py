@@ -137,8 +137,10 @@ def test_prices_are_exact_and_stored_in_one_spelling(invoke, dynamodb, sent, sto
 
 @pytest.mark.parametrize(
     "name",
-    ["Cup\x00", "Cup\nMug", "Tab\there", "del\x7f", "c1\x85", "   ", "x" * 201, "\ud800"],
-    ids=["nul", "newline", "tab", "del", "c1-control", "only-spaces", "too-long", "lone-surrogate"],
+    ["Cup\x00", "Cup\nMug", "Tab\there", "del\x7f", "c1\x85", "   ", "x" * 201, "\ud800", "\u200b", "\u200b \ufeff",
+     "tea\u202epot", "\u2066Cup"],
+    ids=["nul", "newline", "tab", "del", "c1-control", "only-spaces", "too-long", "lone-surrogate", "zero-width",
+         "only-invisible", "right-to-left-override", "bidi-isolate"],
 )
 def test_a_name_holds_no_control_characters_and_is_bounded(invoke, dynamodb, name):
     result = invoke(with_body(load_event("create_item"), json.dumps({"name": name, "price": 1})))
