@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
-from tools.plan.harness import Plan, run_plan
+from tools.plan.harness import Plan, PlannedResource, run_plan
 
 COMMITTED_STACKS = ("dev", "prod")
+
+
+def service_function(plan: Plan) -> PlannedResource:
+    """The service's Lambda function (the stack has others: the pre-traffic hook)."""
+    (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.name == "catalog-function-lambda"]
+    return function
 
 
 @pytest.fixture(scope="session")

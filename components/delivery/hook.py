@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-import pulumi_aws as aws
 
 from components.config import LambdaConfig
 from components.delivery import documents
@@ -97,10 +96,11 @@ class PreTrafficHook(pulumi.ComponentResource):
         )
 
     def _statements(self, args: PreTrafficHookArgs, names: documents.DeliveryNames) -> pulumi.Output[list]:
-        # The group does not exist yet (it names this hook): its ARN is computed from its fixed name.
-        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        return pulumi.Output.all(identity.account_id, identity.arn, args.target_function_arn).apply(
-            lambda v: documents.hook_statements(
-                documents.deployment_group_arn(v[1].split(":")[1], args.region, v[0], names), v[2]
-            )
-        )
+        # The group does not exist yet (it names this hook): its ARN is computed from its fixed name, in
+        # the partition and account of the function it deploys (arn:<partition>:lambda:<region>:<account>:...).
+        def statements(function_arn: str) -> list:
+            partition, account = function_arn.split(":")[1], function_arn.split(":")[4]
+            group_arn = documents.deployment_group_arn(partition, args.region, account, names)
+            return documents.hook_statements(group_arn, function_arn)
+
+        return pulumi.Output.from_input(args.target_function_arn).apply(statements)

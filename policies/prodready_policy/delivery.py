@@ -55,12 +55,6 @@ def _lambda_target(uri: object) -> tuple[str, str | None] | None:
     return (match.group("name"), match.group("qualifier")) if match else None
 
 
-def _type_of(urn: str) -> str:
-    # urn:pulumi:<stack>::<project>::<parent types$>type::<name>
-    parts = urn.split("::")
-    return parts[2].rsplit("$", 1)[-1] if len(parts) > 3 else ""
-
-
 def _served_aliases(
     resources: list[ResourceView], by_urn: dict[str, ResourceView]
 ) -> Iterator[tuple[str | None, str, ResourceView | None]]:
@@ -152,7 +146,7 @@ def _releasing_groups(
         if alias.urn not in deps:
             continue
         for urn in deps:
-            if _type_of(urn) == DEPLOYMENT_GROUP and urn in by_urn:
+            if urn in by_urn and by_urn[urn].type == DEPLOYMENT_GROUP:
                 groups[urn] = by_urn[urn]
     return list(groups.values())
 

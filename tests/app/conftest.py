@@ -22,6 +22,8 @@ from catalog_testkit import (
 )
 from moto import mock_aws
 
+from tools.local_api import create_idempotency_table, create_table
+
 Invoke = Callable[[dict[str, Any]], Invocation]
 
 
@@ -54,30 +56,6 @@ def handler(app_env: dict[str, str]) -> ModuleType:
     return importlib.import_module("service.handler")
 
 
-def create_items_table(client: Any, table_name: str = TABLE_NAME) -> None:
-    from service.schema import TABLE_HASH_KEY
-
-    client.create_table(
-        TableName=table_name,
-        AttributeDefinitions=[{"AttributeName": TABLE_HASH_KEY, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": TABLE_HASH_KEY, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-def create_idempotency_table(client: Any, table_name: str = IDEMPOTENCY_TABLE_NAME) -> None:
-    """The table Powertools' DynamoDB persistence layer expects by default: key `id`, TTL `expiration`."""
-    client.create_table(
-        TableName=table_name,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
-    )
-
-
 @pytest.fixture
 def dynamodb(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """An in-process moto DynamoDB with both tables; the handler's repository and idempotency use it."""
@@ -86,8 +64,9 @@ def dynamodb(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
 
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION, config=CLIENT_CONFIG)
-        create_items_table(client)
-        create_idempotency_table(client)
+        # As the local server creates them, from the stack's definitions.
+        create_table(client, TABLE_NAME)
+        create_idempotency_table(client, IDEMPOTENCY_TABLE_NAME)
         monkeypatch.setattr(handler, "repository", ItemRepository(TABLE_NAME, client))
         monkeypatch.setattr(
             handler,

@@ -14,6 +14,7 @@ from app.service.routes import ROUTE_KEYS
 from components.config import ConfigError
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.service.http_api import ACCESS_LOG_FIELDS
+from tests.conftest import service_function
 from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan, stack_config
 from tools.plan.mocks import inspect_props
@@ -31,11 +32,6 @@ REQUIRED_TAGS = {"Project", "Environment", "Service", "Owner", "CostCenter", "Ma
 def _in_component(plan: Plan, type_token: str, component: str) -> list[PlannedResource]:
     parents = {r.urn for r in plan.of_type(component)}
     return [r for r in plan.of_type(type_token) if r.parent in parents]
-
-
-def _service_function(plan: Plan) -> PlannedResource:
-    (function,) = [f for f in plan.of_type(FUNCTION) if f.name == "catalog-function-lambda"]
-    return function
 
 
 def _live_alias(plan: Plan) -> PlannedResource:
@@ -141,7 +137,7 @@ def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], stack: str) -> None:
     plan, config = plans[stack], committed_config(stack)
-    function = _service_function(plan)
+    function = service_function(plan)
     inputs = function.inputs
     assert inputs["runtime"] == "python3.13"
     assert inputs["architectures"] == [config.lambda_.architecture]

@@ -8,18 +8,14 @@ from typing import Any
 
 import yaml
 
-from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource
+from tests.conftest import service_function
+from tools.plan.harness import PROJECT_DIR, Plan
 
 GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
 RELEASE = "pulumi-python:dynamic/prodready:Release"
 FUNCTION = "aws:lambda/function:Function"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
-
-def _service_function(plan: Plan) -> PlannedResource:
-    (function,) = [f for f in plan.of_type(FUNCTION) if f.name == "catalog-function-lambda"]
-    return function
 
 
 def _stack_file(stack: str, key: str) -> Any:
@@ -65,7 +61,7 @@ def test_prod_shifts_a_ten_percent_canary_for_five_minutes_and_rolls_back_on_any
 
 def test_the_release_resource_releases_the_published_version_through_the_hook(prod_plan: Plan):
     release = prod_plan.one(RELEASE)
-    function = _service_function(prod_plan)
+    function = service_function(prod_plan)
     group = prod_plan.one(GROUP)
     assert release.inputs["targetVersion"] == function.outputs["version"]
     assert release.inputs["functionName"] == function.outputs["name"] and release.inputs["alias"] == "live"
@@ -95,7 +91,7 @@ def test_the_hook_reads_as_an_authorized_caller_with_the_scope_tokens_carry(prod
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     group_arn = "arn:aws:codedeploy:eu-west-1:123456789012:deploymentgroup:catalog-prod/catalog-prod-live"
     assert statements["ReadAndReportItsDeployments"]["Resource"] == group_arn == prod_plan.one(GROUP).outputs["arn"]
-    assert statements["InvokeTheVersionUnderTest"]["Resource"] == f"{_service_function(prod_plan).outputs['arn']}:*"
+    assert statements["InvokeTheVersionUnderTest"]["Resource"] == f"{service_function(prod_plan).outputs['arn']}:*"
 
 
 def test_dev_releases_all_at_once_after_the_same_check(dev_plan: Plan):
@@ -103,7 +99,7 @@ def test_dev_releases_all_at_once_after_the_same_check(dev_plan: Plan):
     assert dev_plan.one(GROUP).inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
     assert dev_plan.one(RELEASE).inputs["hookFunction"] == "catalog-dev-pre-traffic"
     assert dev_plan.one(RELEASE).inputs["timeoutSeconds"] == 15 * 60
-    assert _service_function(dev_plan).inputs.get("snapStart") is None
+    assert service_function(dev_plan).inputs.get("snapStart") is None
 
 
 def test_a_linear_shift_without_the_check_changes_exactly_the_delivery(prod_plan: Plan, plan_with: Callable[..., Plan]):
@@ -133,4 +129,4 @@ def test_provisioned_concurrency_goes_on_the_alias_instead_of_snapstart(plan_wit
     inputs = provisioned.inputs
     assert (inputs["functionName"], inputs["qualifier"], inputs["provisionedConcurrentExecutions"]) == (
         "catalog-prod-api", "live", 5.0)
-    assert _service_function(variant).inputs.get("snapStart") is None
+    assert service_function(variant).inputs.get("snapStart") is None

@@ -65,7 +65,6 @@ FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
     "aws:costexplorer/anomalySubscription:AnomalySubscription",
-    "aws:costexplorer/costAllocationTag:CostAllocationTag",
     "pulumi-python:dynamic/prodready:CostAllocationTags",
 )
 # The function an integration URI targets: `...:function:<name>[:<qualifier>]`, bare or inside an invoke ARN.

@@ -311,11 +311,6 @@ def _anomaly_subscription(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return arn, {"arn": arn, "accountId": ctx.account}
 
 
-@_shape("aws:costexplorer/costAllocationTag:CostAllocationTag")
-def _cost_tag(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
-    return str(ctx.inputs.get("tagKey")), {"type": "UserDefined"}
-
-
 @_shape("aws:xray/samplingRule:SamplingRule")
 def _sampling_rule(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     rule = ctx.inputs.get("ruleName") or name
