@@ -13,7 +13,7 @@ import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -409,6 +409,31 @@ class DeliveryConfig(_Model):
     retry_failed_version: bool = False
     """Release a version again although its last release failed (set it, `pulumi up`, unset it): without
     it a failed version is never sent to traffic a second time by a later update."""
+    max_release_minutes: int = Field(default=45, ge=5, le=345)
+    """The longest a release may take, waited for inside `pulumi up` (traffic shifting plus the hooks and
+    CodeDeploy's overhead). Keep it below the deploy credentials' lifetime (a CI role's session is 1 hour
+    by default) and the CI job's timeout; raise all three together."""
+
+    # What a release takes beyond its traffic shifting: CodeDeploy's start-up, the hooks (their timeouts),
+    # the final alias update, and a margin; past it `pulumi up` stops the deployment and rolls back.
+    OVERHEAD_MINUTES: ClassVar[int] = 15
+
+    @model_validator(mode="after")
+    def _release_fits(self) -> DeliveryConfig:
+        if self.release_minutes > self.max_release_minutes:
+            raise ValueError(
+                f"a {self.strategy} release of {self.percentage}% every {self.interval_minutes} min takes up to "
+                f"{self.release_minutes} min ({self.total_minutes} of traffic shifting, {self.OVERHEAD_MINUTES} for "
+                f"CodeDeploy and the hooks), more than maxReleaseMinutes ({self.max_release_minutes}): `pulumi up` "
+                f"would outlive its deploy credentials. Shorten intervalMinutes, raise percentage, or raise "
+                f"maxReleaseMinutes together with the deploy role's session duration and the CI job's timeout"
+            )
+        return self
+
+    @property
+    def release_minutes(self) -> int:
+        """The longest a release may take, hooks and CodeDeploy included."""
+        return self.total_minutes + self.OVERHEAD_MINUTES
 
     @property
     def total_minutes(self) -> int:

@@ -1,27 +1,92 @@
-"""Dynamic providers run in a process of their own that cannot import this project.
+"""What a dynamic provider leaves in the state: a reference to its class, never its code.
 
-Pulumi serializes a dynamic provider with dill, which pickles classes and functions of importable
-modules by reference: the provider process would then fail with ModuleNotFoundError. Classes marked
-here are pickled by value instead (dill does so for `__main__`), so each must be self-contained:
-its helpers are its own methods, and what it imports it imports inside them.
+Pulumi keeps a dynamic resource's provider in the state (`__provider`, dill, base64) and `pulumi refresh`
+and `destroy` load it from there, without running the program. Pickled by value, that is bytecode of the
+Python that last ran Create or Update: another minor version cannot load it (3.11's state crashes 3.12's
+and 3.13's interpreter) and the state runs old code forever. Pickled by reference, it is the two strings
+"module, class name": any Python loads it, and it runs the code checked out today.
+
+The reference resolves because the engine starts the provider (`python -u -m pulumi.dynamic`, with the
+program's virtual environment) in the program's directory, and `-m` puts that directory on `sys.path`:
+the same `components` package the program imports. So each provider class named in `STATE_REFERENCES`
+is a contract with every deployed stack: moving or renaming it needs a class left at the old name.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+import base64
+import pickletools
+import sys
+from typing import Any
 
-T = TypeVar("T", bound=type)
+# (module, qualified name) of each provider class whose instances deployed stacks hold.
+STATE_REFERENCES: tuple[tuple[str, str], ...] = (
+    ("components.delivery.release", "ReleaseProvider"),
+    ("components.cost.allocation_tags", "CostAllocationTagsProvider"),
+)
+
+PROVIDER_KEY = "__provider"
 
 
-def by_value(cls: T) -> T:
-    """Mark a class (and every function defined on it) to be pickled by value."""
-    cls.__module__ = "__main__"
-    for value in vars(cls).values():
-        function = getattr(value, "__func__", value)
-        if callable(function) and hasattr(function, "__code__"):
-            function.__module__ = "__main__"
-        elif isinstance(value, property):
-            for accessor in (value.fget, value.fset, value.fdel):
-                if accessor is not None:
-                    accessor.__module__ = "__main__"
-    return cls
+def references(serialized: str) -> list[tuple[str, str]]:
+    """The globals a serialized provider refers to, read from the pickle without loading it.
+
+    A provider pickled by reference refers to its own class only; one pickled by value (an older
+    release of this program, or a class marked for dill to copy) refers to dill's code builders.
+    """
+    found: list[tuple[str, str]] = []
+    strings: list[str] = []
+    for opcode, arg, _position in pickletools.genops(base64.b64decode(serialized)):
+        if opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+            strings.append(str(arg))
+        elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+            found.append((strings[-2], strings[-1]))
+        elif opcode.name == "GLOBAL":
+            module, _, name = str(arg).partition(" ")
+            found.append((module, name))
+    return found
+
+
+def holds_code(serialized: str) -> bool:
+    """True when a serialized provider carries code (pickled by value): only the Python minor version that
+    wrote it can load it, and it runs that old code."""
+    return any(module.split(".")[0] == "dill" for module, _name in references(serialized))
+
+
+def state_is_current(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether the state's provider is the one the program serializes today.
+
+    A difference is an update of its own (which calls no API): it replaces a provider pickled by value,
+    which a refresh or destroy under another Python could not load, by today's reference.
+    """
+    old, new = olds.get(PROVIDER_KEY), news.get(PROVIDER_KEY)
+    return not isinstance(new, str) or old == new
+
+
+def in_provider_process() -> bool:
+    """Whether this interpreter is the engine's dynamic-provider host (`python -m pulumi.dynamic`)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return getattr(spec, "name", "") in ("pulumi.dynamic.__main__", "pulumi.dynamic")
+
+
+def summaries_without_tracebacks() -> None:
+    """In the provider host, make a failure read as its message only.
+
+    The host reports an exception as `traceback.format_exc()`, which the engine prints as the resource's
+    error: a Python traceback before the summary a person needs. Our failures carry their whole story in
+    the message; a defect is wrapped with its traceback as text after its summary (see `explained`).
+    """
+    if in_provider_process():
+        sys.tracebacklimit = 0
+
+
+class ProviderDefect(RuntimeError):
+    """An unexpected error inside a provider: its summary first, then its traceback as text."""
+
+
+def explained(error: BaseException, doing: str) -> ProviderDefect:
+    """`error` (not one of ours) as a ProviderDefect whose message starts with what failed."""
+    import traceback
+
+    detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return ProviderDefect(f"{doing} failed: {type(error).__name__}: {error}\n\n{detail}")

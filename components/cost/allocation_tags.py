@@ -7,36 +7,58 @@ cannot activate them, and `aws.costexplorer.CostAllocationTag`, which treats the
 failed that deployment.
 
 This resource asks for activation and reports each key's status instead: `Active`, or `Pending` with
-billing's reason. A pending key keeps the resource out of date, so every later `pulumi up` asks again
-until billing accepts; meanwhile the budget and the anomaly monitor exist and filter on the keys, and
+billing's reason. A pending key makes a later `pulumi up` ask again, once the last request is
+`RETRY_AFTER_HOURS` old (so that previews in between show no change), until billing accepts; meanwhile the budget and the anomaly monitor exist and filter on the keys, and
 count spend from the moment the keys are active (AWS does not apply activation to earlier spend).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.dynamic import by_value
+from components.dynamic import state_is_current, summaries_without_tracebacks
 
 ACTIVE = "Active"
 PENDING = "Pending"
+# Billing sees a new key some hours after resources carry it (up to 24): asking more often than this
+# changes nothing, and each ask would show as an update in every preview.
+RETRY_AFTER_HOURS = 6
 
 
-@by_value
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class CostAllocationTagsProvider(ResourceProvider):
-    """Activates cost allocation tag keys; runs in Pulumi's dynamic-provider process (pickled by value)."""
+    """Activates cost allocation tag keys; runs in Pulumi's dynamic-provider process, which imports this module."""
 
     serialize_as_secret_always = False
     # Cost Explorer's API has one endpoint, in us-east-1.
     region = "us-east-1"
 
-    def __init__(self, client: Any = None) -> None:
+    def __init__(self, client: Any = None, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__()
         self._client = client
+        self._clock = clock
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The state holds the class reference only: no client, no clock.
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._client = None
+        self._clock = None
+
+    def configure(self, req: Any) -> None:
+        summaries_without_tracebacks()
+
+    def _now(self) -> datetime:
+        return (self._clock or _utc_now)()
 
     def _ce(self) -> Any:
         if self._client is None:
@@ -81,25 +103,44 @@ class CostAllocationTagsProvider(ResourceProvider):
         }
 
     @staticmethod
-    def outputs(inputs: dict[str, Any], statuses: dict[str, dict[str, str]]) -> dict[str, Any]:
+    def outputs(inputs: dict[str, Any], statuses: dict[str, dict[str, str]], asked_at: str) -> dict[str, Any]:
         pending = sorted(key for key, s in statuses.items() if s["status"] != ACTIVE)
-        return {**inputs, "statuses": statuses, "pendingKeys": pending}
+        inputs = {key: value for key, value in inputs.items() if key == "tagKeys"}
+        return {**inputs, "statuses": statuses, "pendingKeys": pending, "askedAt": asked_at}
+
+    def _asked(self, keys: list[str], props: dict[str, Any]) -> dict[str, Any]:
+        return self.outputs(props, self.activate(keys), self._now().isoformat(timespec="seconds"))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         keys = list(props["tagKeys"])
-        return CreateResult(id_=",".join(keys), outs=self.outputs(props, self.activate(keys)))
+        return CreateResult(id_=",".join(keys), outs=self._asked(keys, props))
+
+    def _due(self, olds: dict[str, Any]) -> bool:
+        """Whether pending keys are due to be asked for again."""
+        if not olds.get("pendingKeys"):
+            return False
+        try:
+            asked = datetime.fromisoformat(str(olds.get("askedAt")))
+        except ValueError:  # state from before askedAt was recorded
+            return True
+        return self._now() - asked >= timedelta(hours=RETRY_AFTER_HOURS)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Pending keys keep the resource out of date: the next `pulumi up` asks billing again.
-        changed = list(olds.get("tagKeys") or []) != list(news.get("tagKeys") or []) or bool(olds.get("pendingKeys"))
+        changed = list(olds.get("tagKeys") or []) != list(news.get("tagKeys") or [])
+        changed = changed or self._due(olds) or not state_is_current(olds, news)
         return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=self.outputs(news, self.activate(list(news["tagKeys"]))))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        keys = list(news["tagKeys"])
+        if keys == list(olds.get("tagKeys") or []) and not self._due(olds):
+            # Only the recorded provider changed: nothing to ask billing.
+            return UpdateResult(outs=self.outputs(news, dict(olds.get("statuses") or {}),
+                                                  str(olds.get("askedAt") or "")))
+        return UpdateResult(outs=self._asked(keys, news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         keys = list(props.get("tagKeys") or [])
-        return ReadResult(id_=id_, outs=self.outputs(props, self.statuses(keys)))
+        return ReadResult(id_=id_, outs=self.outputs(props, self.statuses(keys), str(props.get("askedAt") or "")))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         # Account-level, and other stacks' budgets filter on the keys: destroying this stack leaves them on.
@@ -111,7 +152,7 @@ class CostAllocationTagsProvider(ResourceProvider):
         first deployment), for the offline plan."""
         keys = list(inputs["tagKeys"])
         statuses = {key: {"status": PENDING, "reason": "ValidationException: Tag keys not found"} for key in keys}
-        return ",".join(keys), CostAllocationTagsProvider.outputs(inputs, statuses)
+        return ",".join(keys), CostAllocationTagsProvider.outputs(inputs, statuses, "")
 
 
 class CostAllocationTags(Resource, module="prodready", name="CostAllocationTags"):
@@ -123,7 +164,7 @@ class CostAllocationTags(Resource, module="prodready", name="CostAllocationTags"
         super().__init__(
             CostAllocationTagsProvider(),
             name,
-            {"tagKeys": list(tag_keys), "statuses": None, "pendingKeys": None},
+            {"tagKeys": list(tag_keys), "statuses": None, "pendingKeys": None, "askedAt": None},
             opts,
         )
 

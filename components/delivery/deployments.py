@@ -5,9 +5,9 @@ pre-traffic hook, the traffic shifting and the release alarms apply to every cha
 traffic. `Deployments` drives those deployments; the release resource calls it inside `pulumi up`
 and `python -m tools.release` is the operator's way to it.
 
-The release resource is a dynamic provider: it runs in a process that cannot import this project,
-so both classes here are pickled by value (see `by_value`). Their methods therefore import what
-they use themselves and reach no module global but these two classes.
+The release resource is a dynamic provider: the engine runs it in a process of its own, which imports
+this module (the state holds a reference to the provider class, see `components.dynamic`). boto3 and
+botocore are imported where used, so that a process that never calls AWS does not pay for them.
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from components.dynamic import by_value
-
-
-@by_value
 class ReleaseFailed(RuntimeError):
     """A release did not bring the target version live, or was refused before it started.
 
@@ -35,7 +31,6 @@ class ReleaseFailed(RuntimeError):
         return (type(self), (str(self), self.detail))
 
 
-@by_value
 class Deployments:
     """CodeDeploy (compute platform Lambda) deployments of one function alias, in one region.
 
@@ -54,8 +49,14 @@ class Deployments:
     ALARM_TYPES = ("MetricAlarm", "CompositeAlarm")
     DESCRIBE_ALARMS_BATCH = 100  # DescribeAlarms takes at most 100 AlarmNames
     TARGETS_BATCH = 25  # BatchGetDeploymentTargets returns at most 25 targets
-    STOP_COMMAND = "python -m tools.release stop --stack STACK"
-    STATUS_COMMAND = "python -m tools.release status --stack STACK"
+    # Creators of the deployments CodeDeploy (or CloudFormation) makes to undo another (botocore model,
+    # DeploymentCreator): they are not releases of their target.
+    ROLLBACK_CREATORS = ("codeDeployRollback", "CloudFormationRollback")
+    BATCH_GET_DEPLOYMENTS = 25  # BatchGetDeployments takes at most 25 ids
+    # What AWS answers when the caller's temporary credentials ran out (STS session, SSO, OIDC role).
+    EXPIRED_CREDENTIALS = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired")
+    # Lambda function states (GetFunctionConfiguration State) a version can be invoked in.
+    READY_STATE = "Active"
 
     def __init__(
         self,
@@ -65,8 +66,10 @@ class Deployments:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         log: Callable[[str], None] | None = None,
+        stack: str = "",
     ) -> None:
         self.region = region
+        self.stack = stack
         self._clients: dict[str, Any] = dict(clients or {})
         self._sleep = sleep
         self._clock = clock
@@ -83,6 +86,19 @@ class Deployments:
         self.__dict__.update(state)
 
     # -- plumbing
+
+    def command(self, verb: str) -> str:
+        """The operator's command for this stack (`status`, `stop`, `rollback`)."""
+        return f"python -m tools.release {verb} --stack {self.stack or '<stack>'}"
+
+    @classmethod
+    def credentials_expired(cls, error: BaseException) -> bool:
+        """Whether `error` says the caller's AWS credentials ran out (or can no longer be refreshed)."""
+        if cls._error_code(error) in cls.EXPIRED_CREDENTIALS:
+            return True
+        # botocore raises these without a service answer when a refresh of the credentials fails.
+        return type(error).__name__ in ("NoCredentialsError", "TokenRetrievalError", "CredentialRetrievalError",
+                                         "UnauthorizedSSOTokenError", "SSOTokenLoadError")
 
     def client(self, service: str) -> Any:
         """The boto3 client for `service` ("codedeploy", "lambda" or "cloudwatch") in this region."""
@@ -119,7 +135,7 @@ class Deployments:
         print(line, file=sys.stderr, flush=True)
 
     @staticmethod
-    def _error_code(error: Exception) -> str:
+    def _error_code(error: BaseException) -> str:
         response = getattr(error, "response", None) or {}
         return str(response.get("Error", {}).get("Code", ""))
 
@@ -143,15 +159,17 @@ class Deployments:
         """The version the alias points at (the one taking all traffic unless it is weighted)."""
         return str(self.alias_routing(function, alias)["version"])
 
-    def prune_versions(self, function: str, keep: int) -> list[str]:
+    def prune_versions(self, function: str, keep: int, also_keep: tuple[str, ...] = ()) -> list[str]:
         """Delete published versions of `function` beyond the `keep` newest, except any an alias points
-        at (or weights): each version is stored, and with SnapStart its snapshot is billed while it
-        exists. The newest ones stay for a rollback. Returns the versions deleted."""
+        at (or weights) and those in `also_keep`: each version is stored, and with SnapStart its snapshot
+        is billed while it exists. The newest ones stay for a rollback; so does `also_keep`, the version a
+        release replaced, which is the rollback target even when failed versions are newer. Returns the
+        versions deleted."""
         lam = self.client("lambda")
         versions: list[int] = []
         for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=function):
             versions += [int(v["Version"]) for v in page.get("Versions", []) if str(v.get("Version")).isdigit()]
-        referenced: set[int] = set()
+        referenced: set[int] = {int(v) for v in also_keep if str(v).isdigit()}
         for page in lam.get_paginator("list_aliases").paginate(FunctionName=function):
             for alias in page.get("Aliases", []):
                 weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
@@ -179,11 +197,14 @@ class Deployments:
     # -- the AppSpec
 
     @staticmethod
-    def app_spec(function: str, alias: str, current: str, target: str, hook: str | None) -> str:
+    def app_spec(
+        function: str, alias: str, current: str, target: str, hook: str | None, after_hook: str | None = None
+    ) -> str:
         """The AppSpec (JSON) that shifts `alias` of `function` from `current` to `target`.
 
         With a `hook`, CodeDeploy invokes that function as BeforeAllowTraffic before any traffic
-        moves, and fails the deployment unless it reports Succeeded.
+        moves; with an `after_hook`, as AfterAllowTraffic once all traffic has moved. Either fails the
+        deployment (and so rolls it back) unless it reports Succeeded.
         """
         import json
 
@@ -207,8 +228,10 @@ class Deployments:
                 }
             ],
         }
-        if hook:
-            spec["Hooks"] = [{"BeforeAllowTraffic": hook}]
+        hooks = [{event: name} for event, name in (("BeforeAllowTraffic", hook), ("AfterAllowTraffic", after_hook))
+                 if name]
+        if hooks:
+            spec["Hooks"] = hooks
         return json.dumps(spec, indent=2)
 
     @staticmethod
@@ -264,6 +287,9 @@ class Deployments:
 
     def in_progress(self, application: str, group: str) -> list[str]:
         """Ids of the group's deployments that have not ended (CodeDeploy runs one at a time)."""
+        return self._deployment_ids(application, group, self.IN_PROGRESS)
+
+    def _deployment_ids(self, application: str, group: str, statuses: tuple[str, ...]) -> list[str]:
         codedeploy = self.client("codedeploy")
         ids: list[str] = []
         token = None
@@ -271,7 +297,7 @@ class Deployments:
             page = codedeploy.list_deployments(
                 applicationName=application,
                 deploymentGroupName=group,
-                includeOnlyStatuses=list(self.IN_PROGRESS),
+                includeOnlyStatuses=list(statuses),
                 **({"nextToken": token} if token else {}),
             )
             ids += page.get("deployments", [])
@@ -381,6 +407,7 @@ class Deployments:
             "currentVersion": spec["current"],
             "targetVersion": spec["target"],
             "hook": spec["hooks"].get("BeforeAllowTraffic", ""),
+            "afterHook": spec["hooks"].get("AfterAllowTraffic", ""),
             "error": {"code": error.get("code", ""), "message": error.get("message", "")} if error else None,
             "failedPhase": self.failed_phase(str(info["deploymentId"])) if failed else None,
             "alarms": self.alarms(application, group),
@@ -510,12 +537,14 @@ class Deployments:
         deployment_config: str | None = None,
         watch_alarms: bool = True,
         retry_failed: bool = False,
+        after_hook_function: str | None = None,
     ) -> dict[str, Any]:
         """Make `target_version` the live version of `alias` through a deployment of `group`.
 
-        Returns {"deploymentId", "status", "liveVersion"}: status "Unchanged" (and no id) when the
-        alias already serves only `target_version`, "Succeeded" once the deployment shifted all
-        traffic. A deployment of the group already under way is waited for first (it may be an
+        Returns {"deploymentId", "status", "liveVersion"}: status "Succeeded" once the deployment
+        shifted all traffic, or when the alias already serves `target_version` because a deployment of
+        the group made it so (one an earlier, interrupted run started: its id is returned, so nothing
+        is reported as unchanged that changed); "Unchanged" (and no id) when it serves it otherwise. A deployment of the group already under way is waited for first (it may be an
         automatic rollback, or the same release from an interrupted run); if it outlasts the
         timeout, this fails naming it, and leaves it alone, since it is not ours to stop.
 
@@ -538,8 +567,7 @@ class Deployments:
         while True:
             routing = self.alias_routing(function, alias)
             if routing["version"] == target and not routing["weights"]:
-                self.log(f"{function}:{alias} already serves version {target}; nothing to deploy")
-                return {"deploymentId": "", "status": "Unchanged", "liveVersion": target}
+                return self._already_live(application, group, function, alias, target)
             running = self.in_progress(application, group)
             if running:
                 other = running[0]
@@ -549,7 +577,7 @@ class Deployments:
                     raise self._failure(
                         f"version {target} was not deployed: deployment {other} of {application}/{group} is still "
                         f"{info['status']} after {timeout_seconds:g}s. Wait for it, or stop it (it rolls back) with "
-                        f"`{self.STOP_COMMAND}`, then run again.",
+                        f"`{self.command('stop')}`, then run again.",
                         info, application, group, function, alias,
                     )
                 continue  # it may have moved the alias: look again
@@ -566,7 +594,8 @@ class Deployments:
                 )
             if not retry_failed:
                 self._refuse_a_failed_version(application, group, function, target, routing["version"])
-            content = self.app_spec(function, alias, routing["version"], target, hook_function)
+            self._ready(function, target, routing["version"], deadline, poll_seconds)
+            content = self.app_spec(function, alias, routing["version"], target, hook_function, after_hook_function)
             try:
                 created = self.client("codedeploy").create_deployment(
                     applicationName=application,
@@ -589,7 +618,32 @@ class Deployments:
 
         deployment_id = created["deploymentId"]
         hooked = f", pre-traffic hook {hook_function}" if hook_function else ", no pre-traffic hook"
+        if after_hook_function:
+            hooked += f", post-traffic hook {after_hook_function}"
         self.log(f"deployment {deployment_id}: {function}:{alias} version {routing['version']} -> {target}{hooked}")
+        try:
+            return self._conclude(deployment_id, application, group, function, alias, target, deadline,
+                                  timeout_seconds, poll_seconds)
+        except ReleaseFailed:
+            raise
+        except Exception as error:
+            if not self.credentials_expired(error):
+                raise
+            raise ReleaseFailed(
+                f"deployment {deployment_id} of version {target} was started, then `pulumi up` lost its AWS "
+                f"credentials while waiting for it ({self._error_code(error) or type(error).__name__}). CodeDeploy "
+                f"carries on without it: `{self.command('status')}` shows how it ends. The next `pulumi up` takes up "
+                f"its outcome: it records version {target} as live if the deployment succeeded, and fails naming "
+                f"it if it was rolled back. A release must fit in the deploy credentials' lifetime: see "
+                f"delivery.maxReleaseMinutes.",
+                {"status": "Unknown", "deploymentId": deployment_id, "liveVersion": routing["version"]},
+            ) from None
+
+    def _conclude(
+        self, deployment_id: str, application: str, group: str, function: str, alias: str, target: str,
+        deadline: float, timeout_seconds: float, poll_seconds: float,
+    ) -> dict[str, Any]:
+        """Wait for our deployment to end and say how: its result, or ReleaseFailed with the story."""
         info = self._watch(deployment_id, function, alias, deadline, poll_seconds)
         headline = f"deployment {deployment_id} of version {target} {info['status']}"
         if info["status"] not in self.TERMINAL:
@@ -612,28 +666,92 @@ class Deployments:
             )
         return {"deploymentId": deployment_id, "status": "Succeeded", "liveVersion": target}
 
+    def deployments_of(self, application: str, group: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """deploymentInfo of every deployment of the group in `statuses` (ListDeployments, then
+        BatchGetDeployments 25 at a time); ListDeployments documents no order, so neither does this."""
+        codedeploy = self.client("codedeploy")
+        ids = self._deployment_ids(application, group, statuses)
+        infos: list[dict[str, Any]] = []
+        for start in range(0, len(ids), self.BATCH_GET_DEPLOYMENTS):
+            batch = ids[start : start + self.BATCH_GET_DEPLOYMENTS]
+            infos += codedeploy.batch_get_deployments(deploymentIds=batch).get("deploymentsInfo", [])
+        return infos
+
+    @classmethod
+    def is_rollback(cls, info: Mapping[str, Any]) -> bool:
+        """Whether a deployment undoes another (CodeDeploy's automatic rollback): not a release of its target."""
+        triggered_by = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+        return bool(triggered_by) or info.get("creator") in cls.ROLLBACK_CREATORS
+
+    def releases_of(self, application: str, group: str, function: str, version: str) -> list[dict[str, Any]]:
+        """The group's ended releases of `version` of `function`, newest first (rollbacks excluded)."""
+        ended = self.deployments_of(application, group, self.TERMINAL)
+        mine = [info for info in ended if not self.is_rollback(info)
+                and (spec := self._spec_of(info))["function"] == function and spec["target"] == str(version)]
+        return sorted(mine, key=lambda info: str(self._when(info.get("createTime"))), reverse=True)
+
     def _refuse_a_failed_version(self, application: str, group: str, function: str, target: str, live: str) -> None:
-        """Raise when the group's last attempted deployment released `target` of `function` and failed."""
-        info = self.client("codedeploy").get_deployment_group(
-            applicationName=application, deploymentGroupName=group
-        )["deploymentGroupInfo"]
-        last = info.get("lastAttemptedDeployment") or {}
-        if last.get("status") not in ("Failed", "Stopped") or not last.get("deploymentId"):
+        """Raise when the newest release of `target` of `function` through the group failed or was stopped.
+
+        Read from the group's history, not from its lastAttemptedDeployment: CodeDeploy's rollback is a
+        deployment too, and AWS does not document whether that field then names the release or its
+        rollback; other releases may also have come since. A later success of the same version (a retry
+        that worked) lifts the refusal.
+        """
+        releases = self.releases_of(application, group, function, target)
+        if not releases or releases[0].get("status") not in ("Failed", "Stopped"):
             return
-        attempted = self.deployment(last["deploymentId"])
-        spec = self._spec_of(attempted)
-        if spec["function"] != function or spec["target"] != target:
-            return
-        error = attempted.get("errorInformation") or {}
+        failed = releases[0]
+        error = failed.get("errorInformation") or {}
         why = f": {error.get('code')}: {error.get('message')}" if error.get("code") else ""
         raise ReleaseFailed(
             f"version {target} of {function} was not deployed again: its last release, deployment "
-            f"{last['deploymentId']}, ended {last['status']}{why}. A failed release is not repeated by a later "
+            f"{failed['deploymentId']}, ended {failed['status']}{why}. A failed release is not repeated by a later "
             f"update: publish a fixed version (any code or configuration change), or set "
             f"prodready:delivery.retryFailedVersion to true to release this one again "
-            f"(`{self.STATUS_COMMAND}` says why it failed).",
-            {"status": "Refused", "deploymentId": last["deploymentId"], "liveVersion": live},
+            f"(`{self.command('status')}` says why it failed).",
+            {"status": "Refused", "deploymentId": failed["deploymentId"], "liveVersion": live},
         )
+
+    def _already_live(self, application: str, group: str, function: str, alias: str, target: str) -> dict[str, Any]:
+        """The result when the alias serves `target` before we deploy: say which deployment made it so."""
+        for info in self.releases_of(application, group, function, target)[:1]:
+            if info.get("status") == "Succeeded":
+                self.log(f"{function}:{alias} serves version {target}: deployment {info['deploymentId']} released "
+                         f"it (started {self._when(info.get('createTime'))}, by an earlier run)")
+                return {"deploymentId": str(info["deploymentId"]), "status": "Succeeded", "liveVersion": target}
+        self.log(f"{function}:{alias} already serves version {target}; nothing to deploy")
+        return {"deploymentId": "", "status": "Unchanged", "liveVersion": target}
+
+    def _ready(self, function: str, version: str, live: str, deadline: float, poll_seconds: float) -> None:
+        """Wait until `version` can be invoked, or raise saying why it cannot.
+
+        A version is Pending while Lambda prepares it (a SnapStart snapshot is taken then), and a SnapStart
+        version not invoked for 14 days becomes Inactive: a hook that invokes it then fails with
+        SnapStartNotReadyException, and traffic shifted to it cannot be served (Lambda developer guide,
+        "Lambda function states" and "Improving startup performance with Lambda SnapStart").
+        """
+        lam = self.client("lambda")
+        while True:
+            configuration = lam.get_function_configuration(FunctionName=function, Qualifier=str(version))
+            state = str(configuration.get("State") or self.READY_STATE)
+            if state == self.READY_STATE:
+                return
+            reason = ": ".join(str(part) for part in (configuration.get("StateReasonCode"),
+                                                       configuration.get("StateReason")) if part)
+            if state != "Pending" or self._now() >= deadline:
+                waited = "" if state != "Pending" else " after waiting for it"
+                raise ReleaseFailed(
+                    f"version {version} of {function} was not deployed: Lambda reports it {state}{waited}"
+                    f"{f' ({reason})' if reason else ''}. An Inactive version becomes Active again after an "
+                    f"invocation (`aws lambda invoke --function-name {function} --qualifier {version} "
+                    f"--payload '{{}}' /dev/null`, which fails while Lambda restores it); run again once "
+                    f"`aws lambda get-function-configuration --function-name {function} --qualifier {version} "
+                    f"--query State` says Active.",
+                    {"status": "Refused", "liveVersion": live, "state": state},
+                )
+            self.log(f"{function} version {version} is {state}; waiting for it to become Active")
+            self._pause(min(poll_seconds, max(deadline - self._now(), 0)))
 
     def last_release(self, application: str, group: str) -> dict[str, Any] | None:
         """The deploymentInfo of the group's latest deployment that was not a rollback, or None.
@@ -752,7 +870,7 @@ class Deployments:
         running = self.in_progress(application, group)
         if running:
             raise refuse(f"deployment {running[0]} of {application}/{group} is in progress; stop it instead "
-                         f"(`{self.STOP_COMMAND}`), which rolls it back")
+                         f"(`{self.command('stop')}`), which rolls it back")
         undone: dict[str, Any] = {}
         group_info = self.client("codedeploy").get_deployment_group(
             applicationName=application, deploymentGroupName=group
@@ -784,11 +902,12 @@ class Deployments:
                 raise
             raise refuse(f"{function} has no version {to_version}") from None
         hook = None if skip_hook else (hook_function or spec["hooks"].get("BeforeAllowTraffic") or None)
+        after_hook = None if skip_hook else (spec["hooks"].get("AfterAllowTraffic") or None)
         undoing = f" (undoing {last_good})" if last_good and spec["target"] == live["version"] else ""
         self.log(f"rolling back {function}:{alias} from version {live['version']} to {to_version}{undoing}")
         result = self.release(
             application, group, function, alias, to_version, hook,
             f"rollback: version {live['version']} -> {to_version}{undoing}", timeout_seconds, poll_seconds,
-            deployment_config=deployment_config, watch_alarms=watch_alarms,
+            deployment_config=deployment_config, watch_alarms=watch_alarms, after_hook_function=after_hook,
         )
         return {**result, "rolledBackFrom": live["version"]}

@@ -28,9 +28,7 @@ ROLLBACK_EVENTS: tuple[str, ...] = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_AL
 NOTIFIED_EVENTS: tuple[str, ...] = (
     "DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback",
 )
-# How long a release may take beyond its traffic shifting: CodeDeploy's own start-up, the hook (its
-# timeout), the final alias update, and a margin; past it `pulumi up` stops the deployment and rolls back.
-RELEASE_OVERHEAD_SECONDS = 15 * 60
+RELEASE_OVERHEAD_SECONDS = DeliveryConfig.OVERHEAD_MINUTES * 60
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def traffic_shift(name_prefix: str, delivery: DeliveryConfig) -> TrafficShift:
 
 def release_timeout_seconds(delivery: DeliveryConfig) -> int:
     """How long `pulumi up` waits for a release before stopping it (with rollback)."""
-    return delivery.total_minutes * 60 + RELEASE_OVERHEAD_SECONDS
+    return delivery.release_minutes * 60
 
 
 def check_release_alarms(alarm_names: list[str]) -> list[str]:

@@ -8,6 +8,9 @@ its end inside `pulumi up`. A failed or rolled-back release fails the update wit
 alarm, the version live now), `pulumi up` exits non-zero, and the state keeps the previous target, so
 the next `pulumi up` tries that version again: there is no release step to forget or to skip.
 
+The state holds a reference to `ReleaseProvider`, not its code (`components.dynamic`): a refresh or destroy
+runs today's code under whichever Python the project uses now.
+
 Why a dynamic provider rather than `ignore_changes` plus a separate release command: a second command
 can be forgotten or skipped by a hurried operator or a CI edit, and a `pulumi up` that succeeds while
 the release it implies fails reports a success that is not one. Here the deployment is part of the
@@ -22,28 +25,47 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from components.delivery.deployments import Deployments
-from components.dynamic import by_value
+from components.delivery.deployments import Deployments, ReleaseFailed
+from components.dynamic import ProviderDefect, explained, state_is_current, summaries_without_tracebacks
 
-# The inputs that make a release: a change to any of them is an update (and a deployment if the alias
-# is not already at the target). The serialized provider (`__provider`) is not one of them: new provider
-# code alone must not start a deployment.
+# The inputs that make a release: a change to any of them is an update that deploys (if the alias is not
+# already at the target). Any other change (the timeout, the description, the serialized provider) is an
+# update that records it and calls nothing: new provider code alone must not start a deployment.
 RELEASE_INPUTS: tuple[str, ...] = (
-    "application", "deploymentGroup", "functionName", "alias", "targetVersion", "hookFunction", "retryFailed",
+    "application", "deploymentGroup", "functionName", "alias", "targetVersion", "hookFunction",
+    "afterHookFunction", "retryFailed",
 )
+# What the provider computes; not inputs.
+RELEASE_OUTPUTS: tuple[str, ...] = ("deploymentId", "status", "liveVersion", "prunedVersions")
 
 
-@by_value
 class ReleaseProvider(ResourceProvider):
-    """CRUD of a release; runs in Pulumi's dynamic-provider process (pickled by value, see by_value)."""
+    """CRUD of a release; runs in Pulumi's dynamic-provider process, which imports this module."""
 
     serialize_as_secret_always = False
 
+    def configure(self, req: Any) -> None:
+        summaries_without_tracebacks()
+
     def _deployments(self, props: dict[str, Any]) -> Any:
-        return Deployments(str(props["region"]))
+        return Deployments(str(props["region"]), stack=str(props.get("stack") or ""))
+
+    @staticmethod
+    def _inputs(props: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in props.items() if key not in RELEASE_OUTPUTS and key != "__provider"}
 
     def _release(self, props: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._deploy(props)
+        except (ReleaseFailed, ProviderDefect):
+            raise
+        except Exception as error:
+            raise explained(error, f"the release of version {props.get('targetVersion')} of "
+                                   f"{props.get('functionName')}") from None
+
+    def _deploy(self, props: dict[str, Any]) -> dict[str, Any]:
         deployments = self._deployments(props)
+        before = deployments.live_version(props["functionName"], props["alias"])
         outcome = deployments.release(
             application=props["application"],
             group=props["deploymentGroup"],
@@ -54,15 +76,18 @@ class ReleaseProvider(ResourceProvider):
             description=str(props.get("description") or ""),
             timeout_seconds=int(props["timeoutSeconds"]),
             retry_failed=bool(props.get("retryFailed")),
+            after_hook_function=props.get("afterHookFunction") or None,
         )
         pruned: list[str] = []
         if props.get("keepVersions"):
             try:
-                pruned = deployments.prune_versions(props["functionName"], int(props["keepVersions"]))
+                # The version this release replaced stays: it is what a rollback returns to.
+                pruned = deployments.prune_versions(props["functionName"], int(props["keepVersions"]),
+                                                    also_keep=(str(before),))
             except Exception as error:  # a housekeeping refusal must not fail a release that succeeded
                 deployments.log(f"old versions of {props['functionName']} were not deleted: {error}")
         return {
-            **props,
+            **self._inputs(props),
             "deploymentId": outcome.get("deploymentId") or "",
             "status": outcome.get("status") or "",
             "liveVersion": str(outcome.get("liveVersion") or props["targetVersion"]),
@@ -74,16 +99,33 @@ class ReleaseProvider(ResourceProvider):
         outs = self._release(props)
         return CreateResult(id_=f"{props['functionName']}:{props['alias']}", outs=outs)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in RELEASE_INPUTS if str(olds.get(key) or "") != str(news.get(key) or "")]
-        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+    @staticmethod
+    def releases(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Whether going from `olds` to `news` is a release (otherwise an update only records the news)."""
+        return any(str(olds.get(key) or "") != str(news.get(key) or "") for key in RELEASE_INPUTS)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        inputs = {key for key in (*olds, *news) if key not in RELEASE_OUTPUTS and key != "__provider"}
+        changed = [key for key in inputs if str(olds.get(key) or "") != str(news.get(key) or "")]
+        # A provider pickled by value (by an earlier release of this program) is replaced by today's
+        # reference, so that a refresh or destroy under another Python can load it.
+        return DiffResult(changes=bool(changed) or not state_is_current(olds, news), replaces=[],
+                          delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if not self.releases(olds, news):
+            return UpdateResult(outs={**self._inputs(news), **{key: olds.get(key) for key in RELEASE_OUTPUTS}})
         return UpdateResult(outs=self._release(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        # A refresh reports the version live now; the target stays what the program asked for.
-        live = self._deployments(props).live_version(props["functionName"], props["alias"])
+        # A refresh reports the version live now; the target stays what the program asked for. A function
+        # (or alias) that is gone takes its releases with it: an empty id drops the resource from the state.
+        try:
+            live = self._deployments(props).live_version(props["functionName"], props["alias"])
+        except Exception as error:
+            if Deployments._error_code(error) == "ResourceNotFoundException":
+                return ReadResult(id_="", outs={})
+            raise explained(error, f"reading {props.get('functionName')}:{props.get('alias')}") from None
         return ReadResult(id_=id_, outs={**props, "liveVersion": live})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -125,6 +167,10 @@ class ReleaseArgs:
     re-released by every later update)."""
     keep_versions: int | None = None
     """After a release, delete published versions beyond this many newest (aliases' versions stay)."""
+    after_hook_function: pulumi.Input[str] | None = None
+    """Name of the AfterAllowTraffic hook function; None releases without a post-traffic check."""
+    stack: str = ""
+    """The stack's name, for the operator commands a failure message names."""
 
 
 class Release(Resource, module="prodready", name="Release"):
@@ -148,6 +194,8 @@ class Release(Resource, module="prodready", name="Release"):
                 "description": args.description,
                 "retryFailed": args.retry_failed,
                 "keepVersions": args.keep_versions,
+                "afterHookFunction": args.after_hook_function or "",
+                "stack": args.stack or pulumi.get_stack(),
                 "deploymentId": None,
                 "status": None,
                 "liveVersion": None,

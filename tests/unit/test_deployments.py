@@ -45,6 +45,7 @@ LATENCY_ALARM = "prodready-test-api-latency"
 RELEASE_ALARM = "prodready-test-release"  # a composite
 WATCHED = [ERRORS_ALARM, LATENCY_ALARM, RELEASE_ALARM]
 UNFINISHED = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+ENDED = ["Succeeded", "Failed", "Stopped"]
 CREATED = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)
 
 
@@ -201,6 +202,7 @@ class World:
             sleep=self.clock.sleep,
             clock=self.clock,
             log=self.lines.append,
+            stack="test",
         )
 
     def route(self, version: str, weights: dict[str, float] | None = None) -> None:
@@ -227,10 +229,22 @@ class World:
             {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": UNFINISHED},
         )
 
-    def create(self, deployment_id: str, *, checks_last_attempt: bool = True, **extra: Any) -> None:
-        # Before creating, the group's last attempted deployment: none that failed on this version.
-        if checks_last_attempt:
-            self.group()
+    def history(self, infos: list[dict[str, Any]]) -> None:
+        """The group's ended deployments, as the failed-version guard reads them (ListDeployments, then
+        BatchGetDeployments)."""
+        self.stub.add_response(
+            "list_deployments", {"deployments": [info["deploymentId"] for info in infos]},
+            {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": ENDED},
+        )
+        if infos:
+            self.stub.add_response("batch_get_deployments", {"deploymentsInfo": infos},
+                                   {"deploymentIds": [info["deploymentId"] for info in infos]})
+
+    def create(self, deployment_id: str, *, checks_history: bool = True,
+               history: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+        # Before creating, the group's ended releases: none that failed on this version.
+        if checks_history:
+            self.history(history or [])
         self.stub.add_response(
             "create_deployment", {"deploymentId": deployment_id},
             {"applicationName": APP, "deploymentGroupName": GROUP, "revision": ANY, "description": ANY, **extra},
@@ -391,6 +405,7 @@ def test_a_yaml_appspec_made_elsewhere_is_read_too():
 
 def test_an_alias_already_on_the_target_version_is_left_alone_without_a_deployment(world):
     world.route("3")
+    world.history([])  # no release of version 3 through the group: something else put it there
 
     assert release(world) == {"deploymentId": "", "status": "Unchanged", "liveVersion": "3"}
     assert world.created == []
@@ -507,9 +522,13 @@ def test_a_deployment_already_in_progress_is_waited_for_first(world):
     world.get(deployment("d-0", "InProgress"))
     world.get(deployment("d-0", "Succeeded"))
     world.clock.at(10, lambda: world.route("3"))  # it was this very release, from an interrupted run
+    world.history([deployment("d-0", "Succeeded")])
 
-    assert release(world) == {"deploymentId": "", "status": "Unchanged", "liveVersion": "3"}
+    # Not "Unchanged": the outcome of the deployment an earlier run started is this run's to report.
+    assert release(world) == {"deploymentId": "d-0", "status": "Succeeded", "liveVersion": "3"}
     assert f"deployment d-0 of {APP}/{GROUP} is in progress; waiting for it to end first" in world.lines
+    assert any(line.startswith(f"{FUNCTION}:{ALIAS} serves version 3: deployment d-0 released it")
+               for line in world.lines)
 
 
 def test_a_deployment_in_progress_that_outlasts_the_timeout_is_named_and_left_alone(world):
@@ -523,13 +542,13 @@ def test_a_deployment_in_progress_that_outlasts_the_timeout_is_named_and_left_al
 
     message = str(raised.value)
     assert "deployment d-0 of prodready-test/prodready-test-api is still InProgress after 20s" in message
-    assert "python -m tools.release stop --stack STACK" in message
+    assert "python -m tools.release stop --stack test" in message
     assert world.created == []  # and no StopDeployment: the Stubber would have refused it
 
 
 def test_a_deployment_started_meanwhile_is_waited_for_and_then_ours_runs(world):
     world.none_running()
-    world.group()
+    world.history([])
     world.stub.add_client_error("create_deployment", "DeploymentLimitExceededException", "one at a time")
     world.running(["d-0"])  # looked for again after one poll interval
     world.get(deployment("d-0", "Failed", current="2", target="9"))
@@ -688,7 +707,7 @@ def test_rollback_to_a_named_version_can_skip_the_hook_and_shift_at_once(world):
     world.group(last_successful="d-1")
     world.get(deployment("d-1", "Succeeded", current="2", target="3"))
     world.none_running()
-    world.group()
+    world.history([])
     world.stub.add_response(
         "create_deployment", {"deploymentId": "d-6"},
         {"applicationName": APP, "deploymentGroupName": GROUP, "revision": ANY, "description": ANY,
@@ -740,94 +759,11 @@ def test_the_exception_keeps_its_detail_through_pickling():
     assert (str(again), again.detail) == ("failed", {"deploymentId": "d-1"})
 
 
-SUBPROCESS = r'''
-import base64, json, sys
-import boto3, dill
-from botocore.stub import ANY, Stubber
-
-try:
-    import components  # noqa: F401
-except ModuleNotFoundError:
-    pass
-else:
-    raise SystemExit("the project is importable here; the test proves nothing")
-
-loaded = dill.loads(base64.b64decode(sys.stdin.read()))
-Deployments = type(loaded)
-lam = boto3.client("lambda", region_name="eu-west-1")
-codedeploy = boto3.client("codedeploy", region_name="eu-west-1")
-cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
-stubs = [Stubber(client) for client in (lam, codedeploy, cloudwatch)]
-alias = {"Name": "live", "AliasArn": "arn:aws:lambda:eu-west-1:123456789012:function:api:live"}
-lam_stub, codedeploy_stub, _ = stubs
-lam_stub.add_response("get_alias", {**alias, "FunctionVersion": "2"}, {"FunctionName": "api", "Name": "live"})
-codedeploy_stub.add_response("list_deployments", {"deployments": []}, None)
-codedeploy_stub.add_response("get_deployment_group", {"deploymentGroupInfo": {"deploymentGroupName": "g"}}, None)
-codedeploy_stub.add_response("create_deployment", {"deploymentId": "d-1"}, None)
-codedeploy_stub.add_response("get_deployment", {"deploymentInfo": {"deploymentId": "d-1", "status": "Succeeded"}},
-                             {"deploymentId": "d-1"})
-lam_stub.add_response("get_alias", {**alias, "FunctionVersion": "3"}, None)
-lam_stub.add_response("get_alias", {**alias, "FunctionVersion": "2",
-                                    "RoutingConfig": {"AdditionalVersionWeights": {"3": 0.5}}}, None)
-codedeploy_stub.add_response("list_deployments", {"deployments": []}, None)
-for stub in stubs:
-    stub.activate()
-lines = []
-fresh = Deployments(loaded.region, clients={"lambda": lam, "codedeploy": codedeploy, "cloudwatch": cloudwatch},
-                    sleep=lambda seconds: None, clock=lambda: 0.0, log=lines.append)
-result = fresh.release("app", "group", "api", "live", "3", "hook", "release", 60)
-try:
-    fresh.release("app", "group", "api", "live", "3", "hook", "release", 60)
-except RuntimeError as error:
-    failure = {"type": type(error).__name__, "message": str(error), "detail": error.detail}
-for stub in stubs:
-    stub.assert_no_pending_responses()
-print(json.dumps({
-    "region": loaded.region,
-    "appSpec": json.loads(loaded.app_spec("api", "live", "2", "3", "hook")),
-    "result": result,
-    "failure": failure,
-    "projectModules": sorted(name for name in sys.modules if name.split(".")[0] in ("components", "tools")),
-}))
-'''
-
-
-def test_the_provider_process_runs_it_without_the_project(tmp_path):
-    # Holding a live client must not stop it from being serialized: clients are dropped.
-    deployments = Deployments(REGION, clients={"lambda": boto3.client("lambda", region_name=REGION)})
-    serialized = serialize_provider(deployments)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-
-    completed = subprocess.run(
-        [sys.executable, "-I", "-c", SUBPROCESS], input=serialized, capture_output=True, text=True,
-        cwd="/", env=env, timeout=120, check=False,
-    )
-
-    assert completed.returncode == 0, completed.stderr
-    report = json.loads(completed.stdout)
-    assert report["region"] == REGION
-    assert report["appSpec"]["Resources"][0]["api"]["Properties"]["TargetVersion"] == "3"
-    assert report["result"] == {"deploymentId": "d-1", "status": "Succeeded", "liveVersion": "3"}
-    assert report["failure"]["type"] == "ReleaseFailed"
-    assert "splits traffic (version 2 50%, version 3 50%)" in report["failure"]["message"]
-    assert report["failure"]["detail"]["status"] == "Refused"
-    assert report["projectModules"] == []
-    assert base64.b64decode(serialized)  # plain base64, as the engine stores it
-
-
 def test_a_version_whose_last_release_failed_is_not_released_again(world):
     world.none_running()
     failed = deployment("d-7", "Failed", current="2", target="3")
     failed["errorInformation"] = {"code": "ALARM_ACTIVE", "message": "One or more alarms have been activated"}
-    world.stub.add_response(
-        "get_deployment_group",
-        {"deploymentGroupInfo": {"applicationName": APP, "deploymentGroupName": GROUP,
-                                 "lastAttemptedDeployment": {"deploymentId": "d-7", "status": "Failed",
-                                                             "createTime": CREATED}}},
-        {"applicationName": APP, "deploymentGroupName": GROUP},
-    )
-    world.get(failed)
+    world.history([failed])
 
     with pytest.raises(ReleaseFailed) as refused:
         world.deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "again", 600)
@@ -842,7 +778,7 @@ def test_a_version_whose_last_release_failed_is_not_released_again(world):
 
 def test_a_failed_version_is_released_again_when_asked_to(world):
     world.none_running()
-    world.create("d-8", checks_last_attempt=False)  # no look at the last attempt: straight to the deployment
+    world.create("d-8", checks_history=False)  # no look at the history: straight to the deployment
     world.get(deployment("d-8", "InProgress", target="3"))
     world.get(deployment("d-8", "Succeeded", target="3"))
     world.clock.at(10, lambda: world.route("3"))
@@ -895,3 +831,168 @@ def test_nothing_to_prune_deletes_nothing(lambda_with_versions):
     deployments = Deployments(REGION, clients={"lambda": lambda_with_versions}, log=lambda line: None)
     assert deployments.prune_versions("fn", keep=10) == []
     assert len(_versions(lambda_with_versions)) == 7
+
+
+# -- day 2: what CodeDeploy may report after a failure, credentials that run out, versions not ready
+
+
+def rollback_of(failed_id: str, deployment_id: str, *, current: str, target: str) -> dict[str, Any]:
+    """CodeDeploy's automatic rollback of `failed_id`: a deployment of its own (creator codeDeployRollback).
+    AWS does not document which versions its AppSpec names, so tests give it either way round."""
+    info = deployment(deployment_id, "Succeeded", current=current, target=target, creator="codeDeployRollback",
+                      created=CREATED + timedelta(minutes=7))
+    info["rollbackInfo"] = {"rollbackTriggeringDeploymentId": failed_id}
+    return info
+
+
+@pytest.mark.parametrize(
+    "rollback",
+    [
+        rollback_of("d-7", "d-8", current="3", target="2"),  # names the version it returned to
+        rollback_of("d-7", "d-8", current="2", target="3"),  # or repeats the failed release's revision
+    ],
+    ids=["rollback-targets-the-good-version", "rollback-repeats-the-failed-revision"],
+)
+def test_a_failed_version_stays_refused_whichever_deployment_codedeploy_reports_last(world, rollback):
+    world.none_running()
+    failed = deployment("d-7", "Stopped", current="2", target="3", error=("ALARM_ACTIVE", "alarms"))
+    world.history([rollback, failed])  # the rollback is the group's newest deployment
+
+    with pytest.raises(ReleaseFailed) as refused:
+        world.deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "again", 600)
+
+    assert refused.value.detail["deploymentId"] == "d-7"
+    assert world.created == []
+
+
+def test_a_failed_version_stays_refused_after_other_releases_succeeded(world):
+    world.none_running()
+    failed = deployment("d-7", "Failed", current="2", target="3", error=("HEALTH_CONSTRAINTS", "hook failed"))
+    later = deployment("d-9", "Succeeded", current="2", target="4", created=CREATED + timedelta(days=2))
+    world.history([later, failed])
+
+    with pytest.raises(ReleaseFailed, match="its last release, deployment d-7, ended Failed: HEALTH_CONSTRAINTS"):
+        world.deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "again", 600)
+
+
+def test_a_version_whose_retry_succeeded_is_no_longer_refused(world):
+    world.none_running()
+    failed = deployment("d-7", "Failed", current="2", target="3")
+    retried = deployment("d-8", "Succeeded", current="2", target="3", created=CREATED + timedelta(hours=1))
+    world.create("d-10", history=[failed, retried])
+    world.get(deployment("d-10", "InProgress", target="3"))
+    world.get(deployment("d-10", "Succeeded", target="3"))
+    world.clock.at(10, lambda: world.route("3"))
+
+    assert release(world)["deploymentId"] == "d-10"
+
+
+class ExpiredWhileWaiting:
+    """CodeDeploy's client once the caller's session has ended: every call is refused."""
+
+    def __init__(self, client: Any, after_calls: int) -> None:
+        self._client, self._left = client, after_calls
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(**params: Any) -> Any:
+            from botocore.exceptions import ClientError
+
+            if self._left <= 0:
+                raise ClientError({"Error": {"Code": "ExpiredTokenException",
+                                             "Message": "The security token included in the request is expired"}},
+                                  name)
+            self._left -= 1
+            return method(**params)
+
+        return call
+
+
+def test_credentials_that_expire_while_waiting_name_the_deployment_and_what_comes_next(world):
+    world.none_running()
+    world.create("d-1")
+    world.get(deployment("d-1", "InProgress"))
+    deployments = world.deployments
+    # list (in progress), list + (no) batch for the history, create, one GetDeployment: then expired.
+    deployments._clients["codedeploy"] = ExpiredWhileWaiting(world.codedeploy, after_calls=4)
+
+    with pytest.raises(ReleaseFailed) as raised:
+        deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "release", 3600, poll_seconds=10)
+
+    message = str(raised.value)
+    assert message.startswith("deployment d-1 of version 3 was started, then `pulumi up` lost its AWS credentials "
+                              "while waiting for it (ExpiredTokenException)")
+    assert "`python -m tools.release status --stack test`" in message
+    assert "The next `pulumi up` takes up its outcome" in message
+    assert raised.value.detail == {"status": "Unknown", "deploymentId": "d-1", "liveVersion": "2"}
+
+
+def test_other_errors_while_waiting_are_not_taken_for_expired_credentials(world):
+    world.none_running()
+    world.create("d-1")
+    world.stub.add_client_error("get_deployment", "ThrottlingException", "slow down")
+
+    with pytest.raises(Exception, match="ThrottlingException") as raised:
+        release(world)
+    assert not isinstance(raised.value, ReleaseFailed)
+
+
+class LambdaStates:
+    """moto's Lambda, with the State GetFunctionConfiguration reports for one version scripted."""
+
+    def __init__(self, client: Any, version: str, states: list[tuple[str, str]]) -> None:
+        self._client, self._version, self._states = client, version, list(states)
+        self.asked = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_function_configuration(self, **params: Any) -> dict[str, Any]:
+        answer = dict(self._client.get_function_configuration(**params))
+        if params.get("Qualifier") == self._version:
+            self.asked += 1
+            state, reason = self._states.pop(0) if len(self._states) > 1 else self._states[0]
+            answer.update(State=state, **({"StateReasonCode": reason} if reason else {}))
+        return answer
+
+
+def test_an_inactive_snapstart_version_is_refused_before_any_deployment_saying_how_to_wake_it(world):
+    world.none_running()
+    world.history([])
+    world.lam = LambdaStates(world.lam, "3", [("Inactive", "Idle")])
+
+    with pytest.raises(ReleaseFailed) as refused:
+        release(world)
+
+    message = str(refused.value)
+    assert message.startswith(f"version 3 of {FUNCTION} was not deployed: Lambda reports it Inactive (Idle)")
+    assert f"aws lambda invoke --function-name {FUNCTION} --qualifier 3" in message
+    assert refused.value.detail["state"] == "Inactive" and world.created == []
+
+
+def test_a_pending_version_is_waited_for_until_active(world):
+    world.none_running()
+    world.create("d-1")
+    world.get(deployment("d-1", "Succeeded"))
+    world.lam = LambdaStates(world.lam, "3", [("Pending", "Creating"), ("Pending", "Creating"), ("Active", "")])
+    world.clock.at(20, lambda: world.route("3"))
+
+    assert release(world)["status"] == "Succeeded"
+    assert world.lam.asked == 3 and world.clock.slept[:2] == [10, 10]
+
+
+def test_the_appspec_runs_the_post_traffic_hook_after_all_traffic_moved():
+    spec = json.loads(Deployments.app_spec(FUNCTION, ALIAS, "2", "3", HOOK, "prodready-test-post-traffic"))
+    # As CodeDeploy's AppSpec reference for Lambda lists them: one entry per hook, in their order.
+    assert spec["Hooks"] == [{"BeforeAllowTraffic": HOOK}, {"AfterAllowTraffic": "prodready-test-post-traffic"}]
+
+
+def test_pruning_keeps_the_version_a_release_replaced_even_behind_newer_failed_ones(lambda_with_versions):
+    lam = lambda_with_versions
+    # 2 was live until 6 was released; 3, 4 and 5 failed their releases and serve nothing.
+    lam.create_alias(FunctionName="fn", Name="live", FunctionVersion="6")
+    deployments = Deployments(REGION, clients={"lambda": lam}, log=lambda line: None)
+
+    assert deployments.prune_versions("fn", keep=3, also_keep=("2",)) == ["1", "3"]
+    assert _versions(lam) == ["$LATEST", "2", "4", "5", "6"]
