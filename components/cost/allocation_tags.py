@@ -7,9 +7,10 @@ cannot activate them, and `aws.costexplorer.CostAllocationTag`, which treats the
 failed that deployment.
 
 This resource asks for activation and reports each key's status instead: `Active`, or `Pending` with
-billing's reason. A pending key makes a later `pulumi up` ask again, once the last request is
-`RETRY_AFTER_HOURS` old (so that previews in between show no change), until billing accepts; meanwhile the budget and the anomaly monitor exist and filter on the keys, and
-count spend from the moment the keys are active (AWS does not apply activation to earlier spend).
+billing's reason. A pending key makes a later `pulumi up` ask again once the last request is
+`RETRY_AFTER_HOURS` old (so previews in between show no change), until billing accepts; meanwhile the
+budget and the anomaly monitor exist and filter on the keys, and count spend from the moment the keys are
+active (AWS does not apply activation to earlier spend).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+
 class ReleaseFailed(RuntimeError):
     """A release did not bring the target version live, or was refused before it started.
 
@@ -544,7 +545,8 @@ class Deployments:
         Returns {"deploymentId", "status", "liveVersion"}: status "Succeeded" once the deployment
         shifted all traffic, or when the alias already serves `target_version` because a deployment of
         the group made it so (one an earlier, interrupted run started: its id is returned, so nothing
-        is reported as unchanged that changed); "Unchanged" (and no id) when it serves it otherwise. A deployment of the group already under way is waited for first (it may be an
+        is reported as unchanged that changed); "Unchanged" (and no id) when it serves it otherwise. A
+        deployment of the group already under way is waited for first (it may be an
         automatic rollback, or the same release from an interrupted run); if it outlasts the
         timeout, this fails naming it, and leaves it alone, since it is not ours to stop.
 

@@ -279,3 +279,19 @@ def test_local_http_origins_are_for_dev_only() -> None:
     problems = _problems("prod", _raw("prod", prodready__api=api))
     assert problems == ["prodready:api.corsOrigins: plain http origins ['http://localhost:3000', 'http://127.0.0.1'] "
                         "are not allowed in a prod stack; use https"]
+
+
+def test_a_release_longer_than_the_deploy_credentials_last_is_refused_naming_the_keys() -> None:
+    # Linear 10% every 10 minutes: 9 steps of shifting (90 min) plus 15 for CodeDeploy and the hooks.
+    slow = {"strategy": "linear", "percentage": 10, "intervalMinutes": 10}
+    (problem,) = _problems("prod", _raw("prod", prodready__delivery=slow))
+    assert problem.startswith("prodready:delivery: a linear release of 10% every 10 min takes up to 105 min (90 of "
+                              "traffic shifting, 15 for CodeDeploy and the hooks), more than maxReleaseMinutes (45)")
+    assert "deploy role's session duration and the CI job's timeout" in problem
+    # A canary of 30 minutes fits the default exactly; one more minute does not.
+    assert load_stack_config("prod", _raw("prod", prodready__delivery={"intervalMinutes": 30})).delivery \
+        .release_minutes == 45
+    assert _problems("prod", _raw("prod", prodready__delivery={"intervalMinutes": 31}))
+    # Raised together with the role's session, a long release is accepted.
+    raised = load_stack_config("prod", _raw("prod", prodready__delivery={**slow, "maxReleaseMinutes": 120}))
+    assert raised.delivery.release_minutes == 105

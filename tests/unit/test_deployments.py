@@ -11,13 +11,9 @@ clock; what CodeDeploy does to the alias while it shifts traffic is scheduled on
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import zipfile
 from collections.abc import Callable, Iterator
@@ -30,7 +26,6 @@ import dill
 import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
-from pulumi.dynamic.dynamic import serialize_provider
 
 from components.delivery.deployments import Deployments, ReleaseFailed
 
