@@ -40,11 +40,14 @@ webhooks = {
     for severity, key in config.monitoring.webhook_secrets.items()
 }
 
-# Every resource goes through this provider; its default tags tag everything taggable.
+# Every resource goes through this provider; its default tags tag everything taggable. The stack file's
+# `aws:` settings (allowed accounts, profile, assumed roles) reach it too: the default provider, which
+# would read them itself, is not used.
 provider = aws.Provider(
     "aws",
     region=config.region,
     default_tags=aws.ProviderDefaultTagsArgs(tags=config.tags),
+    **config.aws_provider,
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
 

@@ -1,20 +1,24 @@
 """Typed, validated stack configuration.
 
 `Pulumi.<stack>.yaml` holds keys under the `prodready:` namespace (camelCase, structured values
-as YAML maps) plus `aws:region`. `load_stack_config` merges them over the environment profile
-(dev is cheap and disposable, prod is protected), validates everything once, and returns a
-frozen `StackConfig`. Any mistake raises `ConfigError` naming the stack, the config key, the bad
-value and what is expected, before a single resource is registered.
+as YAML maps) plus the AWS provider's `aws:` settings. `load_stack_config` merges them over the
+stack's profile (`dev`: cheap and disposable; `prod`: protected), validates everything once, and
+returns a frozen `StackConfig`. The profile gives defaults and protections; the environment, the
+stack's own name, goes into tags, the budget's filter and names, so a staging stack with the prod
+profile is still counted and tagged as staging. Any mistake raises `ConfigError` naming the stack, the
+config key, the bad value and what is expected, before a single resource is registered.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
+from pulumi.errors import RunError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,7 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from components.monitoring.catalog import threshold_problems
 from components.monitoring.registry import KINDS
@@ -38,11 +42,39 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
     3288, 3653,
 )
 
-Environment = Literal["dev", "prod"]
+Profile = Literal["dev", "prod"]
+
+# `aws:` settings of a stack file that reach the program's explicit AWS provider, as the provider's
+# arguments (the engine hands them as strings, structured values as JSON). Without this they would be
+# dropped silently: every resource goes through that provider, not the default one that reads `aws:`.
+AWS_PROVIDER_SETTINGS: dict[str, str] = {
+    "allowedAccountIds": "allowed_account_ids",
+    "forbiddenAccountIds": "forbidden_account_ids",
+    "profile": "profile",
+    "assumeRole": "assume_roles",  # the provider's older single form, as a list of one
+    "assumeRoles": "assume_roles",
+    "assumeRoleWithWebIdentity": "assume_role_with_web_identity",
+    "sharedConfigFiles": "shared_config_files",
+    "sharedCredentialsFiles": "shared_credentials_files",
+    "maxRetries": "max_retries",
+    "retryMode": "retry_mode",
+    "stsRegion": "sts_region",
+}
+# `aws:` keys the program sets itself: a stack file's value would be overridden.
+AWS_OWNED_SETTINGS: dict[str, str] = {
+    "defaultTags": "the program tags every resource from prodready:owner, costCenter, service and the stack",
+    "skipCredentialsValidation": "credentials are always validated",
+    "accessKey": "never keep credentials in a stack file: use aws:profile or an assumed role",
+    "secretKey": "never keep credentials in a stack file: use aws:profile or an assumed role",
+    "token": "never keep credentials in a stack file: use aws:profile or an assumed role",
+}
 
 
-class ConfigError(ValueError):
-    """Invalid stack configuration; the message names stack, key, value and expectation."""
+class ConfigError(RunError, ValueError):
+    """Invalid stack configuration; the message names stack, key, value and expectation.
+
+    A RunError: under the engine, `pulumi up` prints the message alone, without a Python traceback.
+    """
 
     def __init__(self, stack: str, problems: list[str]) -> None:
         self.stack = stack
@@ -580,8 +612,13 @@ class StackConfig(_Model):
 
     stack: str
     """Pulumi stack name (not a config key; filled in by the loader)."""
-    environment: Environment
-    """Environment profile: dev (cheap, disposable) or prod (protected)."""
+    profile: Profile
+    """Defaults and protections: dev (cheap, disposable) or prod (protected: data kept, access required)."""
+    environment: str = Field(pattern=r"^[a-z][a-z0-9-]{0,23}$")
+    """The environment's name (Environment tag, the budget's filter): the stack's name unless set, and
+    then it must be the stack's name, so two stacks never count each other's spend."""
+    aws_provider: dict[str, Any] = {}
+    """The stack file's `aws:` settings for the AWS provider (not a prodready key; filled in by the loader)."""
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     """AWS region (`aws:region`)."""
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{1,23}$")
@@ -611,7 +648,7 @@ class StackConfig(_Model):
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
-        if self.environment != "prod":
+        if self.profile != "prod":
             return self
         problems = []
         if "*" in self.api.cors_origins:
@@ -629,6 +666,11 @@ class StackConfig(_Model):
             )
         if not self.logs.customer_managed_key:
             problems.append("logs.customerManagedKey: must be true in a prod stack (got False)")
+        if not self.aws_provider.get("allowed_account_ids"):
+            problems.append(
+                "aws:allowedAccountIds: required with the prod profile: the AWS provider then refuses to deploy "
+                "into any other account (pulumi config set --path 'aws:allowedAccountIds[0]' <account id>)"
+            )
         if self.logs.access_log_retention_days < 90:
             problems.append(
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
@@ -669,8 +711,8 @@ class StackConfig(_Model):
         }
 
 
-# Environment profiles: what a stack gets when its file says nothing. A stack file overrides
-# any leaf; prod's protections cannot be overridden to off (see _prod_is_protected).
+# Profiles: what a stack gets when its file says nothing. A stack file overrides any leaf; prod's
+# protections cannot be overridden to off (see _prod_is_protected).
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "architecture": "arm64", "logLevel": "DEBUG",
@@ -729,8 +771,88 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 # Top-level keys of the prodready namespace; anything else in the stack file is a typo.
 TOP_LEVEL_KEYS: frozenset[str] = frozenset(
-    info.alias or name for name, info in StackConfig.model_fields.items() if name not in ("stack", "region")
+    info.alias or name for name, info in StackConfig.model_fields.items()
+    if name not in ("stack", "region", "aws_provider")
 )
+
+
+def did_you_mean(key: str, known: Sequence[str]) -> str:
+    """" (did you mean 'memoryMb'?)" for a near miss of one of `known`, else ""."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    if not close:
+        close = [k for k in known if k.lower() == key.lower()]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_in(annotation: Any) -> Any:
+    """The config model an annotation holds (itself, or inside a list, a map's values or an Optional)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        model = _model_in(argument)
+        if model is not None:
+            return model
+    return None
+
+
+def _model_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The config keys the model accepts beside the unknown one at `loc` (for a suggestion)."""
+    model: Any = StackConfig
+    for item in loc[:-1]:
+        if isinstance(item, int) or model is None:
+            continue
+        fields = {info.alias or name: info for name, info in model.model_fields.items()}
+        info = fields.get(str(item))
+        model = _model_in(info.annotation) if info else None
+    if model is None:
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def aws_provider_settings(raw_config: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The stack file's `aws:` settings as AWS provider arguments; what cannot be honoured goes to `problems`."""
+    settings: dict[str, Any] = {}
+    for full_key, raw in raw_config.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != "aws" or key == "region":
+            continue
+        if key in AWS_OWNED_SETTINGS:
+            problems.append(f"{full_key}: not honoured: {AWS_OWNED_SETTINGS[key]}")
+            continue
+        argument = AWS_PROVIDER_SETTINGS.get(key)
+        if argument is None:
+            hint = did_you_mean(key, list(AWS_PROVIDER_SETTINGS))
+            problems.append(f"{full_key}: an AWS provider setting this program does not pass on{hint}; "
+                            f"supported: {', '.join(sorted(AWS_PROVIDER_SETTINGS))}")
+            continue
+        value = _parse_value(raw)
+        if argument in ("allowed_account_ids", "forbidden_account_ids", "shared_config_files",
+                        "shared_credentials_files"):
+            if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+                problems.append(f"{full_key}: a list expected (got {raw!r})")
+                continue
+            value = [str(v) for v in value]
+            bad = [v for v in value if argument.endswith("account_ids") and not re.fullmatch(r"\d{12}", v)]
+            if bad:
+                problems.append(f"{full_key}: account ids are 12 digits (got {bad})")
+                continue
+        elif argument in ("assume_roles", "assume_role_with_web_identity"):
+            roles = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, Mapping) and v.get("roleArn") for v in roles):
+                problems.append(f"{full_key}: each role needs a roleArn (got {raw!r})")
+                continue
+            # The provider's argument types take snake_case keys; the stack file uses the provider's
+            # camelCase config names.
+            roles = [{to_snake(k): v for k, v in role.items()} for role in roles]
+            value = roles if argument == "assume_roles" else roles[0]
+        elif argument == "max_retries":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                problems.append(f"{full_key}: a whole number expected (got {raw!r})")
+                continue
+        settings[argument] = value
+    return settings
 
 
 def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -800,25 +922,36 @@ def load_stack_config(
             continue
         if key not in TOP_LEVEL_KEYS:
             problems.append(
-                f"{full_key}: unknown config key (value {raw!r}); known keys: "
-                f"{', '.join(sorted(TOP_LEVEL_KEYS))}"
+                f"{full_key}: unknown config key (value {raw!r}){did_you_mean(key, sorted(TOP_LEVEL_KEYS))}; "
+                f"known keys: {', '.join(sorted(TOP_LEVEL_KEYS))}"
             )
             continue
         values[key] = _parse_value(raw)
 
-    environment = values.get("environment")
-    if environment is None:
-        problems.append(f"{NAMESPACE}:environment: required; set it to one of {sorted(PROFILES)}")
-    elif environment not in PROFILES:
-        problems.append(f"{NAMESPACE}:environment: {environment!r} is not one of {sorted(PROFILES)}")
+    environment = values.setdefault("environment", stack)
+    # Stack files from before profiles said `environment: dev|prod` and meant both.
+    profile = values.setdefault("profile", environment if environment in PROFILES else None)
+    if profile is None:
+        problems.append(f"{NAMESPACE}:profile: required; set it to one of {sorted(PROFILES)} (the defaults and "
+                        f"protections this stack gets)")
+    elif profile not in PROFILES:
+        problems.append(f"{NAMESPACE}:profile: {profile!r} is not one of {sorted(PROFILES)}")
+    if environment != stack:
+        problems.append(
+            f"{NAMESPACE}:environment: {environment!r} is not this stack's name: its resources would be tagged "
+            f"Environment={environment} and counted by that environment's budget and cost reports, and "
+            f"{environment}'s by this one's. Remove it (it defaults to the stack's name); for {environment}'s "
+            f"defaults and protections set {NAMESPACE}:profile instead"
+        )
     region = raw_config.get("aws:region")
     if region is None:
         problems.append("aws:region: required (pulumi config set aws:region <region>)")
-    if environment not in PROFILES or region is None:
+    aws_settings = aws_provider_settings(raw_config, problems)
+    if profile not in PROFILES or region is None:
         raise ConfigError(stack, problems)
 
-    merged = _deep_merge(PROFILES[str(environment)], values)
-    merged.update(stack=stack, region=region)
+    merged = _deep_merge(PROFILES[str(profile)], values)
+    merged.update(stack=stack, region=region, awsProvider=aws_settings)
     try:
         config = StackConfig.model_validate(merged, context={"route_keys": tuple(route_keys), "watched": watched})
     except ValidationError as exc:
@@ -828,12 +961,14 @@ def load_stack_config(
             where = _format_location(loc)
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
-                problems.append(f"{where}: unknown config key (value {error['input']!r})")
+                hint = did_you_mean(str(loc[-1]), _model_keys(loc)) if loc else ""
+                problems.append(f"{where}: unknown config key (value {error['input']!r}){hint}")
             elif error["type"] == "missing":
                 problems.append(f"{where}: required")
             elif not loc:
                 # Cross-field rules report several findings at once, each already naming its key.
-                problems.extend(f"{NAMESPACE}:{part}" for part in message.split("\n"))
+                problems.extend(part if part.startswith("aws:") else f"{NAMESPACE}:{part}"
+                                for part in message.split("\n"))
             else:
                 problems.append(f"{where}: {message} (got {value!r})")
         raise ConfigError(stack, problems) from None

@@ -250,6 +250,8 @@ def main(argv: list[str] | None = None, *, factory: Callable[[str], Deployments]
     from botocore.exceptions import BotoCoreError, ClientError
 
     deployments = (factory or Deployments)(target.region)
+    # The hints in its messages name this stack's commands.
+    deployments.stack = getattr(args, "stack", None) or deployments.stack
     try:
         if args.command == "status":
             return _status(deployments, target, args.json)

@@ -304,7 +304,10 @@ def test_rollback_shifts_back_through_codedeploy(cloud, capsys):
     cloud.group(lastSuccessfulDeployment="d-1")
     cloud.get(deployment("d-1", "Succeeded"))
     cloud.running([])
-    cloud.group()
+    # Before deploying, the group's ended releases: none of version 2 that failed.
+    cloud.stub.add_response("list_deployments", {"deployments": []},
+                            {"applicationName": APP, "deploymentGroupName": GROUP,
+                             "includeOnlyStatuses": ["Succeeded", "Failed", "Stopped"]})
     # Without --watch-alarms the group's alarms are off for the rollback, as AWS recommends.
     cloud.stub.add_response("create_deployment", {"deploymentId": "d-5"},
                             {"applicationName": APP, "deploymentGroupName": GROUP, "revision": ANY,

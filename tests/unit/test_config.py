@@ -71,13 +71,15 @@ def test_dev_and_prod_differ_in_protection() -> None:
 def test_unknown_top_level_key_is_named() -> None:
     problems = _problems("dev", _raw(prodready__tabel='{"billingMode": "PROVISIONED"}'))
     assert len(problems) == 1
-    assert problems[0].startswith("prodready:tabel: unknown config key")
+    assert problems[0].startswith("prodready:tabel: unknown config key (value '{\"billingMode\": \"PROVISIONED\"}') "
+                                  "(did you mean 'table'?)")
 
 
 def test_unknown_nested_key_is_named_with_its_path() -> None:
     problems = _problems("dev", _raw(prodready__api={"throttlingRateLimit": 5, "throttlingBurstLimit": 10,
                                                       "corsOrigin": ["https://a.example"]}))
-    assert problems == ["prodready:api.corsOrigin: unknown config key (value ['https://a.example'])"]
+    assert problems == ["prodready:api.corsOrigin: unknown config key (value ['https://a.example']) "
+                        "(did you mean 'corsOrigins'?)"]
 
 
 def test_unknown_key_inside_a_list_item_is_named() -> None:
@@ -144,15 +146,28 @@ def test_several_mistakes_are_all_reported_at_once() -> None:
     }
 
 
-def test_missing_environment_and_region() -> None:
-    problems = _problems("dev", _raw(prodready__environment=None, aws__region=None))
-    assert problems[0].startswith("prodready:environment: required")
+def test_missing_profile_and_region() -> None:
+    problems = _problems("staging", _raw(prodready__profile=None, aws__region=None))
+    assert problems[0].startswith("prodready:profile: required; set it to one of ['dev', 'prod']")
     assert problems[1].startswith("aws:region: required")
 
 
-def test_unknown_environment() -> None:
-    problems = _problems("dev", _raw(prodready__environment="staging"))
-    assert problems == ["prodready:environment: 'staging' is not one of ['dev', 'prod']"]
+def test_an_environment_that_is_not_the_stack_s_name_is_refused_with_the_reason() -> None:
+    # The shortcut a new user takes: a staging stack file saying `environment: prod` for prod's settings.
+    problems = _problems("staging", _raw("prod", prodready__environment="prod"))
+    assert problems == [
+        "prodready:environment: 'prod' is not this stack's name: its resources would be tagged Environment=prod "
+        "and counted by that environment's budget and cost reports, and prod's by this one's. Remove it (it "
+        "defaults to the stack's name); for prod's defaults and protections set prodready:profile instead"]
+
+
+def test_stack_files_from_before_profiles_still_mean_the_same() -> None:
+    # `environment: prod` in the prod stack chose the prod profile; it still does.
+    legacy = _raw("prod", prodready__profile=None, prodready__environment="prod")
+    config = load_stack_config("prod", legacy)
+    assert (config.profile, config.environment) == ("prod", "prod")
+    assert _problems("prod", _raw("prod", prodready__profile="qa")) == [
+        "prodready:profile: 'qa' is not one of ['dev', 'prod']"]
 
 
 def test_provisioned_billing_needs_capacity() -> None:
@@ -236,7 +251,7 @@ def test_snapstart_is_on_in_prod_and_off_in_dev_by_default() -> None:
 
 def _lambda(stack: str, **changes: Any) -> dict[str, Any]:
     raw, _ = stack_config(stack)
-    return {**json.loads(raw["prodready:lambda"]), **changes}
+    return {**json.loads(raw.get("prodready:lambda", "{}")), **changes}
 
 
 def test_combinations_lambda_refuses_are_refused_naming_the_keys() -> None:
@@ -295,3 +310,49 @@ def test_a_release_longer_than_the_deploy_credentials_last_is_refused_naming_the
     # Raised together with the role's session, a long release is accepted.
     raised = load_stack_config("prod", _raw("prod", prodready__delivery={**slow, "maxReleaseMinutes": 120}))
     assert raised.delivery.release_minutes == 105
+
+
+# -- the AWS provider's own settings
+
+
+def test_the_aws_settings_of_a_stack_file_reach_the_provider_as_its_arguments() -> None:
+    raw = _raw("dev", aws__profile="catalog-dev", aws__allowedAccountIds=["123456789012"],
+               aws__assumeRoles=[{"roleArn": "arn:aws:iam::123456789012:role/deploy", "sessionName": "ci",
+                                  "externalId": "x-1"}], aws__maxRetries="5")
+    settings = load_stack_config("dev", raw).aws_provider
+    assert settings == {
+        "profile": "catalog-dev",
+        "allowed_account_ids": ["123456789012"],
+        "assume_roles": [{"role_arn": "arn:aws:iam::123456789012:role/deploy", "session_name": "ci",
+                          "external_id": "x-1"}],
+        "max_retries": 5,
+    }
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("aws__allowedAccountId", ["123456789012"],
+     "aws:allowedAccountId: an AWS provider setting this program does not pass on (did you mean 'allowedAccountIds'?)"),
+    ("aws__defaultTags", {"tags": {"Team": "x"}}, "aws:defaultTags: not honoured: the program tags every resource"),
+    ("aws__accessKey", "AKIA...", "aws:accessKey: not honoured: never keep credentials in a stack file"),
+    ("aws__allowedAccountIds", ["12345"], "aws:allowedAccountIds: account ids are 12 digits (got ['12345'])"),
+    ("aws__allowedAccountIds", "123456789012", "aws:allowedAccountIds: a list expected"),
+    ("aws__assumeRoles", [{"sessionName": "ci"}], "aws:assumeRoles: each role needs a roleArn"),
+])
+def test_aws_settings_the_program_cannot_honour_are_refused_by_name(key: str, value: Any, expected: str) -> None:
+    problems = _problems("dev", _raw("dev", **{key: value}))
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_the_prod_profile_requires_the_account_it_may_deploy_to() -> None:
+    problems = _problems("prod", _raw("prod", aws__allowedAccountIds=None))
+    assert problems == ["aws:allowedAccountIds: required with the prod profile: the AWS provider then "
+                        "refuses to deploy into any other account (pulumi config set --path "
+                        "'aws:allowedAccountIds[0]' <account id>)"]
+    assert load_stack_config("dev", _raw("dev")).aws_provider == {}  # dev may leave it out
+
+
+def test_a_config_error_is_a_pulumi_run_error_so_the_engine_prints_only_its_message() -> None:
+    from pulumi.errors import RunError
+
+    with pytest.raises(RunError, match="invalid configuration for stack 'dev'"):
+        load_stack_config("dev", _raw("dev", prodready__tabel="{}"))

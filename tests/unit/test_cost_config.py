@@ -13,7 +13,7 @@ from tools.plan.harness import PROJECT_DIR, committed_config, stack_config
 
 
 def _committed(stack: str, section: str) -> dict[str, Any]:
-    return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"][f"prodready:{section}"]
+    return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"].get(f"prodready:{section}", {})
 
 
 def _raw(stack: str, section: str, **changes: Any) -> dict[str, Any]:

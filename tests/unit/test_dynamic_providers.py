@@ -214,3 +214,18 @@ def test_setting_retry_failed_version_is_itself_the_update_that_releases_again(m
     assert provider.diff("catalog-prod-api:live", RELEASE, retry).changes is True
     provider.update("catalog-prod-api:live", RELEASE, retry)
     assert fake.calls[0]["retry_failed"] is True
+
+
+def test_an_unexpected_error_reads_as_its_summary_first_and_keeps_its_traceback_after(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from components.dynamic import ProviderDefect
+
+    fake = FakeDeployments(KeyError("deploymentId"))
+    monkeypatch.setattr(sys, "tracebacklimit", 0, raising=False)  # as in the provider host
+    with pytest.raises(ProviderDefect) as raised:
+        _release_provider(monkeypatch, fake).update("id", {**RELEASE, "targetVersion": "7"}, RELEASE)
+    message = str(raised.value)
+    assert message.startswith("the release of version 8 of catalog-prod-api failed: KeyError: 'deploymentId'\n")
+    assert "Traceback (most recent call last):" in message and "in release" in message

@@ -134,4 +134,4 @@ def test_nested_values_are_validated_with_their_path(section: str, value: dict[s
 
 def test_unknown_monitoring_key_is_named() -> None:
     problems = _problems("dev", _changed("dev", dashbord=False))
-    assert problems == ["prodready:monitoring.dashbord: unknown config key (value False)"]
+    assert problems == ["prodready:monitoring.dashbord: unknown config key (value False) (did you mean 'dashboard'?)"]
