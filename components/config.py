@@ -477,6 +477,16 @@ class DeliveryConfig(_Model):
         return 0
 
 
+class PipelineConfig(_Model):
+    """The stack's place in the deploy pipeline (read by `tools.stacks` for the workflows)."""
+
+    order: int = Field(default=10, ge=1, le=1000)
+    """Release order: lower goes first (dev 10, prod 30; a staging between them, 20)."""
+    approval: bool = False
+    """A person approves each deployment (the GitHub environment named after the stack has required
+    reviewers); prod's profile says yes."""
+
+
 Severity = Literal["critical", "warning"]
 
 DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/prodready/blob/main/docs/runbooks"
@@ -645,6 +655,8 @@ class StackConfig(_Model):
     """Alerting, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
     delivery: DeliveryConfig = DeliveryConfig()
     """Traffic shifting of releases (CodeDeploy) and the pre-traffic check."""
+    pipeline: PipelineConfig = PipelineConfig()
+    """Where the stack deploys in the pipeline's order, and whether a person approves it."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -739,6 +751,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "canary": {"enabled": False}},
         # Releases still go through CodeDeploy and the pre-traffic check, all at once.
         "delivery": {"strategy": "all-at-once", "preTrafficCheck": True},
+        "pipeline": {"order": 10, "approval": False},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -766,8 +779,29 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
         # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
         "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True},
+        "pipeline": {"order": 30, "approval": True},
     },
 }
+
+
+def default_profile(environment: str) -> str | None:
+    """The profile a stack file without `profile` gets: files from before profiles said `environment:
+    dev|prod` and meant both."""
+    return environment if environment in PROFILES else None
+
+
+def profile_of(stack: str, stack_file_config: Mapping[str, Any]) -> str:
+    """A stack file's profile (its `config:` map as YAML gives it), or ConfigError."""
+    environment = stack_file_config.get(f"{NAMESPACE}:environment") or stack
+    profile = stack_file_config.get(f"{NAMESPACE}:profile") or default_profile(str(environment))
+    if profile not in PROFILES:
+        raise ConfigError(stack, [f"{NAMESPACE}:profile: {profile!r} is not one of {sorted(PROFILES)}"])
+    return str(profile)
+
+
+def pipeline_defaults(profile: str) -> dict[str, Any]:
+    """The pipeline settings a profile gives."""
+    return dict(PROFILES[profile]["pipeline"])
 
 # Top-level keys of the prodready namespace; anything else in the stack file is a typo.
 TOP_LEVEL_KEYS: frozenset[str] = frozenset(
@@ -930,7 +964,7 @@ def load_stack_config(
 
     environment = values.setdefault("environment", stack)
     # Stack files from before profiles said `environment: dev|prod` and meant both.
-    profile = values.setdefault("profile", environment if environment in PROFILES else None)
+    profile = values.setdefault("profile", default_profile(str(environment)))
     if profile is None:
         problems.append(f"{NAMESPACE}:profile: required; set it to one of {sorted(PROFILES)} (the defaults and "
                         f"protections this stack gets)")

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from tools.plan.harness import Plan, PlannedResource, run_plan
+from tools.stacks import committed_stacks
 
-COMMITTED_STACKS = ("dev", "prod")
+# Every `Pulumi.<stack>.yaml` of the project, in release order: a new stack file is tested everywhere.
+COMMITTED_STACKS = tuple(s.stack for s in committed_stacks())
 
 
 def service_function(plan: Plan) -> PlannedResource:

@@ -46,7 +46,9 @@ REQUIRED_TAGS = PolicySpec(
         ),
         "environmentKey": {"type": "string", "default": "Environment",
                            "description": "Tag key whose value must be one of allowedEnvironments."},
-        "allowedEnvironments": string_list("Values the environment tag may take.", ["dev", "prod"]),
+        "allowedEnvironments": string_list(
+            "Values the environment tag may take; empty: the stack's own name (read from the resource's URN), "
+            "so one config serves every stack of a profile and a stack cannot carry another's name.", []),
     },
 )
 
@@ -72,12 +74,17 @@ def check_required_tags(resource: ResourceView, config: Config) -> Iterator[str]
         yield f"{resource.type} '{resource.name}' has empty value(s) for tag(s) {', '.join(empty)}."
     env_key = config["environmentKey"]
     environment = effective.get(env_key)
-    allowed = list(config["allowedEnvironments"])
+    allowed = list(config["allowedEnvironments"]) or [stack_of(resource.urn)]
     if environment is not None and not is_unknown(environment) and str(environment).strip() \
             and environment not in allowed:
         yield (
             f"{resource.type} '{resource.name}' has {env_key}={environment!r}; allowed: {', '.join(allowed)}."
         )
+
+
+def stack_of(urn: str) -> str:
+    """The stack a URN belongs to: `urn:pulumi:<stack>::<project>::<type>::<name>`."""
+    return urn.split("::", 1)[0].rsplit(":", 1)[-1]
 
 
 def policies() -> list[ResourceValidationPolicy]:

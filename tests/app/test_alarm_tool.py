@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.conftest import COMMITTED_STACKS
 from tools.alarm_test import (
     AlarmClients,
     AlarmInfo,
@@ -420,7 +421,7 @@ def test_an_open_maintenance_window_skips_what_it_silences(stack):
     assert details[names["maintenance"]][0] == "SKIP"
 
 
-@pytest.mark.parametrize("stack_name", ["dev", "prod"])
+@pytest.mark.parametrize("stack_name", COMMITTED_STACKS)
 def test_every_alarm_of_the_committed_stacks_is_testable(plans, stack_name):
     """Each planned alarm has a topic of its own, a routed composite that pages for it, or is the
     maintenance switch: none would come out of the tool as 'nobody would be notified'."""

@@ -11,6 +11,7 @@ import pytest
 from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
 from components.config import ConfigError
 from components.service.http_api import JwtAuthorization, RouteAuthorization, route_authorizations
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan, stack_config
 
 ROUTE = "aws:apigatewayv2/route:Route"
@@ -30,7 +31,7 @@ def _auth(route: PlannedResource) -> tuple[str, list[str]]:
     return route.inputs.get("authorizationType", "NONE"), list(route.inputs.get("authorizationScopes") or [])
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_route_is_public_read_or_write_as_the_route_table_says(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     routes = _routes(plan)
@@ -54,7 +55,7 @@ def test_every_route_is_public_read_or_write_as_the_route_table_says(plans: dict
     assert set(routes) == {*ROUTE_KEYS, "$default", "OPTIONS /{proxy+}"}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_the_authorizer_trusts_the_stacks_pool_and_its_machine_client(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     (authorizer,) = plan.of_type(AUTHORIZER)
@@ -72,7 +73,7 @@ def test_the_authorizer_trusts_the_stacks_pool_and_its_machine_client(plans: dic
     assert plan.outputs["authScopes"] == ["catalog/items.read", "catalog/items.write"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_cognito_issues_client_credentials_tokens_with_both_scopes(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     protected = committed_config(stack).data_protection.protect_resources
@@ -139,7 +140,7 @@ def test_dev_log_groups_keep_cloudwatchs_own_encryption(dev_plan: Plan) -> None:
     assert [k for k in dev_plan.of_type(KMS_KEY) if k.name == "catalog-logs-key"] == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_kms_key_has_an_explicit_policy(plans: dict[str, Plan], stack: str) -> None:
     for key in plans[stack].of_type(KMS_KEY):
         document = json.loads(key.inputs["policy"])
@@ -157,7 +158,7 @@ def test_table_keys_are_usable_only_through_dynamodb(prod_plan: Plan) -> None:
         ), key.urn
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_the_function_log_group_masks_identifiers_aws_detects(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     policies = plan.of_type("aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy")

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from components.cost.cost_guard import budget_filter_matches
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource, run_plan
 
 GUARD = "prodready:cost_guard:CostGuard"
@@ -36,6 +37,7 @@ import pulumi_aws as aws
 
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
+from tests.conftest import COMMITTED_STACKS
 
 WITH_TOPICS = {with_topics}
 config = load_stack_config(pulumi.get_stack(), raw_pulumi_config())
@@ -134,7 +136,7 @@ def test_budget_notifications_on_the_plan(prod: Plan) -> None:
     ], budget.urn
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_budget_filter_matches_the_tags_the_stack_applies(project: Path, stack: str) -> None:
     plan = run_plan(stack, project_dir=project)
     budget = plan.one(BUDGET)

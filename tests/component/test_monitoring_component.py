@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components.alerting import documents as routing
+from tests.conftest import COMMITTED_STACKS
 from tests.grants import wildcard_findings
 from tests.unit.dashboard_checks import dashboard_problems
 from tools.plan.harness import Plan, PlannedResource, committed_config
@@ -19,7 +20,7 @@ CANARY_COMPONENT = "prodready:canary:HealthCanary"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 TOPIC = "aws:sns/topic:Topic"
-STACKS = ("dev", "prod")
+STACKS = COMMITTED_STACKS
 
 
 def _items_table(plan: Plan) -> PlannedResource:

@@ -14,7 +14,7 @@ from app.service.routes import ROUTE_KEYS
 from components.config import ConfigError
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.service.http_api import ACCESS_LOG_FIELDS
-from tests.conftest import service_function
+from tests.conftest import COMMITTED_STACKS, service_function
 from tests.grants import wildcard_findings
 from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan, stack_config
 from tools.plan.mocks import inspect_props
@@ -76,7 +76,7 @@ def test_dev_table_differs_exactly_as_its_config_says(dev_plan: Plan, prod_plan:
     assert [g["name"] for g in prod.inputs["globalSecondaryIndexes"]] == ["by-name"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_role_policy_is_least_privilege(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     for resource in plan.of_type(ROLE_POLICY):
@@ -118,7 +118,7 @@ def test_wildcard_findings_fire_on_broad_statements() -> None:
     assert wildcard_findings(scoped) == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack: str) -> None:
     plan, config = plans[stack], committed_config(stack)
     groups = {r.inputs["name"]: r for r in plan.of_type(LOG_GROUP)}
@@ -134,7 +134,7 @@ def test_every_function_has_its_explicit_log_group(plans: dict[str, Plan], stack
         assert group.retain_on_delete is config.data_protection.protect_resources, group.urn
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], stack: str) -> None:
     plan, config = plans[stack], committed_config(stack)
     function = service_function(plan)
@@ -176,7 +176,7 @@ def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], 
     assert sorted(alias.ignore_changes) == ["description", "functionVersion", "routingConfig"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_api_stage_logs_and_throttles(plans: dict[str, Plan], stack: str) -> None:
     plan, config = plans[stack], committed_config(stack)
     stage = plan.one(STAGE)
@@ -191,7 +191,7 @@ def test_api_stage_logs_and_throttles(plans: dict[str, Plan], stack: str) -> Non
     assert stage.inputs["name"] == "$default" and stage.inputs["autoDeploy"] is True
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     api = plan.one("aws:apigatewayv2/api:Api")
@@ -216,7 +216,7 @@ def test_routes_integration_and_invoke_permission(plans: dict[str, Plan], stack:
     assert cors and cors["allowOrigins"] == list(committed_config(stack).api.cors_origins)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_taggable_resource_carries_the_stack_tags(plans: dict[str, Plan], stack: str) -> None:
     plan, config = plans[stack], committed_config(stack)
     taggable = [r for r in plan.resources if r.custom and "tags" in inspect_props(r.type)]

@@ -23,6 +23,7 @@ from tools.plan.policy import (
     preview_view,
     reconcile_config,
 )
+from tools.stacks import policy_config_path
 
 
 def test_plugin_and_analyzer_info(policy_pack: PolicyPackProcess):
@@ -49,7 +50,7 @@ def test_every_policy_is_documented_mandatory_and_configurable(policy_pack: Poli
 
 @pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_each_committed_stack_has_a_valid_policy_config(stack: str, policy_pack: PolicyPackProcess):
-    path = POLICY_PACK_DIR / "config" / f"{stack}.json"
+    path = policy_config_path(stack)
     assert path.exists(), f"no policy config for stack {stack}"
     reconciled = reconcile_config(policy_pack.info(), load_policy_config(path))
     assert set(reconciled) == {p.name for p in policy_pack.info().policies}
@@ -59,9 +60,10 @@ def test_each_committed_stack_has_a_valid_policy_config(stack: str, policy_pack:
 def test_policy_config_agrees_with_the_stack_file(stack: str, policy_pack: PolicyPackProcess):
     """The pack's thresholds are the stack's promises: its own config must sit inside them."""
     config = committed_config(stack)
-    reconciled = reconcile_config(policy_pack.info(), load_policy_config(POLICY_PACK_DIR / "config" / f"{stack}.json"))
+    reconciled = reconcile_config(policy_pack.info(), load_policy_config(policy_config_path(stack)))
     props = {name: entry["properties"] for name, entry in reconciled.items()}
-    assert props["required-tags"]["allowedEnvironments"] == [config.environment]
+    # One config per profile: the Environment tag must be the stack's own name, read from each URN.
+    assert props["required-tags"]["allowedEnvironments"] == [] and config.environment == stack
     assert set(props["required-tags"]["requiredKeys"]) <= set(config.tags)
     retention = props["log-group-retention"]
     assert retention["minDays"] <= config.logs.retention_days <= retention["maxDays"]

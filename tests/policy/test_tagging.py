@@ -57,6 +57,20 @@ def test_environment_outside_the_allowed_set():
     assert "Environment='staging'" in message and "allowed: dev" in message
 
 
+@pytest.mark.parametrize(("stack", "environment", "fires"), [
+    ("staging", "staging", False), ("staging", "prod", True), ("prod", "staging", True), ("qa", "qa", False)])
+def test_without_a_list_the_environment_tag_must_be_the_stack_s_own_name(stack, environment, fires):
+    config = REQUIRED_TAGS.effective_config({})
+    urn = f"urn:pulumi:{stack}::prodready::aws:sns/topic:Topic::t"
+    view = ResourceView(urn, "aws:sns/topic:Topic", "t", {"name": "t"},
+                        raw_provider_props={"region": "eu-west-1",
+                                            "defaultTags": json.dumps({"tags": {**TAGS, "Environment": environment}})})
+    messages = list(check_required_tags(view, config))
+    assert bool(messages) is fires
+    if fires:
+        assert messages == [f"aws:sns/topic:Topic 't' has Environment={environment!r}; allowed: {stack}."]
+
+
 def test_no_provider_default_tags_and_no_own_tags_reports_every_key():
     (message,) = check_required_tags(_view(None, None), CONFIG)
     assert all(key in message for key in TAGS)

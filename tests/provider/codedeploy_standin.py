@@ -64,17 +64,18 @@ class CodeDeployStandIn:
         return Response(json.dumps(answer, default=_epoch), status=status,
                         content_type="application/x-amz-json-1.1")(environ, start_response)
 
-    def op_ListDeployments(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - CodeDeploy's name
+    def op_ListDeployments(self, body: dict[str, Any]) -> dict[str, Any]:
         statuses = body.get("includeOnlyStatuses") or []
-        return {"deployments": [d for d, info in self.deployments.items() if not statuses or info["status"] in statuses]}
+        return {"deployments": [deployment_id for deployment_id, info in self.deployments.items()
+                                if not statuses or info["status"] in statuses]}
 
-    def op_GetDeployment(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def op_GetDeployment(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"deploymentInfo": self.deployments[body["deploymentId"]]}
 
-    def op_BatchGetDeployments(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def op_BatchGetDeployments(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"deploymentsInfo": [self.deployments[d] for d in body["deploymentIds"] if d in self.deployments]}
 
-    def op_GetDeploymentGroup(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def op_GetDeploymentGroup(self, body: dict[str, Any]) -> dict[str, Any]:
         ended = sorted((i for i in self.deployments.values() if i["status"] in ("Succeeded", "Failed", "Stopped")),
                        key=lambda i: i["createTime"])
         info: dict[str, Any] = {
@@ -86,15 +87,15 @@ class CodeDeployStandIn:
             info["lastAttemptedDeployment"] = {"deploymentId": last["deploymentId"], "status": last["status"]}
         return {"deploymentGroupInfo": info}
 
-    def op_ListDeploymentTargets(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def op_ListDeploymentTargets(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"targetIds": []}
 
-    def op_StopDeployment(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def op_StopDeployment(self, body: dict[str, Any]) -> dict[str, Any]:
         info = self.deployments[body["deploymentId"]]
         info["status"] = "Stopped"
         return {"status": "Succeeded", "statusMessage": "stopped"}
 
-    def op_CreateDeployment(self, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def op_CreateDeployment(self, body: dict[str, Any]) -> dict[str, Any]:
         self.created.append(body)
         spec = json.loads(body["revision"]["appSpecContent"]["content"])
         props = next(iter(spec["Resources"][0].values()))["Properties"]

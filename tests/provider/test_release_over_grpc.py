@@ -30,7 +30,8 @@ from tests.provider.engine import PROJECT, ProviderError, ProviderProcess, Resou
 REGION = "eu-west-1"
 FUNCTION = "catalog-dev-api"
 STATE = json.loads((Path(__file__).parent / "state" / "providers.json").read_text())
-URN = "urn:pulumi:dev::prodready::prodready:delivery:SafeDelivery$pulumi-python:dynamic/prodready:Release::delivery-release"
+URN = ("urn:pulumi:dev::prodready::prodready:delivery:SafeDelivery$pulumi-python:dynamic/prodready:Release::"
+       "delivery-release")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.config import load_stack_config
+from tests.conftest import COMMITTED_STACKS
 from tests.grants import can, grants
 from tools.plan import cost
 from tools.plan.__main__ import main
@@ -22,7 +23,7 @@ def _estimate(plan: Plan) -> cost.Estimate:
                          warn_share=config.cost.estimate_warn_share)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_make_plan_prints_the_cost_table_and_headroom(stack: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / f"plan-{stack}.json"
@@ -43,7 +44,7 @@ def test_make_plan_prints_the_cost_table_and_headroom(stack: str, tmp_path: Path
         totals["traffic"]["service"] + totals["traffic"]["operations"], abs=0.011)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_committed_stacks_stay_within_their_warning_share(plans: dict[str, Plan], stack: str) -> None:
     est = _estimate(plans[stack])
     assert est.warning is None, est.warning
@@ -95,7 +96,7 @@ def _alert_topics(plan: Plan) -> dict[str, PlannedResource]:
     return {arn: topics[arn] for arn in arns}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_budget_and_anomaly_topics_accept_their_publishers_and_nothing_broader(
     plans: dict[str, Plan], stack: str
 ) -> None:
@@ -140,7 +141,7 @@ def test_budget_and_anomaly_topics_accept_their_publishers_and_nothing_broader(
                 assert grant.principal == f"AWS:arn:aws:iam::{ACCOUNT}:root", (topic.urn, grant)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_budget_and_anomaly_monitor_are_stack_outputs(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     assert plan.outputs["budgetName"] == f"catalog-{stack}-monthly"
@@ -160,7 +161,7 @@ def test_only_prod_carries_the_account_level_resources(plans: dict[str, Plan]) -
     assert counts == {"dev": (0, 0), "prod": (2, 1)}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_budget_and_anomaly_alerts_wait_for_the_topic_policies(plans: dict[str, Plan], stack: str) -> None:
     # Cost Anomaly Detection (and Budgets) check that they may publish when the subscription or the
     # notification is created: the topic policy must exist first.

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource, run_plan
 from tools.plan.report import render_alarm_summary
 
@@ -100,7 +101,7 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     return found.pop()
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_function_stage_and_table_has_its_full_alarm_set(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     found: dict[str, set[tuple[str, str]]] = {key: set() for key in EXPECTED[stack]}
@@ -110,7 +111,7 @@ def test_every_function_stage_and_table_has_its_full_alarm_set(plans: dict[str, 
     assert found == EXPECTED[stack]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_alarm_names_say_resource_kind_and_severity(plans: dict[str, Plan], stack: str) -> None:
     for alarm in _mine(plans[stack], METRIC_ALARM) + _mine(plans[stack], COMPOSITE):
         name = alarm.inputs.get("name") or alarm.inputs["alarmName"]
@@ -120,7 +121,7 @@ def test_alarm_names_say_resource_kind_and_severity(plans: dict[str, Plan], stac
         assert alarm.name == f"catalog-monitoring-{name.removeprefix(f'catalog-{stack}-')}", alarm.urn
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_runbook_link_resolves_to_a_runbook(plans: dict[str, Plan], stack: str) -> None:
     base = "https://github.com/example-org/prodready/blob/main/docs/runbooks/"
     for alarm in _mine(plans[stack], METRIC_ALARM) + _mine(plans[stack], COMPOSITE):
@@ -292,7 +293,7 @@ def test_the_webhook_endpoint_comes_from_a_secure_value_and_stays_secret(tmp_pat
 
 
 def test_committed_stack_files_hold_no_webhook_in_clear() -> None:
-    for stack in ("dev", "prod"):
+    for stack in COMMITTED_STACKS:
         config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
         for key, value in config.items():
             if "webhook" in key.lower():

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.__main__ import main
 from tools.plan.harness import PROJECT_DIR
 from tools.plan.mocks import inspect_props
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_committed_stack_plans_to_a_documented_file(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     out = tmp_path / f"plan-{stack}.json"
     assert main(["--stack", stack, "--out", str(out)]) == 0

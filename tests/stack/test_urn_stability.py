@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime.proto import alias_pb2
 
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import Plan, RecordingMonitor
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -32,7 +33,7 @@ def _retired() -> dict[str, str]:
     return retired
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_every_golden_urn_is_still_produced_or_aliased(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     known = {r.urn for r in plan.resources} | {alias for r in plan.resources for alias in r.aliases}

@@ -9,6 +9,7 @@ import pytest
 
 from app.service.routes import ROUTE_KEYS
 from components.config import CLOUDWATCH_RETENTION_DAYS, ConfigError, StackConfig, load_stack_config
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import stack_config
 
 
@@ -31,7 +32,7 @@ def _problems(stack: str, raw: dict[str, Any]) -> list[str]:
     return caught.value.problems
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_committed_stack_files_validate(stack: str) -> None:
     config = load_stack_config(stack, _raw(stack))
     assert isinstance(config, StackConfig)
@@ -195,7 +196,7 @@ def _route_problems(stack: str, **changes: Any) -> list[str]:
 
 
 def test_both_stacks_default_to_cognito_and_throttle_writes_below_reads() -> None:
-    for stack in ("dev", "prod"):
+    for stack in COMMITTED_STACKS:
         api = load_stack_config(stack, _raw(stack), route_keys=ROUTE_KEYS).api
         assert api.auth.mode == "cognito"
         assert set(api.route_throttling) == {"POST /items", "PUT /items/{id}", "DELETE /items/{id}"}

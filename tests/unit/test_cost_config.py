@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from components.config import PROFILES, ConfigError, load_stack_config
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import PROJECT_DIR, committed_config, stack_config
 
 
@@ -40,7 +41,7 @@ def test_committed_stacks_have_a_budget_and_a_traffic_level() -> None:
 
 
 def test_exactly_one_committed_stack_owns_the_account_level_settings() -> None:
-    configs = [committed_config(s) for s in ("dev", "prod")]
+    configs = [committed_config(s) for s in COMMITTED_STACKS]
     owners = [c.stack for c in configs if c.cost.manage_cost_allocation_tags]
     billing = [c.stack for c in configs if c.cost.billing_alarm]
     assert owners == ["prod"] and billing == ["prod"]

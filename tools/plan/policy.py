@@ -588,7 +588,16 @@ def _violations(
 
 
 def policy_config_path(stack: str, pack_dir: Path = POLICY_PACK_DIR) -> Path | None:
-    path = pack_dir / "config" / f"{stack}.json"
+    """The pack's config for `stack`: a file named after the stack if there is one, else its profile's
+    (`config/<profile>.json`, the profile read from `Pulumi.<stack>.yaml` beside the pack)."""
+    own = pack_dir / "config" / f"{stack}.json"
+    if own.exists():
+        return own
+    if not (pack_dir.parent / f"Pulumi.{stack}.yaml").exists():
+        return None
+    from tools.stacks import policy_config_path as profile_config
+
+    path = profile_config(stack, pack_dir.parent)
     return path if path.exists() else None
 
 

@@ -1,0 +1,92 @@
+"""Environments as data: a stack is its file. A new one plans with no other file changed, is tagged and
+budgeted under its own name, and takes its defaults, protections and policy config from its profile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMMITTED_STACKS
+from tools.plan.harness import PROJECT_DIR, Plan
+from tools.stacks import committed_stacks
+
+SKIP = shutil.ignore_patterns(".git", "venv", ".venv", "build", "__pycache__", ".pytest_cache", ".benchmarks")
+
+
+def _taggable_environment_tags(plan: Plan) -> set[str]:
+    """The Environment tag of every AWS provider of the plan (the tags every taggable resource gets)."""
+    found = set()
+    for provider in plan.resources:
+        if provider.type == "pulumi:providers:aws":
+            tags = provider.inputs["defaultTags"]
+            found.add((json.loads(tags) if isinstance(tags, str) else tags)["tags"]["Environment"])
+    return found
+
+
+def test_the_committed_stacks_are_the_stack_files_in_release_order() -> None:
+    files = sorted(p.name.split(".")[1] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
+    assert sorted(COMMITTED_STACKS) == files
+    stacks = committed_stacks()
+    assert [s.stack for s in stacks] == ["dev", "staging", "prod"]
+    assert [(s.profile, s.approval) for s in stacks] == [("dev", False), ("prod", False), ("prod", True)]
+    assert {s.stack: s.policy_config for s in stacks}["staging"] == "policies/config/prod.json"
+
+
+def test_staging_has_prod_s_protections_under_its_own_name(plans: dict[str, Plan]) -> None:
+    staging, prod = plans["staging"], plans["prod"]
+    assert _taggable_environment_tags(staging) == {"staging"}
+    (budget,) = staging.of_type("aws:budgets/budget:Budget")
+    assert budget.inputs["name"] == "catalog-staging-monthly"
+    assert {"tags": {"key": "Environment", "matchOptions": ["EQUALS"], "values": ["staging"]}} in \
+        budget.inputs["filterExpression"]["ands"]
+    assert budget.inputs["limitAmount"] == "100.00"
+    (table,) = [t for t in staging.of_type("aws:dynamodb/table:Table") if t.name == "catalog-table-dynamodb"]
+    assert table.inputs["deletionProtectionEnabled"] is True and table.protect
+    # Prod's shape, less what only the account's owner stack has (cost allocation tags, billing alarm).
+    assert not staging.of_type("pulumi-python:dynamic/prodready:CostAllocationTags")
+    assert len(staging.resources) > 0.9 * len(prod.resources)
+
+
+def test_a_fourth_stack_copied_from_staging_plans_with_no_other_file_changed(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, ignore=SKIP)
+    (project / "Pulumi.qa.yaml").write_text((project / "Pulumi.staging.yaml").read_text())
+
+    completed = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "qa"], cwd=project,
+                               capture_output=True, text=True, timeout=600, check=False)
+
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "policy violations: 0 mandatory" in completed.stdout
+    plan = json.loads((project / "build" / "plan-qa.json").read_text())
+    (provider,) = [r for r in plan["resources"] if r["type"] == "pulumi:providers:aws" and r["name"] == "aws"]
+    assert json.loads(provider["inputs"]["defaultTags"])["tags"]["Environment"] == "qa"
+    assert any(r["inputs"].get("name") == "catalog-qa-monthly" for r in plan["resources"]
+               if r["type"] == "aws:budgets/budget:Budget")
+
+
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
+def test_every_stack_file_holds_only_what_differs_from_its_profile(stack: str) -> None:
+    import yaml
+
+    from components.config import PROFILES, profile_of
+
+    config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+    profile = PROFILES[profile_of(stack, config)]
+
+    def repeated(values: dict, defaults: dict, path: str) -> list[str]:
+        found = []
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+                found += repeated(value, defaults[key], f"{path}.{key}")
+            elif key in defaults and defaults[key] == value:
+                found.append(f"{path}.{key}")
+        return found
+
+    repeats = [leaf for key, value in config.items() if key.startswith("prodready:") and isinstance(value, dict)
+               for leaf in repeated(value, profile.get(key.split(":", 1)[1], {}), key)]
+    assert repeats == [], f"Pulumi.{stack}.yaml repeats its profile's values: {repeats}"
