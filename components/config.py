@@ -86,8 +86,9 @@ class ConfigError(RunError, ValueError):
 class _Model(BaseModel):
     """Base for every config section: camelCase keys as in the YAML, frozen, no unknown keys."""
 
+    # Field docstrings become descriptions: the generated reference and JSON Schema read them.
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid", use_attribute_docstrings=True
     )
 
 
