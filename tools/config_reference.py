@@ -137,8 +137,8 @@ def reference_markdown() -> str:
         f"| --- | --- | {' | '.join('---' for _ in PROFILES)} |",
         f"| `aws:region` | AWS region of the stack's resources | {' | '.join('required' for _ in PROFILES)} |",
         "| `aws:allowedAccountIds` | the only accounts the provider may deploy to | optional | required |",
-        f"| `aws:profile`, `aws:assumeRoles`, … | passed to the AWS provider: {', '.join(sorted(AWS_PROVIDER_SETTINGS))} "
-        f"| {' | '.join('optional' for _ in PROFILES)} |",
+        f"| `aws:profile`, `aws:assumeRoles`, … | passed to the AWS provider: "
+        f"{', '.join(sorted(AWS_PROVIDER_SETTINGS))} | {' | '.join('optional' for _ in PROFILES)} |",
     ]
     for key, description, profile_values in _rows(StackConfig, "", values):
         if key in USER_KEYS:
