@@ -17,8 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
-from components.config import CostConfig
 from components.cost.allocation_tags import CostAllocationTags
+from components.cost.settings import CostConfig
 from components.monitoring.alarm_resources import metric_alarm_resource
 from components.monitoring.catalog import AlarmContext, Thresholds
 from components.monitoring.kinds import account

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import DeliveryConfig
+from components.delivery.settings import DeliveryConfig
 
 PolicyDocument = dict[str, Any]
 

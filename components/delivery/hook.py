@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import LambdaConfig
 from components.delivery import documents
 from components.service.function import Function, FunctionArgs
+from components.service.settings import LambdaConfig
 
 HOOK_PACKAGE = "pre_traffic"
 HOOK_HANDLER = "pre_traffic.handler.lambda_handler"

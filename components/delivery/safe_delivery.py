@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import DeliveryConfig
 from components.delivery import documents
 from components.delivery.release import Release, ReleaseArgs
+from components.delivery.settings import DeliveryConfig
 
 
 @dataclass(frozen=True)

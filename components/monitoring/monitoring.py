@@ -27,7 +27,6 @@ import pulumi_aws as aws
 
 from components.alerting import documents as alert_documents
 from components.alerting.alert_routing import AlertRouting, AlertRoutingArgs
-from components.config import MonitoringConfig
 from components.monitoring import logs_insights, tracing
 from components.monitoring import service_level as sl
 from components.monitoring.alarm_resources import alarm_tags, metric_alarm_resource
@@ -45,6 +44,7 @@ from components.monitoring.kinds import (
     http_api,
 )
 from components.monitoring.registry import KINDS
+from components.monitoring.settings import MonitoringConfig
 
 # Keys of what ServiceMonitoring watches of its own making (config may name them in thresholds).
 CANARY_KEY = "health"

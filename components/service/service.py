@@ -9,12 +9,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.service import keys
 from components.service.auth import ApiAuth, ApiAuthArgs
 from components.service.function import Function, FunctionArgs, Release, TableAccess
 from components.service.http_api import HttpApi, HttpApiArgs, JwtAuthorization
+from components.service.settings import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
 from components.service.table import Table, TableArgs
 
 # The alias the API invokes, and a release moves.

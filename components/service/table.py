@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.config import GsiConfig
 from components.service import keys
+from components.service.settings import GsiConfig
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from app.service.routes import ROUTE_KEYS
-from components.config import CLOUDWATCH_RETENTION_DAYS, ConfigError, StackConfig, load_stack_config
+from components.config import ConfigError, StackConfig, load_stack_config
+from components.settings import CLOUDWATCH_RETENTION_DAYS
 from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import stack_config
 

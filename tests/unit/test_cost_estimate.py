@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.config import TrafficConfig
+from components.cost.settings import TrafficConfig
 from tools.plan import cost
 from tools.plan.cost import Estimate, Prices, estimate, render_estimate
 from tools.plan.harness import Plan, PlannedResource

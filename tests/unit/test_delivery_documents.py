@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import DeliveryConfig
 from components.delivery import documents
+from components.delivery.settings import DeliveryConfig
 from tests.grants import identity_allows, wildcard_findings
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"

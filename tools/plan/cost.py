@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.config import TrafficConfig
+from components.cost.settings import TrafficConfig
 from tools.plan.harness import Plan, PlannedResource
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
