@@ -66,8 +66,8 @@ pulumi.export("anomalyMonitorArn", guard.anomaly_monitor_arn)
 
 def _project(root: Path, with_topics: bool) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
-        shutil.copy(PROJECT_DIR / name, root / name)
+    for path in PROJECT_DIR.glob("Pulumi*.yaml"):
+        shutil.copy(path, root / path.name)
     (root / "__main__.py").write_text(PROGRAM.format(with_topics=with_topics, runbooks=RUNBOOKS))
     return root
 
