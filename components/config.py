@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -403,6 +404,10 @@ class DeliveryConfig(_Model):
     pre_traffic_check: bool = True
     """Before any traffic moves, a hook function invokes the new version with the readiness route and a
     read; a version that fails never gets a request."""
+    # Strict: a YAML string such as "no" must not be read as a switch that is on.
+    post_traffic_check: StrictBool = True
+    """Once all traffic has moved, a hook function sends the smoke test's reads through the alias; a
+    failure fails the release and CodeDeploy moves the alias back to the previous version."""
     keep_versions: int = Field(default=3, ge=2, le=100)
     """Published versions kept after each release (the live one and those before it, for a rollback);
     older ones are deleted: each is stored and, with SnapStart, its snapshot is billed while it exists."""
@@ -670,8 +675,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "monitoring": {"expectTraffic": False, "minRequests": 10, "dashboard": True,
                        "tracing": {"samplingRate": 1.0, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": False}},
-        # Releases still go through CodeDeploy and the pre-traffic check, all at once.
-        "delivery": {"strategy": "all-at-once", "preTrafficCheck": True},
+        # Releases still go through CodeDeploy and both traffic checks, all at once.
+        "delivery": {"strategy": "all-at-once", "preTrafficCheck": True, "postTrafficCheck": True},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -698,7 +703,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
         # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
-        "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True},
+        "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True,
+                     "postTrafficCheck": True},
     },
 }
 

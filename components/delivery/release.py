@@ -125,6 +125,8 @@ class ReleaseArgs:
     re-released by every later update)."""
     keep_versions: int | None = None
     """After a release, delete published versions beyond this many newest (aliases' versions stay)."""
+    after_hook_function: pulumi.Input[str] | None = None
+    """Name of the AfterAllowTraffic hook function; None releases without a post-traffic check."""
 
 
 class Release(Resource, module="prodready", name="Release"):
@@ -148,6 +150,7 @@ class Release(Resource, module="prodready", name="Release"):
                 "description": args.description,
                 "retryFailed": args.retry_failed,
                 "keepVersions": args.keep_versions,
+                "afterHookFunction": args.after_hook_function or "",
                 "deploymentId": None,
                 "status": None,
                 "liveVersion": None,

@@ -23,6 +23,10 @@ def _stack_file(stack: str, key: str) -> Any:
     return document["config"].get(f"prodready:{key}")
 
 
+def _role_policy(plan: Plan) -> Any:
+    return next(p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "catalog-delivery-policy")
+
+
 def test_prod_releases_are_judged_by_metric_alarms_of_the_alias_and_the_critical_request_health(prod_plan: Plan):
     group = prod_plan.one(GROUP)
     alarms = group.inputs["alarmConfiguration"]
@@ -83,7 +87,9 @@ def test_the_hook_reads_as_an_authorized_caller_with_the_scope_tokens_carry(prod
     (hook,) = [f for f in prod_plan.of_type(FUNCTION) if f.name == "catalog-pre-traffic-function-lambda"]
     assert hook.inputs["handler"] == "pre_traffic.handler.lambda_handler"
     assert hook.inputs["environment"]["variables"]["READ_SCOPE"] == "catalog/items.read"
-    assert {path.split("/")[0] for path in hook.inputs["code"]["__archive"]["assets"]} == {"pre_traffic"}
+    # Its own package and the lifecycle both hooks share; never the service's code.
+    assert {path.split("/")[0] for path in hook.inputs["code"]["__archive"]["assets"]} == {"pre_traffic",
+                                                                                         "traffic_hooks"}
     assert hook.inputs["timeout"] == 60 and hook.inputs["tracingConfig"] == {"mode": "Active"}
     assert "publish" not in hook.inputs or hook.inputs["publish"] is False  # CodeDeploy invokes $LATEST
     policy = next(p for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
@@ -94,10 +100,53 @@ def test_the_hook_reads_as_an_authorized_caller_with_the_scope_tokens_carry(prod
     assert statements["InvokeTheVersionUnderTest"]["Resource"] == f"{service_function(prod_plan).outputs['arn']}:*"
 
 
+def test_the_post_traffic_hook_checks_the_alias_after_the_shift_with_the_same_standards(prod_plan: Plan):
+    release = prod_plan.one(RELEASE)
+    assert release.inputs["afterHookFunction"] == "catalog-prod-post-traffic"
+    (hook,) = [f for f in prod_plan.of_type(FUNCTION) if f.name == "catalog-post-traffic-function-lambda"]
+    assert hook.inputs["name"] == "catalog-prod-post-traffic"
+    assert hook.inputs["handler"] == "post_traffic.handler.lambda_handler"
+    assert {path.split("/")[0] for path in hook.inputs["code"]["__archive"]["assets"]} == {"post_traffic",
+                                                                                         "traffic_hooks"}
+    assert hook.inputs["environment"]["variables"]["READ_SCOPE"] == "catalog/items.read"
+    assert hook.inputs["timeout"] == 60 and hook.inputs["tracingConfig"] == {"mode": "Active"}
+    # Its own log group, encrypted with the stack's logs key and kept like the service's.
+    (group,) = [g for g in prod_plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+                if g.inputs["name"] == "/aws/lambda/catalog-prod-post-traffic"]
+    assert group.inputs["retentionInDays"] == 90 and group.inputs.get("kmsKeyId")
+    assert hook.inputs["loggingConfig"]["logGroup"] == "/aws/lambda/catalog-prod-post-traffic"
+    policy = next(p for p in prod_plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                  if p.name == "catalog-post-traffic-function-policy")
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    alias_arn = f"{service_function(prod_plan).outputs['arn']}:live"
+    assert statements["InvokeTheReleasedAlias"]["Resource"] == alias_arn
+    assert "InvokeTheVersionUnderTest" not in statements
+    group_arn = prod_plan.one(GROUP).outputs["arn"]
+    assert statements["ReadAndReportItsDeployments"]["Resource"] == group_arn
+    # CodeDeploy's service role may invoke it; monitoring watches it like the pre-traffic hook, warnings only.
+    role_policy = _role_policy(prod_plan)
+    invoke = {s["Sid"]: s["Resource"] for s in json.loads(role_policy.inputs["policy"])["Statement"]}
+    assert invoke["InvokePostTrafficHook"] == hook.outputs["arn"]
+    alarms = sorted(a.inputs["name"] for a in prod_plan.of_type(METRIC_ALARM) if "post-traffic" in a.inputs["name"])
+    pre = sorted(a.inputs["name"] for a in prod_plan.of_type(METRIC_ALARM) if "pre-traffic" in a.inputs["name"])
+    assert alarms == [name.replace("pre-traffic", "post-traffic") for name in pre]
+    assert alarms and all(name.endswith("-warning") for name in alarms)
+
+
+def test_without_the_post_traffic_check_only_its_hook_goes(prod_plan: Plan, plan_with: Callable[..., Plan]):
+    variant = plan_with("prod", {"prodready:delivery": {"postTrafficCheck": False}})
+    assert variant.one(RELEASE).inputs["afterHookFunction"] == ""
+    role_policy = _role_policy(variant)
+    assert "InvokePostTrafficHook" not in role_policy.inputs["policy"]
+    removed = {r.urn for r in prod_plan.resources} - {r.urn for r in variant.resources}
+    assert removed and all("post-traffic" in urn for urn in removed), sorted(removed)
+
+
 def test_dev_releases_all_at_once_after_the_same_check(dev_plan: Plan):
     assert dev_plan.of_type(CONFIG) == []
     assert dev_plan.one(GROUP).inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
     assert dev_plan.one(RELEASE).inputs["hookFunction"] == "catalog-dev-pre-traffic"
+    assert dev_plan.one(RELEASE).inputs["afterHookFunction"] == "catalog-dev-post-traffic"
     assert dev_plan.one(RELEASE).inputs["timeoutSeconds"] == 15 * 60
     assert service_function(dev_plan).inputs.get("snapStart") is None
 
