@@ -137,6 +137,9 @@ monitoring = ServiceMonitoring(
                 metrics_namespace=service.metrics_namespace,
                 reserved_concurrency=config.lambda_.reserved_concurrency,
                 alias=LIVE_ALIAS,
+                # What `pulumi up` releases: the canary is judged on what the alias sends this version.
+                release_version=service.function_version,
+                snap_start=config.lambda_.snap_start,
             ),
             *([watched_hook(HOOK, hook)] if hook is not None else []),
             *([watched_hook(POST_HOOK, post_hook)] if post_hook is not None else []),

@@ -34,7 +34,8 @@ def test_prod_releases_are_judged_by_metric_alarms_of_the_alias_and_the_critical
     assert alarms["enabled"] is True and alarms["ignorePollAlarmFailure"] is False
     assert sorted(alarms["alarms"]) == [
         "catalog-prod-api-lambda-alias-duration-p99-warning", "catalog-prod-api-lambda-alias-error-rate-warning",
-        "catalog-prod-api-lambda-error-rate-critical", "catalog-prod-http-api-5xx-rate-critical",
+        "catalog-prod-api-lambda-error-rate-critical", "catalog-prod-api-lambda-version-duration-p99-warning",
+        "catalog-prod-api-lambda-version-error-rate-warning", "catalog-prod-http-api-5xx-rate-critical",
     ]
     # Every one exists as a metric alarm of the stack, and the alias ones watch the live alias.
     for name in alarms["alarms"]:
@@ -43,6 +44,36 @@ def test_prod_releases_are_judged_by_metric_alarms_of_the_alias_and_the_critical
     dimensions = [q["metric"]["dimensions"] for q in alias_alarm.inputs["metricQueries"] if q.get("metric")]
     assert all(d == {"FunctionName": "catalog-prod-api", "Resource": "catalog-prod-api:live"} for d in dimensions)
     assert {q["metric"]["period"] for q in alias_alarm.inputs["metricQueries"] if q.get("metric")} == {60.0}
+
+
+def test_the_canary_is_judged_on_the_version_under_release(prod_plan: Plan):
+    # Lambda's per-version metrics of invocations through the alias: FunctionName, Resource and
+    # ExecutedVersion, the version the Release resource releases (the function's latest published one).
+    metric_alarms = {a.inputs["name"]: a for a in prod_plan.of_type(METRIC_ALARM)}
+    version = service_function(prod_plan).outputs["version"]
+    assert prod_plan.one(RELEASE).inputs["targetVersion"] == version
+    expected = {"FunctionName": "catalog-prod-api", "Resource": "catalog-prod-api:live", "ExecutedVersion": version}
+    for name, metrics in (("catalog-prod-api-lambda-version-error-rate-warning", {"Errors", "Invocations"}),
+                          ("catalog-prod-api-lambda-version-duration-p99-warning", {"Duration", "Invocations"})):
+        queries = metric_alarms[name].inputs["metricQueries"]
+        read = [q["metric"] for q in queries if q.get("metric")]
+        assert {m["metricName"] for m in read} == metrics, name
+        assert all(m["dimensions"] == expected and m["namespace"] == "AWS/Lambda" and m["period"] == 60
+                   for m in read), name
+        (returned,) = [q for q in queries if q.get("returnData")]
+        assert returned["expression"].startswith("IF(invocations >= 10, "), name
+    duration = metric_alarms["catalog-prod-api-lambda-version-duration-p99-warning"]
+    assert {m["metric"]["stat"] for m in duration.inputs["metricQueries"] if m.get("metric")} == {"p99", "Sum"}
+    assert duration.inputs["threshold"] == 8000  # 80 % of the 10 s timeout
+    # Drawn on the dashboard next to the alias's graphs.
+    dashboard = next(d for d in prod_plan.of_type("aws:cloudwatch/dashboard:Dashboard")
+                     if d.inputs["dashboardName"] == "catalog-prod")
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    titles = [w["properties"].get("title", "") for w in body["widgets"]]
+    assert any(f"version {version} via live error rate (release)" in t for t in titles), titles
+    assert any(f"version {version} via live duration (release)" in t for t in titles), titles
+    rows = [row for w in body["widgets"] for row in w["properties"].get("metrics", [])]
+    assert any("ExecutedVersion" in row and version in row for row in rows)
 
 
 def test_prod_shifts_a_ten_percent_canary_for_five_minutes_and_rolls_back_on_anything(prod_plan: Plan):

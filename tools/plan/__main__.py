@@ -19,7 +19,7 @@ from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, run_plan
 from tools.plan.policy import PolicyConfigError, render_report, run_policy_pack
-from tools.plan.report import render_alarm_summary, render_counts, render_tree
+from tools.plan.report import render_alarm_summary, render_counts, render_release, render_tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     print(render_counts(plan))
     print()
     print(render_alarm_summary(plan))
+    release = render_release(plan)
+    if release:
+        print()
+        print(release)
 
     out = args.out or args.project_dir.resolve() / "build" / f"plan-{args.stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
