@@ -30,8 +30,9 @@ ROLLBACK_EVENTS: tuple[str, ...] = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_AL
 NOTIFIED_EVENTS: tuple[str, ...] = (
     "DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback",
 )
-# How long a release may take beyond its traffic shifting: CodeDeploy's own start-up, the hook (its
-# timeout), the final alias update, and a margin; past it `pulumi up` stops the deployment and rolls back.
+# How long a release may take beyond its traffic shifting: CodeDeploy's own start-up, the two hooks (a
+# minute each at most, their timeout), the final alias update, and a margin; past it `pulumi up` stops the
+# deployment and rolls back.
 RELEASE_OVERHEAD_SECONDS = 15 * 60
 
 

@@ -10,6 +10,7 @@ import yaml
 
 from tests.conftest import service_function
 from tools.plan.harness import PROJECT_DIR, Plan
+from tools.plan.report import render_release
 
 GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 CONFIG = "aws:codedeploy/deploymentConfig:DeploymentConfig"
@@ -210,3 +211,16 @@ def test_provisioned_concurrency_goes_on_the_alias_instead_of_snapstart(plan_wit
     assert (inputs["functionName"], inputs["qualifier"], inputs["provisionedConcurrentExecutions"]) == (
         "catalog-prod-api", "live", 5.0)
     assert service_function(variant).inputs.get("snapStart") is None
+
+
+def test_the_plan_shows_the_release_alarm_set_the_hooks_and_the_cold_start_signals(prod_plan: Plan, dev_plan: Plan):
+    shown = render_release(prod_plan).splitlines()
+    assert shown[0] == "release catalog-prod-live: catalog-prod-canary-10pct-5min, 6 of 10 alarms"
+    assert "  alarm  catalog-prod-api-lambda-version-error-rate-warning" in shown
+    assert "  alarm  catalog-prod-api-lambda-version-duration-p99-warning" in shown
+    assert "  hook   BeforeAllowTraffic: catalog-prod-pre-traffic" in shown
+    assert "  hook   AfterAllowTraffic: catalog-prod-post-traffic" in shown
+    # prod's service function restores from SnapStart snapshots; dev's inits.
+    assert "  /aws/lambda/catalog-prod-api: RestoreDuration" in shown
+    dev = render_release(dev_plan)
+    assert "/aws/lambda/catalog-dev-api: InitDuration" in dev and "RestoreDuration" not in dev

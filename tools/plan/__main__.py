@@ -1,6 +1,7 @@
 """`python -m tools.plan --stack dev`: the offline plan of a stack.
 
-Prints the resource tree, the count by type and the monthly cost estimate, and writes
+Prints the resource tree, the count by type, the alarms, the release (the deployment group's alarms,
+its lifecycle hooks, the cold-start signals) and the monthly cost estimate, and writes
 build/plan-<stack>.json and build/cost-<stack>.json. Invalid config exits 2 with the validation
 message and writes nothing. Then runs the policy pack (policies/) on the plan as the engine would,
 with policies/config/<stack>.json: violations by policy, and exit 1 on any mandatory one.
