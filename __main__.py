@@ -16,6 +16,7 @@ from app.service.schema import TABLE_HASH_KEY
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
+from components.delivery.post_traffic_hook import PostTrafficHook, PostTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable
@@ -27,8 +28,10 @@ from components.service.service import LIVE_ALIAS, ServerlessService, Serverless
 ROOT = Path(__file__).resolve().parent
 # What monitoring watches of the service, by key (alarm and resource names carry it) and scope; config
 # may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
-FUNCTION, API, TABLE, IDEMPOTENCY, HOOK = "api", "http", "table", "idempotency", "pre-traffic"
-WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function", **OWN_WATCHED}
+FUNCTION, API, TABLE, IDEMPOTENCY = "api", "http", "table", "idempotency"
+HOOK, POST_HOOK = "pre-traffic", "post-traffic"
+WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function",
+           POST_HOOK: "function", **OWN_WATCHED}
 SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
@@ -73,29 +76,51 @@ service = ServerlessService(
     opts=with_provider,
 )
 
-# CodeDeploy calls it before any traffic moves to a new version; monitoring watches it like any function.
+# CodeDeploy calls one before any traffic moves to a new version, the other once all of it has moved;
+# monitoring watches them like any function.
+hook_args = PreTrafficHookArgs(
+    name_prefix=config.prefix,
+    service_name=config.service,
+    region=config.region,
+    code_dir=ROOT / "app",
+    target_function_arn=service.function_arn,
+    function=config.lambda_,
+    log_retention_days=config.logs.retention_days,
+    metrics_namespace=service.metrics_namespace,
+    read_scope=service.token_scope(READ_SCOPE),
+    logs_kms_key_arn=service.logs_kms_key_arn,
+    retain_logs=config.data_protection.protect_resources,
+    mask_sensitive_data=config.logs.mask_sensitive_data,
+)
 hook = (
-    PreTrafficHook(
-        f"{config.service}-pre-traffic",
-        PreTrafficHookArgs(
-            name_prefix=config.prefix,
-            service_name=config.service,
-            region=config.region,
-            code_dir=ROOT / "app",
-            target_function_arn=service.function_arn,
-            function=config.lambda_,
-            log_retention_days=config.logs.retention_days,
-            metrics_namespace=service.metrics_namespace,
-            read_scope=service.token_scope(READ_SCOPE),
-            logs_kms_key_arn=service.logs_kms_key_arn,
-            retain_logs=config.data_protection.protect_resources,
-            mask_sensitive_data=config.logs.mask_sensitive_data,
-        ),
-        opts=with_provider,
-    )
+    PreTrafficHook(f"{config.service}-pre-traffic", hook_args, opts=with_provider)
     if config.delivery.pre_traffic_check
     else None
 )
+post_hook = (
+    PostTrafficHook(
+        f"{config.service}-post-traffic",
+        PostTrafficHookArgs(**vars(hook_args), alias=LIVE_ALIAS),
+        opts=with_provider,
+    )
+    if config.delivery.post_traffic_check
+    else None
+)
+
+
+def watched_hook(key: str, hook_: PreTrafficHook | PostTrafficHook) -> WatchedFunction:
+    return WatchedFunction(
+        key=key,
+        function_name=hook_.function_name,
+        log_group_name=hook_.log_group_name,
+        timeout_seconds=HOOK_TIMEOUT_SECONDS,
+        memory_mb=HOOK_MEMORY_MB,
+        metrics_namespace=service.metrics_namespace,
+        # A few invocations per release; a failure fails the release, which says so.
+        min_invocations=1,
+        pages=False,
+    )
+
 
 monitoring = ServiceMonitoring(
     f"{config.service}-monitoring",
@@ -115,22 +140,12 @@ monitoring = ServiceMonitoring(
                 metrics_namespace=service.metrics_namespace,
                 reserved_concurrency=config.lambda_.reserved_concurrency,
                 alias=LIVE_ALIAS,
+                # What `pulumi up` releases: the canary is judged on what the alias sends this version.
+                release_version=service.function_version,
+                snap_start=config.lambda_.snap_start,
             ),
-            *(
-                [WatchedFunction(
-                    key=HOOK,
-                    function_name=hook.function_name,
-                    log_group_name=hook.log_group_name,
-                    timeout_seconds=HOOK_TIMEOUT_SECONDS,
-                    memory_mb=HOOK_MEMORY_MB,
-                    metrics_namespace=service.metrics_namespace,
-                    # Two or three invocations per release; a failure fails the release, which says so.
-                    min_invocations=1,
-                    pages=False,
-                )]
-                if hook is not None
-                else []
-            ),
+            *([watched_hook(HOOK, hook)] if hook is not None else []),
+            *([watched_hook(POST_HOOK, post_hook)] if post_hook is not None else []),
             WatchedApi(
                 key=API,
                 api_id=service.api_id,
@@ -158,8 +173,9 @@ monitoring = ServiceMonitoring(
     opts=with_provider,
 )
 
-# Every new version reaches traffic through CodeDeploy: the hook first, then the configured shift, judged
-# by the release alarms; `pulumi up` waits for the release and fails if it rolled back.
+# Every new version reaches traffic through CodeDeploy: the pre-traffic hook first, then the configured
+# shift, judged by the release alarms, then the post-traffic hook; `pulumi up` waits for the release and
+# fails if it rolled back.
 delivery = SafeDelivery(
     f"{config.service}-delivery",
     SafeDeliveryArgs(
@@ -174,6 +190,8 @@ delivery = SafeDelivery(
         alarm_names=monitoring.release_alarm_names,
         hook_function_name=hook.function_name if hook is not None else None,
         hook_function_arn=hook.function_arn if hook is not None else None,
+        post_hook_function_name=post_hook.function_name if post_hook is not None else None,
+        post_hook_function_arn=post_hook.function_arn if post_hook is not None else None,
         notification_topic_arn=monitoring.alert_topic_arns["warning"],
         notification_key_arn=monitoring.alert_key_arn,
         source_version=source_version(ROOT / "app", SERVICE_PACKAGES),

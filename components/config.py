@@ -22,6 +22,7 @@ from pulumi.errors import RunError
 from pydantic import (
     BaseModel,
     Field,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -223,8 +224,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "monitoring": {"expectTraffic": False, "minRequests": 10, "dashboard": True,
                        "tracing": {"samplingRate": 1.0, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": False}},
-        # Releases still go through CodeDeploy and the pre-traffic check, all at once.
-        "delivery": {"strategy": "all-at-once", "preTrafficCheck": True},
+        # Releases still go through CodeDeploy and both traffic checks, all at once.
+        "delivery": {"strategy": "all-at-once", "preTrafficCheck": True, "postTrafficCheck": True},
         "pipeline": {"order": 10, "approval": False},
     },
     "prod": {
@@ -252,7 +253,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
                        "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
         # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
-        "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True},
+        "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True,
+                     "postTrafficCheck": True},
         "pipeline": {"order": 30, "approval": True},
     },
 }

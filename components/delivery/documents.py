@@ -1,5 +1,5 @@
 """Safe delivery as data: names, the deployment configuration, and the policies of the CodeDeploy
-service role and the pre-traffic hook. Pure functions, tested without Pulumi.
+service role and the traffic hooks. Pure functions, tested without Pulumi.
 
 What AWS documents and these follow (CodeDeploy User Guide, "Deployment configurations on an AWS Lambda
 compute platform" and "AppSpec 'hooks' section"; API reference: AlarmConfiguration, TrafficRoutingConfig,
@@ -7,7 +7,9 @@ PutLifecycleEventHookExecutionStatus):
 - Lambda deployments shift an alias in one of two shapes, TimeBasedCanary (one step, then the rest) and
   TimeBasedLinear (equal steps at equal intervals), or AllAtOnce;
 - a deployment group watches at most 10 CloudWatch alarms and rolls back when one is in ALARM;
-- a BeforeAllowTraffic hook must report Succeeded or Failed within an hour, else the deployment fails.
+- a BeforeAllowTraffic hook runs before any traffic moves, an AfterAllowTraffic hook once all of it has
+  moved; each must report Succeeded or Failed within an hour, else the deployment fails, and a Failed
+  report fails the deployment (which rolls back: DEPLOYMENT_FAILURE).
 """
 
 from __future__ import annotations
@@ -39,11 +41,15 @@ class DeliveryNames:
     application: str
     group: str
     hook_function: str
+    """The BeforeAllowTraffic hook."""
+    post_hook_function: str
+    """The AfterAllowTraffic hook."""
 
 
 def delivery_names(name_prefix: str) -> DeliveryNames:
     return DeliveryNames(
-        application=name_prefix, group=f"{name_prefix}-live", hook_function=f"{name_prefix}-pre-traffic"
+        application=name_prefix, group=f"{name_prefix}-live", hook_function=f"{name_prefix}-pre-traffic",
+        post_hook_function=f"{name_prefix}-post-traffic",
     )
 
 
@@ -100,9 +106,10 @@ def function_arn(partition: str, region: str, account_id: str, function_name: st
     return f"arn:{partition}:lambda:{region}:{account_id}:function:{function_name}"
 
 
-def hook_statements(group_arn: str, target_function_arn: str) -> list[dict[str, Any]]:
-    """What the pre-traffic hook calls besides logs and traces: it reads its deployment (for the version
-    under test), invokes that version, and reports to CodeDeploy."""
+def hook_statements(group_arn: str, target_function_arn: str, alias: str | None = None) -> list[dict[str, Any]]:
+    """What a traffic hook calls besides logs and traces: it reads its deployment (for the version under
+    test), invokes that version (the pre-traffic hook) or the alias that now serves it (`alias`, the
+    post-traffic hook), and reports to CodeDeploy."""
     return [
         {
             # Both act on the deployment group: the grant AWS CDK's LambdaDeploymentGroup gives a hook
@@ -119,6 +126,14 @@ def hook_statements(group_arn: str, target_function_arn: str) -> list[dict[str, 
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
             "Resource": f"{target_function_arn}:*",
+        }
+        if alias is None
+        else {
+            # After the shift the alias is what API Gateway invokes: the hook checks it, and nothing else.
+            "Sid": "InvokeTheReleasedAlias",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": f"{target_function_arn}:{alias}",
         },
     ]
 
@@ -143,11 +158,12 @@ def service_role_policy(
     hook_function_arn: str | None,
     notification_topic_arn: str | None,
     notification_key_arn: str | None,
+    post_hook_function_arn: str | None = None,
 ) -> PolicyDocument:
     """CodeDeploy's service role for one function: AWSCodeDeployRoleForLambda narrowed to this stack.
 
     The managed policy allows its Lambda and SNS actions on `*` and invokes hooks named
-    `CodeDeployHook_*`; here each is scoped to the one function, the one hook and the one topic.
+    `CodeDeployHook_*`; here each is scoped to the one function, its hooks and the one topic.
     """
     statements: list[dict[str, Any]] = [
         {
@@ -183,6 +199,13 @@ def service_role_policy(
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
             "Resource": hook_function_arn,
+        })
+    if post_hook_function_arn:
+        statements.append({
+            "Sid": "InvokePostTrafficHook",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": post_hook_function_arn,
         })
     if notification_topic_arn:
         statements.append({

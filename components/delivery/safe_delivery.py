@@ -2,7 +2,8 @@
 
 A CodeDeploy application (compute platform Lambda) and one deployment group shift the live alias in the
 configured shape (canary, linear, all at once) after the pre-traffic hook passed, with the release alarms
-watching; any alarm, a failed hook or a stop on request rolls the alias back. The `Release` resource makes
+watching, then runs the post-traffic hook against the alias; any alarm, a failed hook or a stop on
+request rolls the alias back. The `Release` resource makes
 `pulumi up` start each deployment and wait for its end.
 """
 
@@ -27,7 +28,7 @@ class SafeDeliveryArgs:
     region: str
     """Region of the function and the deployment group."""
     delivery: DeliveryConfig
-    """Traffic shifting shape and the pre-traffic check switch."""
+    """Traffic shifting shape and the traffic check switches."""
     function_name: pulumi.Input[str]
     """The service function."""
     function_arn: pulumi.Input[str]
@@ -44,6 +45,10 @@ class SafeDeliveryArgs:
     """The pre-traffic hook; None when delivery.preTrafficCheck is off."""
     hook_function_arn: pulumi.Input[str] | None = None
     """Its ARN (the service role may invoke it, nothing else)."""
+    post_hook_function_name: pulumi.Input[str] | None = None
+    """The post-traffic hook; None when delivery.postTrafficCheck is off."""
+    post_hook_function_arn: pulumi.Input[str] | None = None
+    """Its ARN (the service role may invoke it too)."""
     notification_topic_arn: pulumi.Input[str] | None = None
     """Topic told of each release's start, success, failure and rollback (the warning alert topic)."""
     notification_key_arn: pulumi.Input[str] | None = None
@@ -125,7 +130,7 @@ class SafeDelivery(pulumi.ComponentResource):
         )
         document = pulumi.Output.all(
             args.function_arn, args.alias_arn, args.hook_function_arn, args.notification_topic_arn,
-            args.notification_key_arn,
+            args.notification_key_arn, args.post_hook_function_arn,
         ).apply(lambda v: documents.service_role_policy(*v))
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -188,6 +193,7 @@ class SafeDelivery(pulumi.ComponentResource):
         group: aws.codedeploy.DeploymentGroup,
     ) -> Release:
         hook = args.hook_function_name if args.delivery.pre_traffic_check else None
+        post_hook = args.post_hook_function_name if args.delivery.post_traffic_check else None
         return Release(
             f"{name}-release",
             ReleaseArgs(
@@ -202,6 +208,7 @@ class SafeDelivery(pulumi.ComponentResource):
                 description=f"{args.name_prefix} source {args.source_version}" if args.source_version else "",
                 retry_failed=args.delivery.retry_failed_version,
                 keep_versions=args.delivery.keep_versions,
+                after_hook_function=post_hook,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
         )

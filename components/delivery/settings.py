@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from components.settings import Settings
 
@@ -22,6 +22,10 @@ class DeliveryConfig(Settings):
     pre_traffic_check: bool = True
     """Before any traffic moves, a hook function invokes the new version with the readiness route and a
     read; a version that fails never gets a request."""
+    # Strict: a YAML string such as "no" must not be read as a switch that is on.
+    post_traffic_check: StrictBool = True
+    """Once all traffic has moved, a hook function sends the smoke test's reads through the alias; a
+    failure fails the release and CodeDeploy moves the alias back to the previous version."""
     keep_versions: int = Field(default=3, ge=2, le=100)
     """Published versions kept after each release (the live one and those before it, for a rollback);
     older ones are deleted: each is stored and, with SnapStart, its snapshot is billed while it exists."""

@@ -8,7 +8,10 @@ Written for what actually arrives in the log groups:
   `status_code` (int), `duration_ms` (float); one `"business event"` line per event with `event` and
   `item_id`) and Lambda's own JSON platform records, e.g. `{"type": "platform.report", "record":
   {"metrics": {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB",
-  "initDurationMs" (cold starts only)}}}`;
+  "initDurationMs" (cold starts only), "restoreDurationMs" (SnapStart restores only)}}}`. With SnapStart
+  a new environment restores a snapshot and its report carries `restoreDurationMs` and no
+  `initDurationMs` (Lambda developer guide, "Monitoring for Lambda SnapStart"; Telemetry API schema
+  reference, `platform.report`), so a SnapStart function's cold starts are read from the former;
 - the API access-log group holds one JSON line per request with the keys of
   `components.service.http_api.ACCESS_LOG_FIELDS`, every value a string (`status`, `responseLatency`...).
 
@@ -67,6 +70,24 @@ FUNCTION_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
 )
 
 
+# Only on the log group of a function with SnapStart: its cold starts are snapshot restores.
+SNAPSTART_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
+    MetricFilterSpec(
+        key="restore-duration",
+        metric_name="RestoreDuration",
+        pattern='{ $.type = "platform.report" && $.record.metrics.restoreDurationMs > 0 }',
+        value="$.record.metrics.restoreDurationMs",
+        unit="Milliseconds",
+    ),
+)
+
+
+def function_metric_filters(snap_start: bool) -> tuple[MetricFilterSpec, ...]:
+    """The metric filters of a function's log group: init duration, memory and ERROR lines, and the
+    restore duration where SnapStart is on (the init filter stays: an unqualified invocation still inits)."""
+    return FUNCTION_METRIC_FILTERS + (SNAPSTART_METRIC_FILTERS if snap_start else ())
+
+
 # On the access log, whose values are all strings: requests API Gateway refused before the function
 # ran, because the token was missing or invalid (401) or lacked the route's scope (403).
 ACCESS_LOG_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
@@ -96,7 +117,9 @@ def function_log_metrics_namespace(metrics_namespace: str, function_key: str) ->
     return f"{metrics_namespace}/{function_key}"
 
 
-def filter_spec(filter_key: str, specs: tuple[MetricFilterSpec, ...] = FUNCTION_METRIC_FILTERS) -> MetricFilterSpec:
+def filter_spec(
+    filter_key: str, specs: tuple[MetricFilterSpec, ...] = FUNCTION_METRIC_FILTERS + SNAPSTART_METRIC_FILTERS
+) -> MetricFilterSpec:
     for spec in specs:
         if spec.key == filter_key:
             return spec
@@ -158,11 +181,15 @@ SAVED_QUERIES: tuple[SavedQuery, ...] = (
            "limit 100"),
     ),
     SavedQuery(
-        "cold-starts", "Cold starts and init durations", ("function",),
-        _q('filter type = "platform.report" and ispresent(record.metrics.initDurationMs)',
-           "stats count(*) as cold_starts, avg(record.metrics.initDurationMs) as avg_init_ms, "
-           "pct(record.metrics.initDurationMs, 99) as p99_init_ms, max(record.metrics.initDurationMs) as max_init_ms "
-           "by bin(1h)"),
+        # Both shapes of a cold start: an init, or a SnapStart restore (which reports no init duration).
+        "cold-starts", "Cold starts: init and SnapStart restore durations", ("function",),
+        _q('filter type = "platform.report" and '
+           "(ispresent(record.metrics.initDurationMs) or ispresent(record.metrics.restoreDurationMs))",
+           "stats count(*) as cold_starts, count(record.metrics.initDurationMs) as inits, "
+           "pct(record.metrics.initDurationMs, 99) as p99_init_ms, max(record.metrics.initDurationMs) as max_init_ms, "
+           "count(record.metrics.restoreDurationMs) as restores, "
+           "pct(record.metrics.restoreDurationMs, 99) as p99_restore_ms, "
+           "max(record.metrics.restoreDurationMs) as max_restore_ms by bin(1h)"),
     ),
     SavedQuery(
         "slowest-requests", "Slowest requests", ("function",),

@@ -48,11 +48,16 @@ from components.monitoring.settings import MonitoringConfig
 
 # Keys of what ServiceMonitoring watches of its own making (config may name them in thresholds).
 CANARY_KEY = "health"
-# What judges a release: the alias alarms of each function a deployment shifts (60-second periods, Lambda's
-# per-alias metrics), and the service's critical request-health alarms. Metric alarms only: CodeDeploy's
-# alarm configuration documents CloudWatch metric alarms, and the SLO burn-rate composites stay in ALARM
-# long after their cause, which would stop the release of its fix.
-RELEASE_ALARM_KINDS: tuple[str, ...] = (function.ALIAS_ERROR_RATE.kind, function.ALIAS_DURATION.kind)
+# What judges a release: the alias alarms of each function a deployment shifts and the alarms of the version
+# under release alone (60-second periods, Lambda's per-alias and per-executed-version metrics: at a 10%
+# canary the alias shows a bad version at a tenth of its error rate, the version's own metrics show it
+# whole), and the service's critical request-health alarms. Metric alarms only: CodeDeploy's alarm
+# configuration documents CloudWatch metric alarms, and the SLO burn-rate composites stay in ALARM long
+# after their cause, which would stop the release of its fix.
+RELEASE_ALARM_KINDS: tuple[str, ...] = (
+    function.ALIAS_ERROR_RATE.kind, function.ALIAS_DURATION.kind,
+    function.VERSION_ERROR_RATE.kind, function.VERSION_DURATION.kind,
+)
 RELEASE_GUARD_KINDS: tuple[str, ...] = (http_api.RATE_5XX.kind, function.ERROR_RATE.kind)
 OWN_WATCHED: dict[str, str] = {CANARY_KEY: "canary", **{severity: "topic" for severity in SEVERITIES}}
 

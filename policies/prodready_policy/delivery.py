@@ -1,4 +1,5 @@
-"""Safe delivery: API traffic goes through an alias that CodeDeploy shifts, with rollback on alarms."""
+"""Safe delivery: API traffic goes through an alias that CodeDeploy shifts, with rollback on alarms, and
+each release checks the new version before traffic moves and the service after it has moved."""
 
 from __future__ import annotations
 
@@ -19,20 +20,26 @@ DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 # `arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations`.
 _FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:(?P<name>[^:/]+)(?::(?P<qualifier>[^/]+))?")
 REQUIRED_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
-
+# The Lambda AppSpec's lifecycle hooks, and the input of the releasing resource (the program's Release)
+# that names each one's function: BeforeAllowTraffic runs before any traffic moves, AfterAllowTraffic
+# once all of it has (CodeDeploy User Guide, "AppSpec 'hooks' section").
+HOOK_INPUTS: dict[str, str] = {"BeforeAllowTraffic": "hookFunction", "AfterAllowTraffic": "afterHookFunction"}
 SAFE_DEPLOYMENT = PolicySpec(
     name="lambda-safe-deployment",
     description=(
         "Requires every API integration with a Lambda function to invoke an alias (never the function's "
         "$LATEST or a pinned version), and every such alias to be released through a CodeDeploy deployment "
-        "group that watches alarms and rolls back on alarm and on failure."
+        "group that watches alarms and rolls back on alarm and on failure, by releases that run the "
+        "required lifecycle hooks (a check before traffic moves and one after)."
     ),
     severity=Severity.CRITICAL,
     remediation_steps=(
         "Publish versions (publish=True), point the integration at the alias's invoke ARN, and release it "
         "through an aws.codedeploy.DeploymentGroup with alarm_configuration (enabled, the alias's alarms) and "
         "auto_rollback_configuration (DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM); in this program, "
-        "components/delivery (SafeDelivery), which the service uses by default."
+        "components/delivery (SafeDelivery), which the service uses by default. Turn on "
+        "prodready:delivery.preTrafficCheck and postTrafficCheck so that each release names a "
+        "BeforeAllowTraffic and an AfterAllowTraffic hook function of the stack."
     ),
     config_properties={
         "requiredRollbackEvents": string_list(
@@ -44,6 +51,15 @@ SAFE_DEPLOYMENT = PolicySpec(
             "the alarms no canary to judge).",
             [],
         ),
+        "requiredHooks": {
+            **string_list(
+                "Lifecycle hooks every release of the alias must run, each a function of the stack: "
+                "BeforeAllowTraffic (the new version checked before it gets a request) and AfterAllowTraffic "
+                "(the service checked through the alias once all traffic moved; a failure rolls back).",
+                list(HOOK_INPUTS),
+            ),
+            "items": {"type": "string", "enum": list(HOOK_INPUTS)},
+        },
     },
 )
 
@@ -132,27 +148,48 @@ def _group_findings(group: ResourceView, required_events: list[str], forbidden: 
     return findings
 
 
-def _releasing_groups(
+def _releases(
     alias: ResourceView, resources: list[ResourceView], by_urn: dict[str, ResourceView]
-) -> list[ResourceView]:
-    """Deployment groups that release `alias`: a group and the alias are bound only by what deploys
-    them (an AppSpec names the alias, the deployment names the group), so a resource of the stack that
-    takes both as inputs (the program's release resource) is the link."""
-    groups: dict[str, ResourceView] = {}
+) -> list[tuple[ResourceView, ResourceView]]:
+    """(deployment group, releasing resource) pairs that release `alias`: a group and the alias are bound
+    only by what deploys them (an AppSpec names the alias, the deployment names the group), so a resource
+    of the stack that takes both as inputs (the program's release resource) is the link."""
+    pairs: list[tuple[ResourceView, ResourceView]] = []
     for resource in resources:
         if resource.type in (DEPLOYMENT_GROUP, ALIAS):
             continue
         deps = set(resource.dependencies) | {u for us in resource.property_dependencies.values() for u in us}
         if alias.urn not in deps:
             continue
-        for urn in deps:
-            if urn in by_urn and by_urn[urn].type == DEPLOYMENT_GROUP:
-                groups[urn] = by_urn[urn]
-    return list(groups.values())
+        pairs += [(by_urn[urn], resource) for urn in sorted(deps) if urn in by_urn
+                  and by_urn[urn].type == DEPLOYMENT_GROUP]
+    return pairs
+
+
+def _hook_findings(
+    release: ResourceView, required: list[str], functions: dict[str, ResourceView], by_urn: dict[str, ResourceView]
+) -> list[str]:
+    """What the releasing resource lacks of the required lifecycle hooks: a hook named, and a function of the
+    stack behind the name (computed from one, or named as one is)."""
+    findings: list[str] = []
+    for event in required:
+        key = HOOK_INPUTS[event]
+        value = get(release.props, key)
+        if is_unknown(value):
+            continue
+        if not isinstance(value, str) or not value:
+            findings.append(f"release '{release.name}' runs no {event} hook ({key} is empty)")
+            continue
+        sources = [by_urn[u] for u in release.property_dependencies.get(key, ()) if u in by_urn]
+        if not any(s.type == FUNCTION for s in sources) and value not in functions:
+            findings.append(f"release '{release.name}' names {event} hook '{value}', which is no function of this "
+                            "stack")
+    return findings
 
 
 def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iterator[tuple[str | None, str]]:
     by_urn = {r.urn: r for r in resources}
+    functions = {name: r for r in resources if r.type == FUNCTION and isinstance(name := get(r.props, "name"), str)}
     seen: set[str] = set()
     for integration_urn, finding, alias in _served_aliases(resources, by_urn):
         if finding:
@@ -161,7 +198,8 @@ def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iter
         if alias is None or alias.urn in seen:
             continue
         seen.add(alias.urn)
-        groups = _releasing_groups(alias, resources, by_urn)
+        pairs = _releases(alias, resources, by_urn)
+        groups = list({group.urn: group for group, _ in pairs}.values())
         if not groups:
             yield alias.urn, (
                 f"alias '{alias.name}' serves an API but no CodeDeploy deployment group releases it: new versions "
@@ -174,6 +212,13 @@ def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iter
             for group, group_problems in zip(groups, problems, strict=True):
                 for problem in group_problems:
                     yield group.urn, f"{problem}, so a bad release of alias '{alias.name}' stays live."
+        releases = list({release.urn: release for _, release in pairs}.values())
+        for release in releases:
+            for problem in _hook_findings(release, list(config["requiredHooks"]), functions, by_urn):
+                yield release.urn, (
+                    f"{problem}: a release of alias '{alias.name}' must check the new version before traffic "
+                    "moves and the service after it has moved, so that a failed check rolls it back."
+                )
 
 
 def policies() -> list[Policy]:

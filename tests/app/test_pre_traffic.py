@@ -1,185 +1,35 @@
-"""The pre-traffic hook, run in-process against the real API handler.
-
-CodeDeploy is a real botocore client under a Stubber: its responses are checked against botocore's
-model, and the report must be exactly the expected call. Lambda is a fake client whose `invoke`
-validates its parameters against the same model and runs `service.handler.lambda_handler` (over moto
-DynamoDB, as the other app tests do) for the target version only, answering as Lambda does:
-the function's result, or its error document with `FunctionError` when the handler raises.
-"""
+"""The pre-traffic hook, run in-process against the real API handler (the bench: hook_testkit)."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
-from botocore.validate import validate_parameters
-from catalog_testkit import EVENTS_DIR, REGION, FakeLambdaContext, json_lines, load_event
+from catalog_testkit import EVENTS_DIR, load_event
+from hook_testkit import (
+    ACCOUNT,
+    DEPLOYMENT_ID,
+    EXECUTION_ID,
+    FUNCTION,
+    Hook,
+    HookContext,
+    appspec,
+    deployment,
+    wired,
+)
 from pre_traffic import handler as hook
-
-DEPLOYMENT_ID = "d-4Q7EXAMPLE"
-EXECUTION_ID = "eyJkZXBsb3ltZW50SWQiOiJkLTRRN0VYQU1QTEUifQ=="
-FUNCTION = "prodready-dev-api"
-ACCOUNT = "123456789012"
-HOOK_EVENT = {"DeploymentId": DEPLOYMENT_ID, "LifecycleEventHookExecutionId": EXECUTION_ID}
-
-
-def appspec(target_version: str = "7", current_version: str = "6") -> str:
-    return json.dumps(
-        {
-            "version": 0.0,
-            "Resources": [
-                {
-                    "api": {
-                        "Type": "AWS::Lambda::Function",
-                        "Properties": {
-                            "Name": FUNCTION,
-                            "Alias": "live",
-                            "CurrentVersion": current_version,
-                            "TargetVersion": target_version,
-                        },
-                    }
-                }
-            ],
-            "Hooks": [{"BeforeAllowTraffic": "prodready-dev-pre-traffic"}],
-        }
-    )
-
-
-def deployment(content: str | None = None, revision: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A GetDeployment response for a Lambda deployment with an inline (AppSpecContent) revision."""
-    if revision is None:
-        revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": content or appspec()}}
-    return {
-        "deploymentInfo": {
-            "applicationName": "prodready-dev",
-            "deploymentGroupName": "prodready-dev-api",
-            "deploymentConfigName": "CodeDeployDefault.LambdaAllAtOnce",
-            "deploymentId": DEPLOYMENT_ID,
-            "revision": revision,
-            "status": "InProgress",
-            "createTime": datetime(2025, 3, 12, 10, 15, 30, tzinfo=UTC),
-            "creator": "user",
-            "computePlatform": "Lambda",
-            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        }
-    }
-
-
-class HookContext(FakeLambdaContext):
-    """The hook's own context: its 60 s budget, or what is left of it."""
-
-    def __init__(self, remaining_ms: int = 60_000) -> None:
-        super().__init__(
-            function_name="prodready-dev-pre-traffic",
-            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:prodready-dev-pre-traffic",
-            log_group_name="/aws/lambda/prodready-dev-pre-traffic",
-        )
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-@dataclass
-class FakeLambda:
-    """Lambda's Invoke for one published version of the API function, running the real handler."""
-
-    app: ModuleType
-    version: str = "7"
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    _input_shape: Any = field(
-        default_factory=lambda: (
-            botocore.session.get_session().get_service_model("lambda").operation_model("Invoke").input_shape
-        )
-    )
-
-    def invoke(self, **params: Any) -> dict[str, Any]:
-        validate_parameters(params, self._input_shape)
-        self.calls.append({name: value for name, value in params.items() if name != "Payload"})
-        if params["FunctionName"] != FUNCTION or params.get("Qualifier") != self.version:
-            error = {"Code": "ResourceNotFoundException", "Message": f"Function not found: {params['FunctionName']}"}
-            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 404}}, "Invoke")
-        # Through JSON both ways, as Lambda passes the payload and the result.
-        event = json.loads(params["Payload"])
-        self.events.append(event)
-        context = FakeLambdaContext(
-            function_version=self.version,
-            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}:{self.version}",
-        )
-        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": self.version}
-        try:
-            result: Any = self.app.lambda_handler(event, context)
-        except Exception as exc:
-            # Lambda's document for an unhandled exception of a Python function.
-            result = {
-                "errorMessage": str(exc),
-                "errorType": type(exc).__name__,
-                "requestId": context.aws_request_id,
-                "stackTrace": traceback.format_tb(exc.__traceback__),
-            }
-            response["FunctionError"] = "Unhandled"
-        body = json.dumps(result).encode()
-        return {**response, "Payload": StreamingBody(io.BytesIO(body), len(body))}
-
-
-@dataclass
-class Hook:
-    """The hook wired to a stubbed CodeDeploy and the fake Lambda; its log lines collected."""
-
-    codedeploy: Stubber
-    lambda_: FakeLambda
-    log: io.StringIO
-
-    def expect_deployment(self, response: dict[str, Any] | None = None) -> None:
-        self.codedeploy.add_response("get_deployment", response or deployment(), {"deploymentId": DEPLOYMENT_ID})
-
-    def expect_report(self, status: str) -> None:
-        self.codedeploy.add_response(
-            "put_lifecycle_event_hook_execution_status",
-            {"lifecycleEventHookExecutionId": EXECUTION_ID},
-            {"deploymentId": DEPLOYMENT_ID, "lifecycleEventHookExecutionId": EXECUTION_ID, "status": status},
-        )
-
-    def run(self, context: HookContext | None = None) -> dict[str, Any]:
-        with self.codedeploy:
-            summary = hook.lambda_handler(dict(HOOK_EVENT), context or HookContext())
-            self.codedeploy.assert_no_pending_responses()
-        return summary
-
-    def lines(self, message: str) -> list[dict[str, Any]]:
-        return [line for line in json_lines(self.log.getvalue()) if line.get("message") == message]
-
-    def check_line(self, check: str) -> dict[str, Any]:
-        matching = [line for line in self.lines("pre-traffic check") if line["check"] == check]
-        assert len(matching) == 1, self.log.getvalue()
-        return matching[0]
 
 
 @pytest.fixture
 def pre_traffic(handler: ModuleType, dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hook]:
-    codedeploy = botocore.session.get_session().create_client(
-        "codedeploy", region_name=REGION, config=hook.CODEDEPLOY_CONFIG
-    )
-    fake_lambda = FakeLambda(handler)
-    monkeypatch.setattr(hook, "codedeploy_client", lambda: codedeploy)
-    monkeypatch.setattr(hook, "lambda_client", lambda: fake_lambda)
-    log = io.StringIO()
-    previous = hook.logger.registered_handler.setStream(log)
-    yield Hook(Stubber(codedeploy), fake_lambda, log)
-    hook.logger.registered_handler.setStream(previous)
+    with wired(hook, handler, monkeypatch) as bench:
+        yield bench
 
 
 # --- the outcomes -------------------------------------------------------------------------------

@@ -201,13 +201,18 @@ def test_dashboard_body_is_valid_and_shows_existing_alarms(plans: dict[str, Plan
 def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     groups = {g.inputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    # Each watched function's log group (the service's and the pre-traffic hook's), and the access logs.
+    # Each watched function's log group (the service's and the traffic hooks'), and the access logs.
     log_groups = {"api": f"/aws/lambda/catalog-{stack}-api", "pre-traffic": f"/aws/lambda/catalog-{stack}-pre-traffic",
+                  "post-traffic": f"/aws/lambda/catalog-{stack}-post-traffic",
                   "http": f"/aws/apigateway/catalog-{stack}/access-logs"}
     filters = {f.inputs["name"]: f for f in plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")}
+    # With SnapStart (prod) the service's cold starts are restores: their duration has a filter of its own.
+    restores = [f"catalog-{stack}-api-restore-duration"] if committed_config(stack).lambda_.snap_start else []
     assert sorted(filters) == sorted(
-        [f"catalog-{stack}-{fn}-{key}" for fn in ("api", "pre-traffic")
-         for key in ("init-duration", "max-memory-used", "error-log-lines")] + [f"catalog-{stack}-http-auth-refusals"])
+        [f"catalog-{stack}-{fn}-{key}" for fn in ("api", "pre-traffic", "post-traffic")
+         for key in ("init-duration", "max-memory-used", "error-log-lines")]
+        + [f"catalog-{stack}-http-auth-refusals"] + restores)
+    assert (stack == "prod") == bool(restores)
     for name, metric_filter in filters.items():
         resource = next(key for key in log_groups if name.startswith(f"catalog-{stack}-{key}-"))
         assert metric_filter.inputs["logGroupName"] == log_groups[resource]
@@ -230,7 +235,8 @@ def test_tracing_follows_the_stack_config(plans: dict[str, Plan], stack: str) ->
     group = plan.one("aws:xray/group:Group")
     assert group.inputs["filterExpression"] == (
         f'service("catalog-{stack}-api") {{ fault = true OR error = true }} '
-        f'OR service("catalog-{stack}-pre-traffic") {{ fault = true OR error = true }}'
+        f'OR service("catalog-{stack}-pre-traffic") {{ fault = true OR error = true }} '
+        f'OR service("catalog-{stack}-post-traffic") {{ fault = true OR error = true }}'
     )
     assert group.inputs["insightsConfiguration"] == {"insightsEnabled": True, "notificationsEnabled": True}
     assert (rule.inputs["fixedRate"], stack) in ((1.0, "dev"), (0.05, "prod"))

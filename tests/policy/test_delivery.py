@@ -1,5 +1,6 @@
 """lambda-safe-deployment: API integrations invoke an alias that a deployment group releases with
-alarm rollback. Each case must fire on the broken stack and stay quiet on the correct one."""
+alarm rollback, through releases that run both traffic hooks. Each case must fire on the broken stack
+and stay quiet on the correct one."""
 
 from __future__ import annotations
 
@@ -26,10 +27,16 @@ GOOD_GROUP: dict[str, Any] = {
 }
 
 
+HOOKS = {"hookFunction": "catalog-pre-traffic", "afterHookFunction": "catalog-post-traffic"}
+
+
 def _stack(*, uri: Any = None, group: dict[str, Any] | None = GOOD_GROUP, release: bool = True,
-           alias_name: str = "live") -> StackBuilder:
+           alias_name: str = "live", hooks: dict[str, Any] | None = None) -> StackBuilder:
+    """A served alias, its group and the release linking them; `hooks` the release's hook inputs (default:
+    both, each computed from a hook function of the stack)."""
     stack = StackBuilder()
     function = stack.function("api")
+    hook_functions = {key: stack.function(name) for key, name in HOOKS.items()}
     alias = stack.add("aws:lambda/alias:Alias", "api-live", {"name": alias_name, "functionName": "api"},
                       {"arn": f"{FUNCTION_ARN}:{alias_name}", "invokeArn": _invoke_arn(f"{FUNCTION_ARN}:{alias_name}")},
                       deps={"functionName": [function]})
@@ -40,9 +47,12 @@ def _stack(*, uri: Any = None, group: dict[str, Any] | None = GOOD_GROUP, releas
     if group is not None:
         group_urn = stack.add("aws:codedeploy/deploymentGroup:DeploymentGroup", "delivery-group", group)
         if release:
+            given = HOOKS if hooks is None else hooks
             stack.add("pulumi-python:dynamic/prodready:Release", "delivery-release",
-                      {"functionName": "api", "alias": alias_name, "deploymentGroup": "catalog-live"},
-                      deps={"functionName": [function], "alias": [alias], "deploymentGroup": [group_urn]})
+                      {"functionName": "api", "alias": alias_name, "deploymentGroup": "catalog-live", **given},
+                      deps={"functionName": [function], "alias": [alias], "deploymentGroup": [group_urn],
+                            **{key: [hook_functions[key]] for key, value in given.items()
+                               if key in hook_functions and value == HOOKS[key]}})
     return stack
 
 
@@ -130,6 +140,66 @@ def test_dev_plan_judged_by_prods_config_is_refused_for_releasing_all_at_once(de
     report = analyze(dev_plan, config=POLICY_PACK_DIR / "config" / "prod.json")
     (violation,) = only(report, "lambda-safe-deployment")
     assert "CodeDeployDefault.LambdaAllAtOnce" in violation.message and violation.mandatory
+
+
+HOOK_MESSAGE = ("a release of alias 'api-live' must check the new version before traffic moves and the service "
+                "after it has moved, so that a failed check rolls it back.")
+
+
+def test_a_release_without_its_post_traffic_hook_fires():
+    findings = _findings(_stack(hooks={"hookFunction": "catalog-pre-traffic", "afterHookFunction": ""}))
+    assert findings == [("delivery-release", "release 'delivery-release' runs no AfterAllowTraffic hook "
+                                             f"(afterHookFunction is empty): {HOOK_MESSAGE}")]
+
+
+def test_a_release_without_any_hook_fires_once_per_missing_hook():
+    findings = _findings(_stack(hooks={}))
+    assert [message.split(":")[0] for _, message in findings] == [
+        "release 'delivery-release' runs no BeforeAllowTraffic hook (hookFunction is empty)",
+        "release 'delivery-release' runs no AfterAllowTraffic hook (afterHookFunction is empty)"]
+
+
+def test_a_hook_that_is_no_function_of_the_stack_fires():
+    findings = _findings(_stack(hooks={**HOOKS, "afterHookFunction": "someone-elses-hook"}))
+    expected = ("release 'delivery-release' names AfterAllowTraffic hook 'someone-elses-hook', which is no "
+                f"function of this stack: {HOOK_MESSAGE}")
+    assert findings == [("delivery-release", expected)]
+
+
+def test_hooks_named_as_the_stacks_functions_or_unknown_in_a_preview_pass():
+    # Named without a recorded dependency (a literal name), but a function of the stack has that name.
+    stack = _stack(hooks=dict(HOOKS))
+    for resource in stack.resources:
+        if resource.name == "delivery-release":
+            resource.property_dependencies.pop("afterHookFunction", None)
+    assert _findings(stack) == []
+    assert _findings(_stack(hooks={"hookFunction": UNKNOWN, "afterHookFunction": UNKNOWN})) == []
+
+
+def test_the_hooks_a_stack_requires_are_configurable():
+    only_before = {"hookFunction": "catalog-pre-traffic", "afterHookFunction": ""}
+    assert _findings(_stack(hooks=only_before), requiredHooks=["BeforeAllowTraffic"]) == []
+    assert _findings(_stack(hooks={}), requiredHooks=[]) == []
+    schema = SAFE_DEPLOYMENT.config_properties["requiredHooks"]
+    assert schema["default"] == ["BeforeAllowTraffic", "AfterAllowTraffic"]
+    assert schema["items"]["enum"] == ["BeforeAllowTraffic", "AfterAllowTraffic"]
+
+
+def test_prod_plan_without_its_post_traffic_hook_is_refused(prod_plan, analyze):
+    def drop_hook(resource):
+        for props in (resource.inputs, resource.outputs):
+            props["afterHookFunction"] = ""
+
+    broken = mutate(prod_plan, "catalog-delivery-release", drop_hook)
+    (violation,) = only(analyze(broken), "lambda-safe-deployment")
+    assert violation.mandatory
+    assert "runs no AfterAllowTraffic hook (afterHookFunction is empty)" in violation.message
+
+
+def test_prod_plan_with_the_post_traffic_check_switched_off_is_refused(plan_with, analyze):
+    variant = plan_with("prod", {"prodready:delivery": {"postTrafficCheck": False}})
+    (violation,) = only(analyze(variant), "lambda-safe-deployment")
+    assert violation.mandatory and "AfterAllowTraffic" in violation.message
 
 
 def test_group_alarms_unknown_in_a_preview_are_not_judged():

@@ -176,3 +176,23 @@ def test_budget_and_anomaly_alerts_wait_for_the_topic_policies(plans: dict[str, 
     # The budget notifies both topics; prod's IMMEDIATE anomaly alerts the warning topic too (dev
     # mails a daily digest instead).
     assert checked == (3 if stack == "prod" else 2)
+
+
+def test_the_release_signals_are_priced(prod_plan: Plan, plan_with: Callable[..., Plan]) -> None:
+    # The version alarms read four AWS/Lambda metrics (errors, p99 and invocations twice), each billed as an
+    # alarm metric; the SnapStart restore filter adds a custom metric and its alarm one alarm metric.
+    alarms = {a.inputs["name"]: a for a in prod_plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    versions = [a for name, a in alarms.items() if "-lambda-version-" in name]
+    assert len(versions) == 2 and sum(cost.alarm_metrics(a)[0] for a in versions) == 4
+    without = plan_with("prod", {"prodready:lambda": {"snapStart": False}})
+
+    def line(plan: Plan, item: str) -> float:
+        est = _estimate(plan)
+        return sum(x.quantity_at_traffic for x in est.lines if x.item == item)
+
+    assert line(prod_plan, "CloudWatch custom metrics") - line(without, "CloudWatch custom metrics") == 1
+    assert line(prod_plan, "CloudWatch alarms, standard") - line(without, "CloudWatch alarms, standard") == 1
+    # Each release runs the post-traffic hook: itself and three reads through the alias.
+    config = load_stack_config("prod", prod_plan.config)
+    checks = line(prod_plan, "Lambda post-traffic checks (hook and alias)")
+    assert checks == pytest.approx(config.traffic.releases_per_month * 4 / 1e6)

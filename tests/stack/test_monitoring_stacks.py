@@ -28,9 +28,10 @@ SLO_WINDOWS = {(kind, severity) for kind in ("slo-availability-burn-rate", "slo-
 # What each watched resource must have, per committed stack: (alarm kind, severity).
 FUNCTION = {("lambda-error-rate", C), ("lambda-error-rate", W), ("lambda-throttles", W), ("lambda-duration-p99", W),
             ("lambda-init-duration-p99", W), ("lambda-memory", W), ("lambda-error-logs", W)}
-# The live alias a release shifts: what judges a canary.
-ALIAS = {("lambda-alias-error-rate", W), ("lambda-alias-duration-p99", W)}
-# The pre-traffic hook: a function like any other, except that it never pages (a failure fails the release).
+# The live alias a release shifts, and the version under release alone: what judges a canary.
+ALIAS = {("lambda-alias-error-rate", W), ("lambda-alias-duration-p99", W), ("lambda-version-error-rate", W),
+         ("lambda-version-duration-p99", W)}
+# The traffic hooks: functions like any other, except that they never page (a failure fails the release).
 HOOK = {kind for kind in FUNCTION if kind[1] == W}
 API = {("api-5xx-rate", C), ("api-5xx-rate", W), ("api-4xx-rate", W), ("api-latency-p99", W),
        ("api-integration-latency-p99", W), ("api-near-throttle-limit", W), ("api-auth-refusals", W)} | SLO_WINDOWS
@@ -42,16 +43,18 @@ EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
     "dev": {
         "function": FUNCTION | ALIAS,
         "hook": HOOK,
+        "post-hook": HOOK,
         "api": API,
         "table": TABLE,
         "topic": TOPIC,
         "service": {("dynamodb-user-errors", W), ("maintenance-window", W)},
     },
     "prod": {
-        # prod reserves concurrency, tightens latency with a critical p99, expects traffic (no-traffic alarm,
-        # anomaly bands) and runs the canary.
-        "function": FUNCTION | ALIAS | {("lambda-concurrency", W)},
+        # prod reserves concurrency, restores cold starts from SnapStart snapshots, tightens latency with a
+        # critical p99, expects traffic (no-traffic alarm, anomaly bands) and runs the canary.
+        "function": FUNCTION | ALIAS | {("lambda-concurrency", W), ("lambda-restore-duration-p99", W)},
         "hook": HOOK,
+        "post-hook": HOOK,
         "api": API | {("api-latency-p99", C), ("api-no-traffic", C), ("api-traffic-anomaly", W),
                       ("api-latency-anomaly", W)},
         "table": TABLE,
@@ -80,6 +83,7 @@ def _metrics(alarm: PlannedResource) -> list[tuple[str, dict[str, str]]]:
 def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     """Which resource an alarm watches, from its metrics' dimensions (as the policy pack matches them)."""
     function, hook = f"catalog-{stack}-api", f"catalog-{stack}-pre-traffic"
+    post_hook = f"catalog-{stack}-post-traffic"
     api = plan.one("aws:apigatewayv2/api:Api").id
     tables = {t.outputs["name"] for t in plan.of_type("aws:dynamodb/table:Table")}
     found = set()
@@ -88,6 +92,8 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
             found.add("function")
         elif dims.get("FunctionName") == hook or namespace == f"prodready/catalog-{stack}/pre-traffic":
             found.add("hook")
+        elif dims.get("FunctionName") == post_hook or namespace == f"prodready/catalog-{stack}/post-traffic":
+            found.add("post-hook")
         elif (dims.get("ApiId") == api and dims.get("Stage") == "$default") or \
                 namespace == f"prodready/catalog-{stack}/http":
             found.add("api")
@@ -139,7 +145,8 @@ def test_alarm_summary_counts_by_severity(prod_plan: Plan) -> None:
     metric_row = next(line for line in summary.splitlines() if line.strip().startswith("metric alarms")).split()
     # Other layers' alarms (the cost guard's billing alarm) are counted too, by their own Severity tag.
     assert int(metric_row[2]) >= critical and int(metric_row[-1]) >= len(mine)
-    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 7" in summary
+    # Three per function (the service's and both hooks'), the service's SnapStart restores, the access log's.
+    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 11" in summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,9 +159,10 @@ def _stack_monitoring(stack: str) -> dict[str, Any]:
 
 
 def _by_kind(plan: Plan) -> dict[tuple[str, str], PlannedResource]:
-    # The service's alarms (not the pre-traffic hook's, which has the same function kinds).
+    # The service's alarms (not the traffic hooks', which have the same function kinds).
     return {(a.inputs["tags"]["AlarmKind"], a.inputs["tags"]["Severity"]): a for a in _mine(plan, METRIC_ALARM)
-            if "slo" not in a.inputs["tags"]["AlarmKind"] and "-pre-traffic-" not in a.inputs["name"]}
+            if "slo" not in a.inputs["tags"]["AlarmKind"] and "-pre-traffic-" not in a.inputs["name"]
+            and "-post-traffic-" not in a.inputs["name"]}
 
 
 def test_thresholds_follow_config_overrides(dev_plan: Plan, plan_with: Callable[..., Plan]) -> None:

@@ -203,10 +203,12 @@ def metric_keys(metric: Any) -> list[str]:
     """Keys a scenario may give a metric's value under, most specific first.
 
     `<name>@<qualifier>:<stat>`, `<name>@<qualifier>`, `<name>:<stat>`, `<name>`, where the qualifier
-    is the metric's Operation, GlobalSecondaryIndexName, or `alias` for alias (Resource) metrics.
+    is the metric's Operation, GlobalSecondaryIndexName, `version` for the metrics of one version through
+    an alias (ExecutedVersion), or `alias` for alias (Resource) metrics.
     """
     dims = dict(metric.dimensions)
-    qualifier = dims.get("Operation") or dims.get("GlobalSecondaryIndexName") or ("alias" if "Resource" in dims else "")
+    qualifier = (dims.get("Operation") or dims.get("GlobalSecondaryIndexName")
+                 or ("version" if "ExecutedVersion" in dims else "alias" if "Resource" in dims else ""))
     name, stat = metric.metric_name, metric.stat
     if qualifier:
         # A qualified metric never reads the unqualified value (alias errors are not function-wide errors).

@@ -3,7 +3,7 @@
 The numbers here are written out, not derived from the alarm specs: each scenario sits on the default
 threshold's boundary (just above fires, at the threshold stays quiet), so that inverting a comparison,
 moving a default threshold or changing an M-out-of-N window fails a test. Datapoints are keyed by metric
-name (`Errors`), statistic (`Duration:p99`) and qualifier (`Errors@alias`, `SystemErrors@GetItem`,
+name (`Errors`), statistic (`Duration:p99`) and qualifier (`Errors@alias`, `Errors@version`, `SystemErrors@GetItem`,
 `ReadThrottleEvents@by-name`), see `cloudwatch_semantics.metric_keys`.
 """
 
@@ -23,7 +23,8 @@ from components.monitoring.service_level import SloTarget
 BASE = "https://example.com/runbooks"
 NS = "prodready/svc-test"
 FUNCTION = WatchedFunction("api", "svc-test-api", "/aws/lambda/svc-test-api", timeout_seconds=10, memory_mb=512,
-                           metrics_namespace=NS, reserved_concurrency=100, alias="live")
+                           metrics_namespace=NS, reserved_concurrency=100, alias="live", release_version="7",
+                           snap_start=True)
 API = WatchedApi("http", "a1b2c3d4e5", "$default", "https://a1b2c3d4e5.example", "/aws/apigateway/x", NS,
                  throttling_rate_limit=500)
 TABLE = WatchedTable("table", "svc-test-items", index_names=("by-name",), operations=("GetItem", "PutItem"))
@@ -60,6 +61,13 @@ def _states(kind: str, periods: list[dict[str, Any]], resource: str | None = Non
 def _times(n: int, period: dict[str, Any]) -> list[dict[str, Any]]:
     return [period] * n
 
+
+CANARY_FAILING = ([{"Errors@version": 5, "Invocations@version": 50, "Errors@alias": 5, "Invocations@alias": 500}] * 2
+                  + [{"Errors@version": 0, "Invocations@version": 50, "Errors@alias": 0, "Invocations@alias": 500}])
+CANARY_SLOW = ([{"Duration@version:p99": 8500, "Invocations@version": 50, "Duration@alias:p99": 900,
+                 "Invocations@alias": 500}] * 2
+               + [{"Duration@version:p99": 10, "Invocations@version": 50, "Duration@alias:p99": 10,
+                   "Invocations@alias": 500}])
 
 # (kind, resource, what happens, periods oldest first, expected state by alarm name without the prefix)
 SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]]] = [
@@ -108,6 +116,32 @@ SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]
     ("lambda-alias-duration-p99", None, "alias p99 8 s",
      _times(3, {"Duration@alias:p99": 8000, "Invocations@alias": 50}),
      {"api-lambda-alias-duration-p99-warning": "OK"}),
+    # At a 10% canary: 5 of the 50 requests the new version got failed (10%), 1% of the alias's 500. The
+    # alias alarm does not see it; the version's does.
+    ("lambda-version-error-rate", None, "10% of the canary's requests fail in 2 of 3 minutes, 1% on the alias",
+     CANARY_FAILING, {"api-lambda-version-error-rate-warning": "ALARM"}),
+    ("lambda-alias-error-rate", None, "the same canary: 1% on the alias as a whole",
+     CANARY_FAILING, {"api-lambda-alias-error-rate-warning": "OK"}),
+    ("lambda-version-error-rate", None, "exactly 1% of the version's requests fail",
+     _times(3, {"Errors@version": 1, "Invocations@version": 100}), {"api-lambda-version-error-rate-warning": "OK"}),
+    ("lambda-version-error-rate", None, "the alias failing on the other version does not judge this one",
+     _times(3, {"Errors@alias": 50, "Invocations@alias": 500, "Errors@version": 0, "Invocations@version": 50}),
+     {"api-lambda-version-error-rate-warning": "OK"}),
+    ("lambda-version-error-rate", None, "9 of 9 fail, under 10 invocations: not judged",
+     _times(3, {"Errors@version": 9, "Invocations@version": 9}), {"api-lambda-version-error-rate-warning": "OK"}),
+    ("lambda-version-duration-p99", None, "the version's p99 8.5 s in 2 of 3, the alias's 900 ms",
+     CANARY_SLOW, {"api-lambda-version-duration-p99-warning": "ALARM"}),
+    ("lambda-alias-duration-p99", None, "the same slow canary: the alias's p99 900 ms",
+     CANARY_SLOW, {"api-lambda-alias-duration-p99-warning": "OK"}),
+    ("lambda-version-duration-p99", None, "the version's p99 8 s",
+     _times(3, {"Duration@version:p99": 8000, "Invocations@version": 50}),
+     {"api-lambda-version-duration-p99-warning": "OK"}),
+    ("lambda-restore-duration-p99", None, "1.1 s restores in 2 of 3",
+     [{"RestoreDuration:p99": 1100}, {"RestoreDuration:p99": 300}, {"RestoreDuration:p99": 1100}],
+     {"api-lambda-restore-duration-p99-warning": "ALARM"}),
+    ("lambda-restore-duration-p99", None, "1 s restores, and slow inits do not count as restores",
+     _times(3, {"RestoreDuration:p99": 1000, "InitDuration:p99": 5000}),
+     {"api-lambda-restore-duration-p99-warning": "OK"}),
     ("api-5xx-rate", None, "3.1% 5xx", [{"5xx": 31, "Count": 1000}],
      {"http-api-5xx-rate-critical": "ALARM", "http-api-5xx-rate-warning": "ALARM"}),
     ("api-5xx-rate", None, "2% 5xx", [{"5xx": 20, "Count": 1000}],

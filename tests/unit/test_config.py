@@ -281,6 +281,17 @@ def test_delivery_defaults_and_bad_values_are_named() -> None:
         "prodready:delivery.percentage: Input should be less than or equal to 99")
 
 
+def test_the_post_traffic_check_is_on_in_both_profiles_and_takes_a_boolean_only() -> None:
+    for stack in ("prod", "dev"):
+        assert load_stack_config(stack, _raw(stack)).delivery.post_traffic_check is True
+    off = load_stack_config("dev", _raw("dev", prodready__delivery={"strategy": "all-at-once",
+                                                                     "postTrafficCheck": False}))
+    assert off.delivery.post_traffic_check is False
+    for value in ("no", "yes", 1):
+        assert _problems("prod", _raw("prod", prodready__delivery={"postTrafficCheck": value})) == [
+            f"prodready:delivery.postTrafficCheck: Input should be a valid boolean (got {value!r})"]
+
+
 @pytest.mark.parametrize("origin", ["http://localhost.evil.example", "http://example.com", "https://example.com/app",
                                     "https://", "ftp://example.com", "https://example.com:99999x"])
 def test_origins_that_are_not_an_origin_or_not_local_over_http_are_refused(origin: str) -> None:

@@ -508,3 +508,16 @@ def test_releases_run_the_hook_and_codedeploy_is_free() -> None:
     assert (deployments.quantity_at_traffic, deployments.at_traffic) == (30, 0.0)
     # The hook serves no client request: the client-request lines are unchanged.
     assert _line(est, "Lambda requests").at_traffic == _line(_estimate(), "Lambda requests").at_traffic
+
+
+def test_releases_run_the_post_traffic_hook_too() -> None:
+    component = _res("prodready:delivery:PostTrafficHook", "post-hook")
+    hook = _res("aws:lambda/function:Function", "post-hook-fn", component.urn, inputs={
+        "name": "post-hook", "memorySize": 256.0, "architectures": ["arm64"]})
+    traffic = TRAFFIC.model_copy(update={"releases_per_month": 30})
+    est = _estimate(_with(small_plan(), component, hook), traffic)
+    checks = _line(est, "Lambda post-traffic checks (hook and alias)")
+    # Each release: the hook and the smoke test's three reads through the alias.
+    assert (checks.quantity_at_rest, checks.quantity_at_traffic) == (0, pytest.approx(30 * 4 / 1e6))
+    assert _line(est, "Lambda post-traffic hook compute (arm64)").quantity_at_traffic == pytest.approx(0.25 * 30)
+    assert not [line for line in est.lines if "pre-traffic" in line.item]

@@ -1,5 +1,5 @@
 """Safe delivery as data: the deployment configuration, the release timeout and alarms, and the
-least-privilege policies of the CodeDeploy service role and the pre-traffic hook."""
+least-privilege policies of the CodeDeploy service role and the traffic hooks."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ GROUP_ARN = documents.deployment_group_arn("aws", REGION, ACCOUNT, NAMES)
 FUNCTION_ARN = documents.function_arn("aws", REGION, ACCOUNT, "catalog-prod-api")
 ALIAS_ARN = f"{FUNCTION_ARN}:live"
 HOOK_ARN = documents.function_arn("aws", REGION, ACCOUNT, NAMES.hook_function)
+POST_HOOK_ARN = documents.function_arn("aws", REGION, ACCOUNT, NAMES.post_hook_function)
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:catalog-prod-warning"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -22,6 +23,7 @@ KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 def test_names_are_fixed_by_the_prefix():
     assert (NAMES.application, NAMES.group, NAMES.hook_function) == (
         "catalog-prod", "catalog-prod-live", "catalog-prod-pre-traffic")
+    assert NAMES.post_hook_function == "catalog-prod-post-traffic"
     expected = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:catalog-prod/catalog-prod-live"
     assert expected == GROUP_ARN
 
@@ -89,6 +91,27 @@ def test_service_role_shifts_only_the_functions_aliases_and_invokes_only_the_hoo
     # DescribeAlarms on * is excused by the pack's allow-list (composite alarms need it); nothing else is.
     assert identity_allows(policy, "cloudwatch:DescribeAlarms", "*")
     assert wildcard_findings(policy) == []
+
+
+def test_post_traffic_hook_reads_and_reports_its_group_and_invokes_the_alias_only():
+    policy = {"Version": "2012-10-17", "Statement": documents.hook_statements(GROUP_ARN, FUNCTION_ARN, "live")}
+    assert identity_allows(policy, "codedeploy:PutLifecycleEventHookExecutionStatus", GROUP_ARN)
+    assert identity_allows(policy, "codedeploy:GetDeployment", GROUP_ARN)
+    assert identity_allows(policy, "lambda:InvokeFunction", ALIAS_ARN)
+    # Not a version, not another alias, not $LATEST: after the shift it checks what API Gateway invokes.
+    for other in (f"{FUNCTION_ARN}:7", f"{FUNCTION_ARN}:staging", FUNCTION_ARN, f"{FUNCTION_ARN}:$LATEST"):
+        assert not identity_allows(policy, "lambda:InvokeFunction", other), other
+    assert wildcard_findings(policy) == []
+
+
+def test_service_role_invokes_the_post_traffic_hook_when_there_is_one():
+    policy = documents.service_role_policy(FUNCTION_ARN, ALIAS_ARN, HOOK_ARN, TOPIC_ARN, KEY_ARN, POST_HOOK_ARN)
+    assert identity_allows(policy, "lambda:InvokeFunction", POST_HOOK_ARN)
+    assert identity_allows(policy, "lambda:InvokeFunction", HOOK_ARN)
+    assert not identity_allows(policy, "lambda:InvokeFunction", ALIAS_ARN)
+    assert wildcard_findings(policy) == []
+    without = documents.service_role_policy(FUNCTION_ARN, ALIAS_ARN, HOOK_ARN, TOPIC_ARN, KEY_ARN)
+    assert not identity_allows(without, "lambda:InvokeFunction", POST_HOOK_ARN)
 
 
 def test_service_role_without_hook_or_topic_grants_neither():

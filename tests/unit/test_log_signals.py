@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from cloudwatch_semantics import json_filter_matches, metric_filter_value
@@ -11,7 +12,12 @@ from cloudwatch_semantics import json_filter_matches, metric_filter_value
 from components.monitoring import logs_insights
 from components.service.http_api import ACCESS_LOG_FIELDS
 
-FILTERS = {spec.key: spec for spec in logs_insights.FUNCTION_METRIC_FILTERS}
+FILTERS = {spec.key: spec for spec in logs_insights.function_metric_filters(snap_start=True)}
+# A new environment's report as AWS documents it, and as a SnapStart function's restored one reads
+# (events/README.md says where each comes from).
+EVENTS = Path(__file__).resolve().parent / "events"
+RECORDED_INIT = json.dumps(json.loads((EVENTS / "platform-report-init.json").read_text()))
+RECORDED_RESTORE = json.dumps(json.loads((EVENTS / "platform-report-restore.json").read_text()))
 
 # What Lambda writes with log_format JSON and system_log_level INFO.
 COLD_REPORT = json.dumps({
@@ -54,6 +60,42 @@ def test_init_duration_is_published_for_cold_starts_only() -> None:
     assert _published("init-duration", COLD_REPORT) == pytest.approx(2480.7)
     for line in (WARM_REPORT, PLATFORM_START, REQUEST_COMPLETED, APP_ERROR, MENTIONS, PLAIN_TEXT):
         assert _published("init-duration", line) is None, line
+
+
+def test_cold_starts_are_read_from_both_documented_report_shapes() -> None:
+    # An on-demand cold start reports its init; a SnapStart one its restore, and no init.
+    assert _published("init-duration", RECORDED_INIT) == pytest.approx(549.04)
+    assert _published("init-duration", RECORDED_RESTORE) is None
+    assert _published("restore-duration", RECORDED_RESTORE) == pytest.approx(191.6)
+    assert _published("restore-duration", RECORDED_INIT) is None
+    for line in (WARM_REPORT, COLD_REPORT, PLATFORM_START, REQUEST_COMPLETED, APP_ERROR, MENTIONS, PLAIN_TEXT):
+        assert _published("restore-duration", line) is None, line
+    # Both are reports: memory is read from either.
+    assert _published("max-memory-used", RECORDED_INIT) == _published("max-memory-used", RECORDED_RESTORE) == 94
+
+
+def test_only_a_snapstart_function_gets_the_restore_filter() -> None:
+    plain = [spec.key for spec in logs_insights.function_metric_filters(snap_start=False)]
+    snap = [spec.key for spec in logs_insights.function_metric_filters(snap_start=True)]
+    assert plain == ["init-duration", "max-memory-used", "error-log-lines"]
+    assert snap == [*plain, "restore-duration"]
+    assert FILTERS["restore-duration"].value == "$.record.metrics.restoreDurationMs"
+    assert FILTERS["restore-duration"].unit == "Milliseconds"
+    ns = logs_insights.function_log_metrics_namespace("prodready/catalog-prod", "api")
+    assert logs_insights.function_log_metric(ns, "restore-duration").metric_name == "RestoreDuration"
+
+
+def test_the_cold_start_query_reads_inits_and_restores() -> None:
+    (query,) = [q for q in logs_insights.SAVED_QUERIES if q.key == "cold-starts"]
+    where, stats = query.query.split("\n| ")
+    # Either field selects a report; each is aggregated on its own (counts, p99, max).
+    assert "ispresent(record.metrics.initDurationMs) or ispresent(record.metrics.restoreDurationMs)" in where
+    for field in ("initDurationMs", "restoreDurationMs"):
+        for aggregate in ("count", "pct", "max"):
+            assert f"{aggregate}(record.metrics.{field}" in stats, (aggregate, field)
+    for event in (RECORDED_INIT, RECORDED_RESTORE):
+        metrics = json.loads(event)["record"]["metrics"]
+        assert ("initDurationMs" in metrics) != ("restoreDurationMs" in metrics)
 
 
 def test_max_memory_used_is_published_from_every_report() -> None:

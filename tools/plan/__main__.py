@@ -1,6 +1,7 @@
 """`python -m tools.plan --stack dev`: the offline plan of a stack.
 
-Prints the resource tree, the count by type and the monthly cost estimate, and writes
+Prints the resource tree, the count by type, the alarms, the release (the deployment group's alarms,
+its lifecycle hooks, the cold-start signals) and the monthly cost estimate, and writes
 build/plan-<stack>.json and build/cost-<stack>.json. Invalid config exits 2 with the validation
 message and writes nothing. Then runs the policy pack (policies/) on the plan as the engine would,
 with policies/config/<stack>.json: violations by policy, and exit 1 on any mandatory one.
@@ -19,7 +20,7 @@ from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, run_plan
 from tools.plan.policy import PolicyConfigError, render_report, run_policy_pack
-from tools.plan.report import render_alarm_summary, render_counts, render_tree
+from tools.plan.report import render_alarm_summary, render_counts, render_release, render_tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     print(render_counts(plan))
     print()
     print(render_alarm_summary(plan))
+    release = render_release(plan)
+    if release:
+        print()
+        print(release)
 
     out = args.out or args.project_dir.resolve() / "build" / f"plan-{args.stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

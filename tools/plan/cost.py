@@ -32,10 +32,33 @@ from tools.plan.harness import Plan, PlannedResource
 PRICES_PATH = Path(__file__).with_name("prices.json")
 SERVICE_COMPONENT = "prodready:service:ServerlessService"
 HOOK_COMPONENT = "prodready:delivery:PreTrafficHook"
+POST_HOOK_COMPONENT = "prodready:delivery:PostTrafficHook"
 # The pre-traffic hook invokes the version under test with the readiness route and a read, in about a
 # second of its own billed duration.
 HOOK_CHECKS = 2
 HOOK_SECONDS_PER_RELEASE = 1.0
+
+
+@dataclass(frozen=True)
+class TrafficHook:
+    """A release's lifecycle hook as the estimate prices it."""
+
+    component: str
+    """Type token of its component."""
+    name: str
+    """Its name on the estimate's lines."""
+    checks: str
+    """What it invokes besides itself."""
+    invocations: int
+    """Requests it makes per release (app/<hook>/handler.py's checks)."""
+
+
+# Each release runs both: the pre-traffic hook invokes the version under test twice (readiness, a read),
+# the post-traffic hook the alias three times (the smoke test's reads).
+TRAFFIC_HOOKS: tuple[TrafficHook, ...] = (
+    TrafficHook(HOOK_COMPONENT, "pre-traffic", "hook and version under test", HOOK_CHECKS),
+    TrafficHook(POST_HOOK_COMPONENT, "post-traffic", "hook and alias", 3),
+)
 SERVICE, OPERATIONS = "service", "operations"
 GB = 1024**3
 FALLBACK_REGION = "us-east-1"
@@ -443,19 +466,19 @@ def estimate(
         out.add(layer, f"Lambda provisioned concurrency ({arch})", "GB-s", p(r, f"lambda.provisionedGbSecond.{arch}"),
                 kept, kept, r)
 
-    # Releases: each runs the pre-traffic hook, which invokes the new version twice; CodeDeploy itself is
-    # free for Lambda. Counted at traffic only: a stack at rest releases nothing.
-    hooks = [f for f in plan.of_type(FUNCTION) if within(plan, f, HOOK_COMPONENT)]
-    for hook in hooks:
-        r, layer = resource_region(plan, hook), layer_of(plan, hook)
-        invocations = traffic.releases_per_month * (1 + HOOK_CHECKS)
-        out.add(layer, "Lambda pre-traffic checks (hook and version under test)", "M requests",
-                p(r, "lambda.requestsPerMillion"), 0, invocations / 1e6, r)
-        arch = (list(_value(hook, "architectures", ["x86_64"])) or ["x86_64"])[0]
-        hook_gb = float(_value(hook, "memorySize", 128)) / 1024
-        hook_gb_s = hook_gb * HOOK_SECONDS_PER_RELEASE * traffic.releases_per_month
-        out.add(layer, f"Lambda pre-traffic hook compute ({arch})", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
-                0, hook_gb_s, r)
+    # Releases: each runs its traffic hooks, which invoke the new version; CodeDeploy itself is free for
+    # Lambda. Counted at traffic only: a stack at rest releases nothing.
+    for kind in TRAFFIC_HOOKS:
+        for hook in [f for f in plan.of_type(FUNCTION) if within(plan, f, kind.component)]:
+            r, layer = resource_region(plan, hook), layer_of(plan, hook)
+            invocations = traffic.releases_per_month * (1 + kind.invocations)
+            out.add(layer, f"Lambda {kind.name} checks ({kind.checks})", "M requests",
+                    p(r, "lambda.requestsPerMillion"), 0, invocations / 1e6, r)
+            arch = (list(_value(hook, "architectures", ["x86_64"])) or ["x86_64"])[0]
+            hook_gb = float(_value(hook, "memorySize", 128)) / 1024
+            hook_gb_s = hook_gb * HOOK_SECONDS_PER_RELEASE * traffic.releases_per_month
+            out.add(layer, f"Lambda {kind.name} hook compute ({arch})", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
+                    0, hook_gb_s, r)
     if plan.of_type(DEPLOYMENT_GROUP):
         out.add(layer_of(plan, plan.of_type(DEPLOYMENT_GROUP)[0]), "CodeDeploy deployments to Lambda", "deployments",
                 p(region, "codedeploy.lambdaDeployment"), 0, traffic.releases_per_month, region)

@@ -1,4 +1,4 @@
-"""Human-readable views of a plan: the resource tree and the count by type."""
+"""Human-readable views of a plan: the resource tree, the count by type, the alarms and the release."""
 
 from __future__ import annotations
 
@@ -89,4 +89,38 @@ def render_alarm_summary(plan: Plan) -> str:
     parts.append(f"X-Ray sampling rules {len(plan.of_type(others[-1][1]))}, "
                  f"groups {len(plan.of_type('aws:xray/group:Group'))}")
     lines.append("  " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+RELEASE = "pulumi-python:dynamic/prodready:Release"
+DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
+LOG_METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+# What a cold start looks like in a function's platform reports: an init, or a SnapStart restore.
+COLD_START_METRICS = ("InitDuration", "RestoreDuration")
+
+
+def render_release(plan: Plan) -> str:
+    """How a new version reaches traffic: each deployment group's shape, the alarms that judge a release
+    (CodeDeploy watches at most 10), the lifecycle hooks, and the cold-start signals of the log groups."""
+    lines = []
+    hooks = {}
+    for release in plan.of_type(RELEASE):
+        hooks[str(release.inputs.get("deploymentGroup"))] = (
+            ("BeforeAllowTraffic", release.inputs.get("hookFunction") or "none"),
+            ("AfterAllowTraffic", release.inputs.get("afterHookFunction") or "none"),
+        )
+    for group in plan.of_type(DEPLOYMENT_GROUP):
+        name = str(group.inputs.get("deploymentGroupName"))
+        alarms = sorted((group.inputs.get("alarmConfiguration") or {}).get("alarms") or [])
+        lines.append(f"release {name}: {group.inputs.get('deploymentConfigName')}, {len(alarms)} of 10 alarms")
+        lines += [f"  alarm  {alarm}" for alarm in alarms]
+        lines += [f"  hook   {event}: {function}" for event, function in hooks.get(name, ())]
+    signals = sorted(
+        f"{f.inputs.get('logGroupName')}: {f.inputs['metricTransformation']['name']}"
+        for f in plan.of_type(LOG_METRIC_FILTER)
+        if (f.inputs.get("metricTransformation") or {}).get("name") in COLD_START_METRICS
+    )
+    if signals:
+        lines.append("cold-start signals (metric filters on platform reports)")
+        lines += [f"  {signal}" for signal in signals]
     return "\n".join(lines)

@@ -1,10 +1,13 @@
 """Watched kind: a Lambda function. Its metrics once; its alarms and its graphs from them.
 
-Invocations, errors, throttles, duration and concurrency come from AWS/Lambda by FunctionName (and, for
-an alias a deployment shifts traffic on, by FunctionName and Resource `<function>:<alias>`). Cold-start
-init duration, memory use and ERROR log lines come from metric filters on the function's log group:
-Lambda's platform records carry no function name, so each function's log metrics get a namespace of
-their own, `<metrics namespace>/<function key>`.
+Invocations, errors, throttles, duration and concurrency come from AWS/Lambda by FunctionName; for an
+alias a deployment shifts traffic on, by FunctionName and Resource `<function>:<alias>`, and for the
+version a release is shifting it to, by FunctionName, Resource and ExecutedVersion (Lambda publishes
+these for invocations through an alias: "Types of metrics for Lambda functions", dimensions). At a 10%
+canary the alias as a whole shows a failing version at a tenth of its error rate; the version's own
+metrics show it whole. Cold-start init (or, with SnapStart, restore) duration, memory use and ERROR log
+lines come from metric filters on the function's log group: Lambda's platform records carry no function
+name, so each function's log metrics get a namespace of their own, `<metrics namespace>/<function key>`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ INIT_DURATION = AlarmKind(
     "lambda-init-duration-p99", "Lambda cold-start init duration p99", "function", "ms", GT,
     "p99 cold-start init duration above {threshold:g} ms in {datapoints} of {evaluations} {period_text} periods",
     {"warning": 2000}, period=900, evaluation_periods=3, datapoints_to_alarm=2)
+# With SnapStart a new environment restores a snapshot: its report has Restore Duration, no Init Duration.
+RESTORE_DURATION = AlarmKind(
+    "lambda-restore-duration-p99", "Lambda cold-start restore duration p99 (SnapStart)", "function", "ms", GT,
+    "p99 SnapStart restore duration of new environments above {threshold:g} ms in {datapoints} of {evaluations} "
+    "{period_text} periods", {"warning": 1000}, period=900, evaluation_periods=3, datapoints_to_alarm=2)
 MEMORY = AlarmKind(
     "lambda-memory", "Lambda memory use", "function", "%", GT,
     "an invocation used more than {threshold:g}% of the configured memory over {window}", {"warning": 80})
@@ -51,9 +59,20 @@ ALIAS_DURATION = AlarmKind(
     "p99 duration through the alias above {threshold:g}% of the timeout in {datapoints} of {evaluations} "
     "{period_text} periods", {"warning": 80}, period=60, evaluation_periods=3, datapoints_to_alarm=2)
 
+# On the version a release is shifting the alias to, alone: the canary judged on what it sends there.
+VERSION_ERROR_RATE = AlarmKind(
+    "lambda-version-error-rate", "Lambda error rate of the version under release", "function", "%", GT,
+    "more than {threshold:g}% of the invocations the alias sent to the version under release failed in "
+    "{datapoints} of {evaluations} {period_text} periods", {"warning": 1}, period=60, evaluation_periods=3,
+    datapoints_to_alarm=2)
+VERSION_DURATION = AlarmKind(
+    "lambda-version-duration-p99", "Lambda duration p99 of the version under release", "function", "%", GT,
+    "p99 duration of the version under release above {threshold:g}% of the timeout in {datapoints} of "
+    "{evaluations} {period_text} periods", {"warning": 80}, period=60, evaluation_periods=3, datapoints_to_alarm=2)
+
 ALARM_KINDS: tuple[AlarmKind, ...] = (
-    ERROR_RATE, THROTTLES, DURATION, CONCURRENCY, INIT_DURATION, MEMORY, ERROR_LOGS, ALIAS_ERROR_RATE,
-    ALIAS_DURATION,
+    ERROR_RATE, THROTTLES, DURATION, CONCURRENCY, INIT_DURATION, RESTORE_DURATION, MEMORY, ERROR_LOGS,
+    ALIAS_ERROR_RATE, ALIAS_DURATION, VERSION_ERROR_RATE, VERSION_DURATION,
 )
 
 
@@ -77,6 +96,12 @@ class WatchedFunction:
     """Reserved concurrency; the concurrency alarm needs one."""
     alias: str | None = None
     """Alias a deployment shifts traffic on; its error rate and latency judge a release."""
+    release_version: Any = None
+    """The version a release shifts the alias to (the function's latest published version, output);
+    with an alias, the error rate and latency of what the alias sends it judge the release."""
+    snap_start: bool = False
+    """SnapStart on its published versions: cold starts are snapshot restores, whose reports carry the
+    restore duration and no init duration."""
     min_invocations: int | None = None
     """Invocations in a period below which the error-rate and duration alarms stay quiet; None for the
     stack's `monitoring.minRequests`. A function called a few times per release needs 1."""
@@ -90,10 +115,13 @@ class WatchedFunction:
 
     # -- the metrics, once ----------------------------------------------------------------------
 
-    def _lambda(self, name: str, stat: str, label: str, alias: bool = False) -> Metric:
+    def _lambda(self, name: str, stat: str, label: str, scope: str = "function") -> Metric:
+        """`scope`: the whole function, the `alias`, or the `version` under release through the alias."""
         dims: dict[str, Any] = {"FunctionName": self.function_name}
-        if alias:
+        if scope in ("alias", "version"):
             dims["Resource"] = self.alias_resource
+        if scope == "version":
+            dims["ExecutedVersion"] = self.release_version
         return Metric(LAMBDA_NS, name, dims, stat, label)
 
     @property
@@ -104,17 +132,17 @@ class WatchedFunction:
             return name.apply(lambda n: f"{n}:{self.alias}")
         return f"{name}:{self.alias}"
 
-    def invocations(self, alias: bool = False) -> Metric:
-        return self._lambda("Invocations", "Sum", "Invocations", alias)
+    def invocations(self, scope: str = "function") -> Metric:
+        return self._lambda("Invocations", "Sum", "Invocations", scope)
 
-    def errors(self, alias: bool = False) -> Metric:
-        return self._lambda("Errors", "Sum", "Errors", alias)
+    def errors(self, scope: str = "function") -> Metric:
+        return self._lambda("Errors", "Sum", "Errors", scope)
 
     def throttles(self) -> Metric:
         return self._lambda("Throttles", "Sum", "Throttles")
 
-    def duration(self, stat: str = "p99", alias: bool = False) -> Metric:
-        return self._lambda("Duration", stat, f"Duration {stat}", alias)
+    def duration(self, stat: str = "p99", scope: str = "function") -> Metric:
+        return self._lambda("Duration", stat, f"Duration {stat}", scope)
 
     def concurrency(self) -> Metric:
         return self._lambda("ConcurrentExecutions", "Maximum", "Concurrent executions")
@@ -125,6 +153,14 @@ class WatchedFunction:
 
     def init_duration(self, stat: str = "p99") -> Metric:
         return self._log_metric("init-duration", stat, f"Init duration {stat}")
+
+    def restore_duration(self, stat: str = "p99") -> Metric:
+        return self._log_metric("restore-duration", stat, f"Restore duration {stat}")
+
+    @property
+    def judges_versions(self) -> bool:
+        """Whether the version under release is watched on its own (an alias and the version to release)."""
+        return bool(self.alias) and self.release_version is not None
 
     def max_memory(self) -> Metric:
         return self._log_metric("max-memory-used", "Maximum", "Max memory used (MB)")
@@ -166,6 +202,11 @@ class WatchedFunction:
         for severity, threshold in ctx.each_severity(INIT_DURATION.kind, self.key):
             specs.append(alarm(INIT_DURATION, severity, threshold, "cold-starts",
                                metric=self.init_duration().at(INIT_DURATION.period)))
+        if self.snap_start:
+            for severity, threshold in ctx.each_severity(RESTORE_DURATION.kind, self.key):
+                specs.append(alarm(RESTORE_DURATION, severity, threshold, "cold-starts",
+                                   metric=self.restore_duration().at(RESTORE_DURATION.period),
+                                   extra="SnapStart is on: new environments restore a snapshot, they do not init."))
         for severity, threshold in ctx.each_severity(MEMORY.kind, self.key):
             specs.append(alarm(
                 MEMORY, severity, threshold, "memory",
@@ -182,30 +223,42 @@ class WatchedFunction:
             a = ALIAS_ERROR_RATE.period
             for severity, threshold in ctx.each_severity(ALIAS_ERROR_RATE.kind, self.key):
                 specs.append(alarm(ALIAS_ERROR_RATE, severity, threshold, "alias-error-rate",
-                                   queries=self._error_rate(ctx, a, alias=True),
+                                   queries=self._error_rate(ctx, a, "alias"),
                                    extra=f"Alias '{self.alias}'; CodeDeploy rolls a release back when it fires."))
             for severity, share in ctx.each_severity(ALIAS_DURATION.kind, self.key):
                 limit = share / 100 * self.timeout_ms
                 specs.append(alarm(ALIAS_DURATION, severity, limit, "alias-duration", shown_threshold=share,
-                                   queries=self._duration(ctx, a, alias=True),
+                                   queries=self._duration(ctx, a, "alias"),
                                    extra=f"Alias '{self.alias}'. {self._timeout_text(limit)}"))
+        if self.judges_versions:
+            v = VERSION_ERROR_RATE.period
+            released = (f"Invocations through alias '{self.alias}' that ran the version under release (the "
+                        "function's latest published version); CodeDeploy rolls the release back when it fires.")
+            for severity, threshold in ctx.each_severity(VERSION_ERROR_RATE.kind, self.key):
+                specs.append(alarm(VERSION_ERROR_RATE, severity, threshold, "version-error-rate",
+                                   queries=self._error_rate(ctx, v, "version"), extra=released))
+            for severity, share in ctx.each_severity(VERSION_DURATION.kind, self.key):
+                limit = share / 100 * self.timeout_ms
+                specs.append(alarm(VERSION_DURATION, severity, limit, "version-duration", shown_threshold=share,
+                                   queries=self._duration(ctx, v, "version"),
+                                   extra=f"{released} {self._timeout_text(limit)}"))
         return specs if self.pages else [spec for spec in specs if spec.severity != "critical"]
 
     def _gate(self, ctx: AlarmContext) -> int:
         return self.min_invocations if self.min_invocations is not None else ctx.min_requests
 
-    def _error_rate(self, ctx: AlarmContext, period: int, alias: bool = False) -> tuple[Query, ...]:
+    def _error_rate(self, ctx: AlarmContext, period: int, scope: str = "function") -> tuple[Query, ...]:
         return (
-            Query("errors", self.errors(alias).at(period), label="Errors"),
-            Query("invocations", self.invocations(alias).at(period), label="Invocations"),
+            Query("errors", self.errors(scope).at(period), label="Errors"),
+            Query("invocations", self.invocations(scope).at(period), label="Invocations"),
             Query("error_rate", expression=gated("100 * errors / invocations", "invocations", self._gate(ctx)),
                   label="Error rate (%)", return_data=True),
         )
 
-    def _duration(self, ctx: AlarmContext, period: int, alias: bool = False) -> tuple[Query, ...]:
+    def _duration(self, ctx: AlarmContext, period: int, scope: str = "function") -> tuple[Query, ...]:
         return (
-            Query("p99", self.duration("p99", alias).at(period), label="Duration p99 (ms)"),
-            Query("invocations", self.invocations(alias).at(period), label="Invocations"),
+            Query("p99", self.duration("p99", scope).at(period), label="Duration p99 (ms)"),
+            Query("invocations", self.invocations(scope).at(period), label="Invocations"),
             Query("duration", expression=gated("p99", "invocations", self._gate(ctx)),
                   label="Duration p99 (ms)", return_data=True),
         )
@@ -219,24 +272,21 @@ class WatchedFunction:
         p = ERROR_RATE.period
         timeout = (Line("timeout", self.timeout_ms),)
 
-        def error_rate(alias: bool) -> tuple:
+        def error_rate(scope: str) -> tuple:
             return (
                 expression("IF(invocations > 0, 100 * errors / invocations, 0)", "rate", "Error rate"),
-                hidden(self.errors(alias), "errors"),
-                hidden(self.invocations(alias), "invocations"),
+                hidden(self.errors(scope), "errors"),
+                hidden(self.invocations(scope), "invocations"),
             )
 
         panels = [
             Panel("traffic", "invocations and errors", (shown(self.invocations()), shown(self.errors())),
                   "count", p),
-            Panel("error-rate", "error rate", error_rate(False), "%", p),
+            Panel("error-rate", "error rate", error_rate("function"), "%", p),
             Panel("throttles", "throttles", (shown(self.throttles()),), "count", p),
             Panel("duration", "duration", tuple(shown(self.duration(s)) for s in ("p50", "p90", "p99")), "ms", p,
                   lines=timeout),
-            Panel("cold-starts", "cold-start init duration",
-                  (shown(self.init_duration()),
-                   shown(self.init_duration("SampleCount"), "Cold starts", y_axis="right")),
-                  "ms", INIT_DURATION.period),
+            self._cold_starts(),
             Panel("memory", "memory used",
                   (expression(f"100 * used / {self.memory_mb}", "memory", "Memory used"),
                    hidden(self.max_memory(), "used")), "% of configured", p),
@@ -248,14 +298,32 @@ class WatchedFunction:
         if self.alias:
             a = ALIAS_ERROR_RATE.period
             panels += [
-                Panel("alias-error-rate", f"alias {self.alias} error rate", error_rate(True), "%", a),
+                Panel("alias-error-rate", f"alias {self.alias} error rate", error_rate("alias"), "%", a),
                 Panel("alias-duration", f"alias {self.alias} duration",
-                      tuple(shown(self.duration(s, alias=True)) for s in ("p50", "p99")), "ms", a, lines=timeout),
+                      tuple(shown(self.duration(s, "alias")) for s in ("p50", "p99")), "ms", a, lines=timeout),
+            ]
+        if self.judges_versions:
+            v = VERSION_ERROR_RATE.period
+            released = f"version {self.release_version} via {self.alias}"
+            panels += [
+                Panel("version-error-rate", f"{released} error rate (release)", error_rate("version"), "%", v),
+                Panel("version-duration", f"{released} duration (release)",
+                      tuple(shown(self.duration(s, "version")) for s in ("p50", "p99")), "ms", v, lines=timeout),
             ]
         return Band(self.key, f"Lambda {self.key}", tuple(panels))
+
+    def _cold_starts(self) -> Panel:
+        init = (shown(self.init_duration()), shown(self.init_duration("SampleCount"), "Cold starts", y_axis="right"))
+        if not self.snap_start:
+            return Panel("cold-starts", "cold-start init duration", init, "ms", INIT_DURATION.period)
+        # Restores are the cold starts of the published versions; an unqualified invocation still inits.
+        restore = (shown(self.restore_duration()),
+                   shown(self.restore_duration("SampleCount"), "Restores", y_axis="right"))
+        return Panel("cold-starts", "cold starts: SnapStart restore and init duration", restore + init, "ms",
+                     RESTORE_DURATION.period)
 
     def log_filters(self) -> list[LogFilter]:
         return [
             LogFilter(f"{self.key}-{spec.key}", self.log_group_name, spec, self.log_metrics_namespace)
-            for spec in logs_insights.FUNCTION_METRIC_FILTERS
+            for spec in logs_insights.function_metric_filters(self.snap_start)
         ]
