@@ -22,7 +22,6 @@ from pulumi.errors import RunError
 from pydantic import (
     BaseModel,
     Field,
-    StrictBool,
     ValidationError,
     ValidationInfo,
     model_validator,
