@@ -203,8 +203,7 @@ def test_a_linear_shift_without_the_check_changes_exactly_the_delivery(prod_plan
 
 
 def test_provisioned_concurrency_goes_on_the_alias_instead_of_snapstart(plan_with: Callable[..., Plan]):
-    lambda_config = {**json.loads(json.dumps(_stack_file("prod", "lambda"))), "snapStart": False,
-                     "provisionedConcurrency": 5}
+    lambda_config = {**(_stack_file("prod", "lambda") or {}), "snapStart": False, "provisionedConcurrency": 5}
     variant = plan_with("prod", {"prodready:lambda": lambda_config})
     (provisioned,) = variant.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
     inputs = provisioned.inputs
