@@ -212,7 +212,7 @@ def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: 
         [f"catalog-{stack}-{fn}-{key}" for fn in ("api", "pre-traffic", "post-traffic")
          for key in ("init-duration", "max-memory-used", "error-log-lines")]
         + [f"catalog-{stack}-http-auth-refusals"] + restores)
-    assert (stack == "prod") == bool(restores)
+    assert (committed_config(stack).profile == "prod") == bool(restores)
     for name, metric_filter in filters.items():
         resource = next(key for key in log_groups if name.startswith(f"catalog-{stack}-{key}-"))
         assert metric_filter.inputs["logGroupName"] == log_groups[resource]
@@ -239,7 +239,7 @@ def test_tracing_follows_the_stack_config(plans: dict[str, Plan], stack: str) ->
         f'OR service("catalog-{stack}-post-traffic") {{ fault = true OR error = true }}'
     )
     assert group.inputs["insightsConfiguration"] == {"insightsEnabled": True, "notificationsEnabled": True}
-    assert (rule.inputs["fixedRate"], stack) in ((1.0, "dev"), (0.05, "prod"))
+    assert (rule.inputs["fixedRate"], committed_config(stack).profile) in ((1.0, "dev"), (0.05, "prod"))
 
 
 def _canary_parts(plan: Plan) -> dict[str, PlannedResource]:

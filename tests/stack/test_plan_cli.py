@@ -69,8 +69,8 @@ def _project_with_stack(tmp_path: Path, stack: str, text: str) -> Path:
 
 def test_invalid_config_exits_non_zero_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     stack_file = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
-    broken = stack_file.replace("retentionDays: 90", "retentionDays: 100").replace(
-        "prodready:owner:", "prodready:ownr: nobody\n  prodready:owner:")
+    broken = stack_file.replace(
+        "prodready:owner:", "prodready:ownr: nobody\n  prodready:logs:\n    retentionDays: 100\n  prodready:owner:")
     project = _project_with_stack(tmp_path, "broken", broken)
     assert main(["--stack", "broken", "--project-dir", str(project)]) == 2
     err = capsys.readouterr().err
@@ -81,5 +81,5 @@ def test_invalid_config_exits_non_zero_and_writes_nothing(tmp_path: Path, capsys
 
 
 def test_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--stack", "staging", "--out", "/dev/null"]) == 2
-    assert "no stack file Pulumi.staging.yaml; stacks here: dev, prod" in capsys.readouterr().err
+    assert main(["--stack", "qa", "--out", "/dev/null"]) == 2
+    assert "no stack file Pulumi.qa.yaml; stacks here: dev, prod, staging" in capsys.readouterr().err
