@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import time
 import warnings
@@ -107,8 +108,10 @@ idempotency = IdempotentCreates(
 def after_restore() -> None:
     """With SnapStart every new execution environment resumes from one snapshot taken after init, so
     what init created is shared by all of them: the DynamoDB client (its connection pool and the
-    credentials it resolved) is made anew in each, as AWS's SnapStart uniqueness guidance asks.
-    Nothing else init makes is unique: ids come from uuid4 (os.urandom) at request time."""
+    credentials it resolved) is made anew in each, and `random` is reseeded from os.urandom, as AWS's
+    SnapStart uniqueness guidance asks (botocore draws its retry jitter from `random`: environments
+    sharing one sequence would retry in step). Ids come from uuid4 (os.urandom) at request time."""
+    random.seed()
     repository.reconnect(settings.region)
     idempotency.reset()
 
