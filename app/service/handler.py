@@ -272,10 +272,6 @@ def _health() -> dict[str, Any]:
     return {"service": settings.service_name, "version": settings.service_version, "environment": settings.environment}
 
 
-def _caller() -> str | None:
-    return logger.get_current_keys().get("caller")
-
-
 # --- routes --------------------------------------------------------------------------------
 
 
@@ -369,7 +365,7 @@ def create_item(
         created = create()
     else:
         created = idempotency.run(
-            caller=_caller(), key=idempotency_key, payload=payload, lambda_context=app.lambda_context, operation=create
+            caller=caller_identity(app.current_event.raw_event), key=idempotency_key, payload=payload, lambda_context=app.lambda_context, operation=create
         )
     return _json(201, created, {"Location": f"/items/{created['id']}"})
 
@@ -524,18 +520,41 @@ def _checked_correlation_id(event: dict[str, Any], context: LambdaContext) -> st
     return fallback
 
 
-def caller_of(event: dict[str, Any]) -> str | None:
-    """Who is calling: the JWT's subject, else its client id (client credentials); None if no token."""
+def _claims(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The JWT authorizer's claims in the event, or None."""
     request_context = event.get("requestContext")
     authorizer = request_context.get("authorizer") if isinstance(request_context, dict) else None
     jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
     claims = jwt.get("claims") if isinstance(jwt, dict) else None
-    if not isinstance(claims, dict):
+    return claims if isinstance(claims, dict) else None
+
+
+def caller_of(event: dict[str, Any]) -> str | None:
+    """Who is calling: the JWT's subject, else its client id (client credentials); None if no token."""
+    claims = _claims(event)
+    if claims is None:
         return None
     for claim in ("sub", "client_id"):
         value = claims.get(claim)
         if isinstance(value, str) and value.strip():
             return value.strip()[:MAX_CALLER_LENGTH]
+    return None
+
+
+def caller_identity(event: dict[str, Any]) -> tuple[str, ...] | None:
+    """The caller exactly as the token names it: issuer, the claim used, its value; None if no token.
+
+    For scoping what callers must not share (idempotency records): unlike `caller_of`, which is
+    for reading logs, nothing is stripped or shortened, and a subject never equals a client id.
+    """
+    claims = _claims(event)
+    if claims is None:
+        return None
+    issuer = claims.get("iss")
+    for claim in ("sub", "client_id"):
+        value = claims.get(claim)
+        if isinstance(value, str) and value.strip():
+            return (issuer if isinstance(issuer, str) else "", claim, value)
     return None
 
 

@@ -1,8 +1,9 @@
 """Idempotent creates: Powertools' Idempotency utility over its DynamoDB persistence layer.
 
 A client that retries `POST /items` with the same `Idempotency-Key` (after a timeout, say) gets
-the first response again instead of a second item. The record is keyed by the caller and the key,
-so two clients choosing the same key never see each other's items, and it holds a hash of the
+the first response again instead of a second item. The record is keyed by the caller's exact
+identity (issuer and subject, or issuer and client id) and the key, so two clients choosing the
+same key never see each other's items, and it holds a hash of the
 payload, so the same key with another body is refused (Powertools' payload validation).
 
 Powertools' idempotency package imports boto3 (its persistence layer), which the function otherwise
@@ -12,6 +13,7 @@ pay for it, and its errors are translated here into the service's own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +37,13 @@ def canonical_payload(payload: ItemCreate) -> dict[str, Any]:
     }
 
 
-def scoped_key(caller: str | None, key: str) -> str:
-    """The record key: the caller, then the client's key (which cannot contain "|")."""
-    return f"{caller or ''}|{key}"
+def scoped_key(identity: tuple[str, ...] | None, key: str) -> str:
+    """The record key: the caller's exact identity and the client's key, as a JSON array.
+
+    The identity is never normalised or shortened (`carol` and `  carol ` are two callers), and
+    JSON keeps its parts apart whatever characters they hold; Powertools hashes the whole string.
+    """
+    return json.dumps([*(identity or ()), key], separators=(",", ":"), ensure_ascii=False)
 
 
 class IdempotentCreates:
@@ -85,7 +91,7 @@ class IdempotentCreates:
     def run(
         self,
         *,
-        caller: str | None,
+        caller: tuple[str, ...] | None,
         key: str,
         payload: ItemCreate,
         lambda_context: Any,

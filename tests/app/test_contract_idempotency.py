@@ -137,6 +137,43 @@ def test_two_callers_using_the_same_key_get_their_own_items(invoke, dynamodb):
     assert len(stored_items(dynamodb)) == 2
 
 
+LONG_PREFIX = "p" * 256
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"sub": "carol"}, {"sub": "  carol "}),
+        ({"sub": "carol"}, {"sub": "Carol"}),
+        ({"sub": LONG_PREFIX + "-alice"}, {"sub": LONG_PREFIX + "-bob"}),
+        ({"sub": "svc-7"}, {"client_id": "svc-7"}),
+        ({"sub": "carol", "iss": "https://issuer-a.example"}, {"sub": "carol", "iss": "https://issuer-b.example"}),
+    ],
+    ids=["surrounding-whitespace", "case", "long-shared-prefix", "subject-vs-client-id", "another-issuer"],
+)
+def test_callers_that_differ_in_any_way_never_share_a_key(invoke, dynamodb, first, second):
+    def as_caller(claims: dict[str, str]) -> dict[str, Any]:
+        event = keyed_create("shared-key")
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": ["items.write"]}}
+        return event
+
+    one = invoke(as_caller(first))
+    other = invoke(as_caller(second))
+
+    assert (one.status, other.status) == (201, 201)
+    assert one.body["id"] != other.body["id"], "the second caller received the first caller's item"
+    assert len(stored_items(dynamodb)) == 2
+
+
+def test_the_same_caller_replays_its_own_key(invoke, dynamodb):
+    event = keyed_create("own-key")
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": " x" * 200, "iss": "i"}, "scopes": []}}
+
+    first, again = invoke(event), invoke(copy.deepcopy(event))
+
+    assert first.body["id"] == again.body["id"]
+
+
 def test_a_create_that_fails_releases_its_key(invoke, dynamodb, monkeypatch):
     existing = invoke(load_event("create_item")).body
     from service import items
