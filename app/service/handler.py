@@ -84,7 +84,7 @@ from service.models import (
     bounded_problems,
     parse_json,
 )
-from service.repository import ItemRepository
+from service.repository import ItemRepository, client_config
 from service.routes import CATCH_ALL_ROUTE, PREFLIGHT_ROUTE, PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
 from service.routing import allowed_methods, match_route
 
@@ -98,7 +98,15 @@ metrics = Metrics(service=settings.service_name, namespace=settings.metrics_name
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
 openapi.configure(app)
 # Created at init, outside the handler, so that warm invocations reuse its connections.
-repository = ItemRepository.create(settings.table_name, settings.region)
+repository = ItemRepository.create(
+    settings.table_name,
+    settings.region,
+    client_config(
+        settings.dynamodb_connect_timeout_ms / 1000,
+        settings.dynamodb_read_timeout_ms / 1000,
+        settings.dynamodb_max_attempts,
+    ),
+)
 # Shares the repository's client (same endpoint, timeouts and retries); built on first use.
 idempotency = IdempotentCreates(
     settings.idempotency_table_name, settings.idempotency_ttl_seconds, lambda: repository.client

@@ -16,6 +16,11 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from service.config import (
+    DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS,
+    DEFAULT_DYNAMODB_MAX_ATTEMPTS,
+    DEFAULT_DYNAMODB_READ_TIMEOUT_MS,
+)
 from service.errors import ItemConflict, ItemNotFound
 from service.models import Item
 from service.schema import TABLE_HASH_KEY
@@ -28,15 +33,25 @@ READINESS_PROBE_KEY = "__readiness_probe__"
 # In-region calls take milliseconds: 1 s to connect and 1 s per read leave two orders of
 # magnitude. The standard retry mode retries throttling and transient errors once, with a jittered
 # backoff of at most 1 s after throttling (25 ms after other transient errors, for DynamoDB).
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 1.0
-MAX_ATTEMPTS = 2
+# The values are settings (service.config), so that fault tests can run at a tenth of a second.
+CONNECT_TIMEOUT_S = DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS / 1000
+READ_TIMEOUT_S = DEFAULT_DYNAMODB_READ_TIMEOUT_MS / 1000
+MAX_ATTEMPTS = DEFAULT_DYNAMODB_MAX_ATTEMPTS
 MAX_RETRY_BACKOFF_S = 1.0
-CLIENT_CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_S,
-    read_timeout=READ_TIMEOUT_S,
-    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-)
+
+
+def client_config(
+    connect_timeout_s: float = CONNECT_TIMEOUT_S, read_timeout_s: float = READ_TIMEOUT_S, attempts: int = MAX_ATTEMPTS
+) -> Config:
+    """The DynamoDB client's timeouts and retries."""
+    return Config(
+        connect_timeout=connect_timeout_s,
+        read_timeout=read_timeout_s,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+
+
+CLIENT_CONFIG = client_config()
 
 
 def worst_case_call_seconds(
@@ -102,23 +117,24 @@ def _is_condition_failure(exc: ClientError) -> bool:
 class ItemRepository:
     """Items in one DynamoDB table."""
 
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(self, table_name: str, client: Any, config: Config = CLIENT_CONFIG) -> None:
         self.table_name = table_name
         self.client = client
+        self.config = config
 
     @staticmethod
-    def new_client(region: str) -> Any:
+    def new_client(region: str, config: Config = CLIENT_CONFIG) -> Any:
         """A DynamoDB client with the function's timeouts; the endpoint follows the standard AWS settings."""
-        return botocore.session.get_session().create_client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+        return botocore.session.get_session().create_client("dynamodb", region_name=region, config=config)
 
     @classmethod
-    def create(cls, table_name: str, region: str) -> ItemRepository:
+    def create(cls, table_name: str, region: str, config: Config = CLIENT_CONFIG) -> ItemRepository:
         """A repository with its own client."""
-        return cls(table_name, cls.new_client(region))
+        return cls(table_name, cls.new_client(region, config), config)
 
     def reconnect(self, region: str) -> None:
-        """Replace the client (a SnapStart restore: see service.handler)."""
-        self.client = self.new_client(region)
+        """Replace the client (a SnapStart restore: see service.handler), with the same limits."""
+        self.client = self.new_client(region, self.config)
 
     def put_new(self, item: Item) -> None:
         """Store a new item; ItemConflict if its id is taken."""
