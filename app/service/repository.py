@@ -14,14 +14,15 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from service.config import (
     DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS,
     DEFAULT_DYNAMODB_MAX_ATTEMPTS,
     DEFAULT_DYNAMODB_READ_TIMEOUT_MS,
 )
-from service.errors import ItemConflict, ItemNotFound
+from service.errors import ItemConflict, ItemNotFound, WriteOutcomeUnknown
+from service.faults import unknown_outcome_cause
 from service.models import Item
 from service.schema import TABLE_HASH_KEY
 
@@ -114,6 +115,13 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED
 
 
+def _unknown_if_sent(exc: BotoCoreError | ClientError, item_id: str) -> None:
+    """Raise WriteOutcomeUnknown if the write that failed with `exc` may have been applied."""
+    cause = unknown_outcome_cause(exc)
+    if cause is not None:
+        raise WriteOutcomeUnknown(item_id, cause) from exc
+
+
 class ItemRepository:
     """Items in one DynamoDB table."""
 
@@ -148,11 +156,18 @@ class ItemRepository:
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise ItemConflict(item.id, f"item {item.id} already exists") from None
+            _unknown_if_sent(exc, item.id)
+            raise
+        except BotoCoreError as exc:
+            _unknown_if_sent(exc, item.id)
             raise
 
-    def get(self, item_id: str) -> Item | None:
-        """The item with this id, or None."""
-        response = self.client.get_item(TableName=self.table_name, Key=_key(item_id))
+    def get(self, item_id: str, *, consistent: bool = False) -> Item | None:
+        """The item with this id, or None; `consistent` for a strongly consistent read."""
+        request: dict[str, Any] = {"TableName": self.table_name, "Key": _key(item_id)}
+        if consistent:
+            request["ConsistentRead"] = True
+        response = self.client.get_item(**request)
         attributes = response.get("Item")
         return from_attributes(attributes) if attributes else None
 
@@ -204,8 +219,12 @@ class ItemRepository:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
+        except BotoCoreError as exc:
+            _unknown_if_sent(exc, item_id)
+            raise
         except ClientError as exc:
             if not _is_condition_failure(exc):
+                _unknown_if_sent(exc, item_id)
                 raise
             # The failed condition returns the stored item, which tells a missing item from a
             # stale version without a second read.
@@ -222,18 +241,22 @@ class ItemRepository:
 
     def delete(self, item_id: str) -> bool:
         """Delete the item if present; whether there was one. Deleting twice is not an error."""
-        response = self.client.delete_item(TableName=self.table_name, Key=_key(item_id), ReturnValues="ALL_OLD")
+        try:
+            response = self.client.delete_item(TableName=self.table_name, Key=_key(item_id), ReturnValues="ALL_OLD")
+        except (BotoCoreError, ClientError) as exc:
+            _unknown_if_sent(exc, item_id)
+            raise
         return bool(response.get("Attributes"))
 
-    def ping(self) -> float:
-        """Read a key that never exists and return the round trip in milliseconds.
+    def ping(self, table_name: str | None = None) -> float:
+        """Read a key that never exists (in this table, or `table_name`) and return the round trip in ms.
 
         GetItem rather than DescribeTable: the function's role allows item operations only, and
         a read exercises the same path (permissions, network, table) as real requests.
         """
         started = time.perf_counter()
         self.client.get_item(
-            TableName=self.table_name,
+            TableName=table_name or self.table_name,
             Key=_key(READINESS_PROBE_KEY),
             ProjectionExpression="#id",
             ExpressionAttributeNames={"#id": TABLE_HASH_KEY},
