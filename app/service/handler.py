@@ -143,7 +143,8 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 # HTTP API (payload 2.0) lower-cases header names; without the header, the API request id.
 CORRELATION_ID_PATH = 'headers."x-correlation-id" || requestContext.requestId'
 # A caller-supplied id is echoed in a header and written to every log line, so only a plain
-# token is accepted; anything else is replaced by the request id.
+# token without a sensitive shape is accepted; anything else is replaced by the request id (API
+# Gateway's, generated per request), and the answer's X-Correlation-ID says which was used.
 _SAFE_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
 # The event is logged here rather than by inject_lambda_context, so that its line carries the
 # caller too; the switch is Powertools' own.
@@ -590,7 +591,13 @@ def handle_unexpected(exc: Exception) -> Response:
 
 def _checked_correlation_id(event: dict[str, Any], context: LambdaContext) -> str:
     correlation_id = logger.get_correlation_id()
-    if isinstance(correlation_id, str) and _SAFE_CORRELATION_ID.fullmatch(correlation_id):
+    # Echoed in a header and written on every line: a plain token, and none with a secret's shape
+    # (a JWT, a card number, pwd=...), which the logs would have to hide and the answer would repeat.
+    if (
+        isinstance(correlation_id, str)
+        and _SAFE_CORRELATION_ID.fullmatch(correlation_id)
+        and redact_text(correlation_id) == correlation_id
+    ):
         return correlation_id
     request_context = event.get("requestContext") or {}
     fallback = str(request_context.get("requestId") or context.aws_request_id)
