@@ -345,8 +345,14 @@ class JwtAuthorizer:
     def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
+        except jwt.PyJWTError as exc:
+            # DecodeError for text that is no JWT, InvalidTokenError for a header PyJWT refuses (a kid
+            # that is not a string): either way a token API Gateway refuses, never a failure of ours.
             raise _Refused(f"the token is not a well-formed JWT: {exc}") from None
+        if "crit" in header:
+            # RFC 7515 section 4.1.11: a recipient that does not understand every extension `crit` names
+            # (or finds it malformed) must reject the token; this authorizer understands none.
+            raise _Refused("the token's crit header names extensions this authorizer does not support")
         algorithm = header.get("alg")
         if algorithm not in ACCEPTED_ALGORITHMS:
             raise _Refused(f"signing method {algorithm} is invalid")
@@ -372,6 +378,11 @@ class JwtAuthorizer:
             raise _Refused("the token's signature does not verify") from None
         except jwt.PyJWTError as exc:
             raise _Refused(f"the token is invalid: {exc}") from None
+        for name in _NUMERIC_DATE_CLAIMS:
+            # RFC 7519 section 2: a NumericDate is a JSON number. PyJWT converts with int(), so "9999999999"
+            # or true would pass as a date.
+            if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
+                raise _Refused(f"the token's {name} claim is not a NumericDate")
         if not self._audience_ok(claims):
             raise _Refused("the token does not have a valid audience")
         return claims
@@ -382,6 +393,9 @@ class JwtAuthorizer:
             candidates = audience if isinstance(audience, list) else [audience]
             return any(isinstance(value, str) and value in self.audiences for value in candidates)
         return claims.get("client_id") in self.audiences
+
+
+_NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
 
 
 class _Refused(Exception):

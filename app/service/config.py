@@ -15,6 +15,10 @@ from dataclasses import dataclass
 DEFAULT_IDEMPOTENCY_TABLE = "prodready-idempotency-local"
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 3600
 DEFAULT_MAX_REQUEST_BODY_BYTES = 65536
+# DynamoDB client limits (see service.repository for why these values): milliseconds and attempts.
+DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS = 1000
+DEFAULT_DYNAMODB_READ_TIMEOUT_MS = 1000
+DEFAULT_DYNAMODB_MAX_ATTEMPTS = 2
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -48,6 +52,12 @@ class Settings:
     """Deployment environment, dev or prod (`ENVIRONMENT`)."""
     region: str
     """AWS region of the DynamoDB client (`AWS_REGION`, set by the Lambda runtime)."""
+    dynamodb_connect_timeout_ms: int = DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS
+    """How long the DynamoDB client waits for a connection (`DYNAMODB_CONNECT_TIMEOUT_MS`)."""
+    dynamodb_read_timeout_ms: int = DEFAULT_DYNAMODB_READ_TIMEOUT_MS
+    """How long it waits for an answer once the request is sent (`DYNAMODB_READ_TIMEOUT_MS`)."""
+    dynamodb_max_attempts: int = DEFAULT_DYNAMODB_MAX_ATTEMPTS
+    """Attempts per DynamoDB call, the first included (`DYNAMODB_MAX_ATTEMPTS`)."""
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int, maximum: int) -> int:
@@ -92,4 +102,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         service_version=source.get("SERVICE_VERSION") or "0.0.0-local",
         environment=source.get("ENVIRONMENT") or "local",
         region=source.get("AWS_REGION") or source.get("AWS_DEFAULT_REGION") or "us-east-1",
+        # Bounded so that every attempt of one call fits the function's timeout many times over.
+        dynamodb_connect_timeout_ms=_positive_int(
+            source, "DYNAMODB_CONNECT_TIMEOUT_MS", DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS, 5000
+        ),
+        dynamodb_read_timeout_ms=_positive_int(
+            source, "DYNAMODB_READ_TIMEOUT_MS", DEFAULT_DYNAMODB_READ_TIMEOUT_MS, 5000
+        ),
+        dynamodb_max_attempts=_positive_int(source, "DYNAMODB_MAX_ATTEMPTS", DEFAULT_DYNAMODB_MAX_ATTEMPTS, 5),
     )

@@ -50,5 +50,22 @@ class IdempotencyKeyReused(ServiceError):
     """An Idempotency-Key already served a create with a different body."""
 
 
-class IdempotencyInProgress(ServiceError):
-    """The first request with this Idempotency-Key has not finished yet."""
+class WriteOutcomeUnknown(ServiceError):
+    """A write was sent and no answer came back (a timeout after sending, a closed connection, a
+    server error): it may or may not have been applied. `item_id` is the item it wrote."""
+
+    def __init__(self, item_id: str, cause: str) -> None:
+        super().__init__(f"the outcome of the write of item {item_id} is unknown ({cause})")
+        self.item_id = item_id
+        self.cause = cause
+        self.idempotency_key: str | None = None
+        """The create's Idempotency-Key, for the answer to repeat (set by the route that knows it)."""
+
+
+class DependencyFailed(ServiceError):
+    """A call to one of the function's dependencies failed; `dependency` says which (the error is `cause`)."""
+
+    def __init__(self, dependency: str, cause: BaseException) -> None:
+        super().__init__(f"{dependency}: {type(cause).__name__}")
+        self.dependency = dependency
+        self.cause = cause

@@ -16,6 +16,8 @@ from service.routes import BODY_ROUTE_KEYS
 
 _BODY_ROUTES = frozenset(BODY_ROUTE_KEYS)
 JSON_MEDIA_TYPE = "application/json"
+# RFC 8259's insignificant whitespace; str.strip() would also skip characters JSON refuses.
+_JSON_WHITESPACE = " \t\n\r"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,15 @@ def admit(event: dict[str, Any], route_key: str, max_bytes: int) -> Admission | 
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _bad_encoding("is not valid UTF-8")
+    if text.lstrip(_JSON_WHITESPACE).startswith("["):
+        # Every item body is an object; the resolver would read a one-element array as its element
+        # (it unwraps lists for repeated query parameters, and does so for bodies too).
+        return Rejection(
+            400,
+            "validation_error",
+            "the request is invalid",
+            details=({"field": "body", "message": "must be a JSON object", "type": "model_attributes_type"},),
+        )
     # The resolver parses only `application/json` as JSON, and would decode base64 a second time.
     normalized = {key: value for key, value in headers.items() if str(key).lower() != "content-type"}
     normalized["content-type"] = JSON_MEDIA_TYPE

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import time
 import warnings
@@ -32,14 +33,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from service import items, openapi
 from service.config import load_settings
 from service.errors import (
+    DependencyFailed,
     FieldError,
-    IdempotencyInProgress,
     IdempotencyKeyReused,
     InvalidRequest,
     ItemConflict,
     ItemNotFound,
+    WriteOutcomeUnknown,
 )
-from service.faults import RETRY_AFTER_SECONDS, unavailable_cause
+from service.faults import MISSING_CODE, RETRY_AFTER_SECONDS, missing_dependency, unavailable_cause
 from service.gate import Admission, Rejection, admit
 from service.http_headers import (
     CONTENT_SECURITY_POLICY,
@@ -47,7 +49,7 @@ from service.http_headers import (
     add_security_headers,
     docs_content_security_policy,
 )
-from service.idempotency import IdempotentCreates
+from service.idempotency import IDEMPOTENCY_TABLE, IdempotentCreates, item_id_for
 from service.log_redaction import RedactingFormatter, redact_text
 from service.metrics_catalog import (
     ITEMS_CREATED,
@@ -83,7 +85,7 @@ from service.models import (
     bounded_problems,
     parse_json,
 )
-from service.repository import ItemRepository
+from service.repository import ItemRepository, client_config
 from service.routes import CATCH_ALL_ROUTE, PREFLIGHT_ROUTE, PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
 from service.routing import allowed_methods, match_route
 
@@ -97,7 +99,15 @@ metrics = Metrics(service=settings.service_name, namespace=settings.metrics_name
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
 openapi.configure(app)
 # Created at init, outside the handler, so that warm invocations reuse its connections.
-repository = ItemRepository.create(settings.table_name, settings.region)
+repository = ItemRepository.create(
+    settings.table_name,
+    settings.region,
+    client_config(
+        settings.dynamodb_connect_timeout_ms / 1000,
+        settings.dynamodb_read_timeout_ms / 1000,
+        settings.dynamodb_max_attempts,
+    ),
+)
 # Shares the repository's client (same endpoint, timeouts and retries); built on first use.
 idempotency = IdempotentCreates(
     settings.idempotency_table_name, settings.idempotency_ttl_seconds, lambda: repository.client
@@ -107,8 +117,10 @@ idempotency = IdempotentCreates(
 def after_restore() -> None:
     """With SnapStart every new execution environment resumes from one snapshot taken after init, so
     what init created is shared by all of them: the DynamoDB client (its connection pool and the
-    credentials it resolved) is made anew in each, as AWS's SnapStart uniqueness guidance asks.
-    Nothing else init makes is unique: ids come from uuid4 (os.urandom) at request time."""
+    credentials it resolved) is made anew in each, and `random` is reseeded from os.urandom, as AWS's
+    SnapStart uniqueness guidance asks (botocore draws its retry jitter from `random`: environments
+    sharing one sequence would retry in step). Ids come from uuid4 (os.urandom) at request time."""
+    random.seed()
     repository.reconnect(settings.region)
     idempotency.reset()
 
@@ -131,12 +143,17 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 # HTTP API (payload 2.0) lower-cases header names; without the header, the API request id.
 CORRELATION_ID_PATH = 'headers."x-correlation-id" || requestContext.requestId'
 # A caller-supplied id is echoed in a header and written to every log line, so only a plain
-# token is accepted; anything else is replaced by the request id.
+# token without a sensitive shape is accepted; anything else is replaced by the request id (API
+# Gateway's, generated per request), and the answer's X-Correlation-ID says which was used.
 _SAFE_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:=+/-]{1,128}")
 # The event is logged here rather than by inject_lambda_context, so that its line carries the
 # caller too; the switch is Powertools' own.
 _LOG_EVENT = resolve_truthy_env_var_choice(env=os.getenv(powertools_constants.LOGGER_LOG_EVENT_ENV, "false"))
 MAX_CALLER_LENGTH = 256
+
+# The dependencies a 503 names, as its `dependency` field spells them.
+ITEMS_TABLE = "items_table"
+DEPENDENCY_NAMES = {ITEMS_TABLE: "items table", IDEMPOTENCY_TABLE: "idempotency table"}
 
 OPERATIONS: dict[str, str] = {
     "GET /health/live": "health_live",
@@ -164,10 +181,13 @@ _ERROR_ANSWERS: dict[int, tuple[str, Any]] = {
     404: ("No item has this id.", ItemNotFoundResponse),
     413: ("The body is larger than MAX_REQUEST_BODY_BYTES; nothing was parsed.", PayloadTooLargeResponse),
     415: ("The body is not JSON (`application/json` or `application/*+json`, UTF-8).", UnsupportedMediaTypeResponse),
-    503: ("DynamoDB is unavailable or throttling; retry after `Retry-After` seconds.", UnavailableResponse),
+    503: (
+        "A table is unavailable, throttling or missing (`dependency` says which), or a write's outcome is unknown "
+        "(`outcome_unknown`: it may have been applied; see `item_id` and `idempotency_key`). Retry after "
+        "`Retry-After` seconds.",
+        UnavailableResponse,
+    ),
 }
-# A create whose Idempotency-Key is still running says when to come back; a version conflict does not.
-_RETRY_AFTER_OPTIONAL_DOC = {"Retry-After": {"required": False, "schema": {"type": "integer", "minimum": 0}}}
 # Every route is throttled at the stage (and writes per route): API Gateway answers 429 itself.
 _THROTTLED_ANSWER: dict[int, str] = {429: "API Gateway: the route's throttling limit was reached; retry later."}
 _GATEWAY_ANSWERS: dict[int, str] = {
@@ -184,10 +204,10 @@ _ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
     "DELETE /items/{id}": (400, 413, 503),
 }
 _ROUTE_ANSWERS_OVERRIDE: dict[str, dict[int, tuple[str, Any]]] = {
-    "GET /health/ready": {503: ("DynamoDB does not answer; `checks` says which check failed. Retry after "
+    "GET /health/ready": {503: ("A table does not answer; `checks` says which check failed. Retry after "
                                 "`Retry-After` seconds.", Readiness)},
     "POST /items": {
-        409: ("The id exists already, or a request with this Idempotency-Key is still running.", ConflictResponse),
+        409: ("The id exists already.", ConflictResponse),
         422: ("This Idempotency-Key was used with another body.", IdempotencyMismatchResponse),
     },
     "PUT /items/{id}": {409: ("`version` is not the stored version (`current_version`).", StaleVersionResponse)},
@@ -202,7 +222,7 @@ def _answers(route_key: str, status: int, description: str, headers: dict[str, A
     overrides = _ROUTE_ANSWERS_OVERRIDE.get(route_key, {})
     for code in _ROUTE_ERRORS[route_key]:
         text, model = overrides.get(code) or _ERROR_ANSWERS[code]
-        retry = _RETRY_AFTER_DOC if code == 503 else _RETRY_AFTER_OPTIONAL_DOC if code == 409 else {}
+        retry = _RETRY_AFTER_DOC if code == 503 else {}
         answers[code] = {
             "description": text,
             "headers": {**_CORRELATION_HEADER_DOC, **retry},
@@ -245,11 +265,15 @@ def _error(
     return _json(status_code, _error_body(code, message, **extra), headers)
 
 
-def _retry_later(cause: str) -> Response[dict[str, Any]]:
-    # The cause is for the log only: the client learns when to come back, nothing about why.
-    logger.warning("dependency unavailable", extra={"error": cause})
+def _retry_later(cause: str, dependency: str) -> Response[dict[str, Any]]:
+    # The cause is for the log only: the client learns which dependency and when to come back.
+    logger.warning("dependency unavailable", extra={"error": cause, "dependency": dependency})
     return _error(
-        503, "unavailable", "temporarily unavailable, retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        503,
+        "unavailable",
+        "temporarily unavailable, retry later",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        dependency=dependency,
     )
 
 
@@ -267,10 +291,6 @@ def _business_event(event: str, metric: str, item_id: str) -> None:
 
 def _health() -> dict[str, Any]:
     return {"service": settings.service_name, "version": settings.service_version, "environment": settings.environment}
-
-
-def _caller() -> str | None:
-    return logger.get_current_keys().get("caller")
 
 
 # --- routes --------------------------------------------------------------------------------
@@ -304,7 +324,7 @@ def health_live() -> Response[Liveness]:
 
 @app.get("/health/ready", **_route("GET /health/ready", 200, "DynamoDB answers.", "Readiness"))
 def health_ready() -> Response[Readiness]:
-    readiness = items.check_ready(repository)
+    readiness = items.check_ready(repository, idempotency.table_name)
     body = {
         "status": "pass" if readiness.ready else "fail",
         **_health(),
@@ -357,18 +377,32 @@ def create_item(
         ),
     ] = None,
 ) -> Response[ItemOut]:
+    caller = caller_identity(app.current_event.raw_event) if idempotency_key is not None else None
+    item_id = item_id_for(caller, idempotency_key) if idempotency_key is not None else None
+
     def create() -> dict[str, Any]:
-        item = items.create_item(repository, payload)
-        _business_event("item_created", ITEMS_CREATED, item.id)
+        try:
+            item, created = items.store_new_item(repository, payload, item_id)
+        except ItemConflict:
+            if item_id is None:
+                raise
+            # The key's item exists with other fields: the key was used for another create.
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different body") from None
+        if created:
+            _business_event("item_created", ITEMS_CREATED, item.id)
         return item.to_public()
 
-    if idempotency_key is None:
-        created = create()
-    else:
-        created = idempotency.run(
-            caller=_caller(), key=idempotency_key, payload=payload, lambda_context=app.lambda_context, operation=create
-        )
-    return _json(201, created, {"Location": f"/items/{created['id']}"})
+    try:
+        if idempotency_key is None:
+            answer = create()
+        else:
+            answer = idempotency.run(
+                caller=caller, key=idempotency_key, payload=payload, lambda_context=app.lambda_context, operation=create
+            )
+    except WriteOutcomeUnknown as unknown:
+        unknown.idempotency_key = idempotency_key
+        raise
+    return _json(201, answer, {"Location": f"/items/{answer['id']}"})
 
 
 @app.get("/items/<id>", **_route("GET /items/{id}", 200, "The item.", "Get an item"))
@@ -463,10 +497,26 @@ def handle_idempotency_mismatch(exc: IdempotencyKeyReused) -> Response:
     return _error(422, "idempotency_key_reused", str(exc))
 
 
-@app.exception_handler(IdempotencyInProgress)
-def handle_idempotency_in_progress(exc: IdempotencyInProgress) -> Response:
+@app.exception_handler(WriteOutcomeUnknown)
+def handle_unknown_outcome(exc: WriteOutcomeUnknown) -> Response:
+    # Logged as what it is: not an outage answered with "nothing happened", but a write that may stand.
+    logger.warning("write outcome unknown", extra={"error": exc.cause, "item_id": exc.item_id})
+    key = exc.idempotency_key
+    if app.current_event.request_context.http.method == "POST":
+        advice = (
+            "retry with the same Idempotency-Key: you get the item if it was stored, and it is stored if not"
+            if key is not None
+            else "GET /items/{item_id} tells whether it was created; send an Idempotency-Key to retry safely"
+        )
+    else:
+        advice = "read the item to see whether the change was applied; retrying is safe"
     return _error(
-        409, "idempotency_in_progress", f"{exc}; retry later", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        503,
+        "outcome_unknown",
+        f"the write may or may not have been applied: {advice}",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        item_id=exc.item_id,
+        idempotency_key=key,
     )
 
 
@@ -489,16 +539,44 @@ def handle_no_route(_: NotFoundError) -> Response:
     return _error(404, "route_not_found", "no such route")
 
 
+def _dependency_failure(dependency: str, exc: BaseException) -> Response:
+    """A failed call to `dependency`: absent or unavailable is a 503 naming it; anything else a defect."""
+    if missing_dependency(exc):
+        logger.error("dependency missing", extra={"dependency": dependency, "error": MISSING_CODE})
+        return _error(
+            503,
+            "dependency_missing",
+            f"the {DEPENDENCY_NAMES[dependency]} does not exist; retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            dependency=dependency,
+        )
+    cause = unavailable_cause(exc)
+    if cause:
+        return _retry_later(cause, dependency)
+    # A request DynamoDB refuses (ValidationException, AccessDeniedException) is a bug of ours or of
+    # the deployment: one line with the cause, and the id for the client to quote.
+    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+    operation = getattr(exc, "operation_name", None)
+    logger.exception(
+        "dependency refused the request", extra={"dependency": dependency, "error": code, "operation": operation}
+    )
+    return _error(500, "internal_error", "internal error; quote the correlation_id when reporting it")
+
+
 @app.exception_handler(ClientError)
 def handle_aws_error(exc: ClientError) -> Response:
-    cause = unavailable_cause(exc)
-    return _retry_later(cause) if cause else handle_unexpected(exc)
+    # Every DynamoDB call outside the idempotency layer (which raises DependencyFailed) is to the items table.
+    return _dependency_failure(ITEMS_TABLE, exc)
 
 
 @app.exception_handler(BotoCoreError)
 def handle_botocore_error(exc: BotoCoreError) -> Response:
-    cause = unavailable_cause(exc)
-    return _retry_later(cause) if cause else handle_unexpected(exc)
+    return _dependency_failure(ITEMS_TABLE, exc)
+
+
+@app.exception_handler(DependencyFailed)
+def handle_dependency_failed(exc: DependencyFailed) -> Response:
+    return _dependency_failure(exc.dependency, exc.cause)
 
 
 @app.exception_handler(Exception)
@@ -513,7 +591,13 @@ def handle_unexpected(exc: Exception) -> Response:
 
 def _checked_correlation_id(event: dict[str, Any], context: LambdaContext) -> str:
     correlation_id = logger.get_correlation_id()
-    if isinstance(correlation_id, str) and _SAFE_CORRELATION_ID.fullmatch(correlation_id):
+    # Echoed in a header and written on every line: a plain token, and none with a secret's shape
+    # (a JWT, a card number, pwd=...), which the logs would have to hide and the answer would repeat.
+    if (
+        isinstance(correlation_id, str)
+        and _SAFE_CORRELATION_ID.fullmatch(correlation_id)
+        and redact_text(correlation_id) == correlation_id
+    ):
         return correlation_id
     request_context = event.get("requestContext") or {}
     fallback = str(request_context.get("requestId") or context.aws_request_id)
@@ -521,18 +605,41 @@ def _checked_correlation_id(event: dict[str, Any], context: LambdaContext) -> st
     return fallback
 
 
-def caller_of(event: dict[str, Any]) -> str | None:
-    """Who is calling: the JWT's subject, else its client id (client credentials); None if no token."""
+def _claims(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The JWT authorizer's claims in the event, or None."""
     request_context = event.get("requestContext")
     authorizer = request_context.get("authorizer") if isinstance(request_context, dict) else None
     jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
     claims = jwt.get("claims") if isinstance(jwt, dict) else None
-    if not isinstance(claims, dict):
+    return claims if isinstance(claims, dict) else None
+
+
+def caller_of(event: dict[str, Any]) -> str | None:
+    """Who is calling: the JWT's subject, else its client id (client credentials); None if no token."""
+    claims = _claims(event)
+    if claims is None:
         return None
     for claim in ("sub", "client_id"):
         value = claims.get(claim)
         if isinstance(value, str) and value.strip():
             return value.strip()[:MAX_CALLER_LENGTH]
+    return None
+
+
+def caller_identity(event: dict[str, Any]) -> tuple[str, ...] | None:
+    """The caller exactly as the token names it: issuer, the claim used, its value; None if no token.
+
+    For scoping what callers must not share (idempotency records): unlike `caller_of`, which is
+    for reading logs, nothing is stripped or shortened, and a subject never equals a client id.
+    """
+    claims = _claims(event)
+    if claims is None:
+        return None
+    issuer = claims.get("iss")
+    for claim in ("sub", "client_id"):
+        value = claims.get(claim)
+        if isinstance(value, str) and value.strip():
+            return (issuer if isinstance(issuer, str) else "", claim, value)
     return None
 
 

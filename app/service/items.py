@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from service.errors import InvalidRequest, ItemNotFound
+from service.errors import InvalidRequest, ItemConflict, ItemNotFound
 from service.models import Item, ItemCreate, ItemReplace, ListQuery, is_item_id, parse_item_id
 from service.repository import ItemRepository
 
@@ -79,11 +79,22 @@ def decode_token(token: str) -> str:
     return str(decoded["id"])
 
 
-def create_item(repository: ItemRepository, payload: ItemCreate) -> Item:
-    """Store a new item (version 1)."""
+def _same_fields(item: Item, payload: ItemCreate) -> bool:
+    return (item.name, item.price, item.description) == (payload.name, payload.price, payload.description)
+
+
+def store_new_item(repository: ItemRepository, payload: ItemCreate, item_id: str | None = None) -> tuple[Item, bool]:
+    """Store a new item (version 1) under `item_id` (default: a fresh one); the item, and whether
+    this call created it.
+
+    The write is conditional on the id being free, so repeating it is safe: when the id is taken
+    by an item with these fields, an earlier attempt of the same create landed (botocore's retry
+    after a timeout, a client's retry with its Idempotency-Key) and that item is the answer.
+    ItemConflict if the id holds another item.
+    """
     now = utc_now()
     item = Item(
-        id=new_item_id(),
+        id=item_id or new_item_id(),
         name=payload.name,
         price=payload.price,
         description=payload.description,
@@ -91,8 +102,22 @@ def create_item(repository: ItemRepository, payload: ItemCreate) -> Item:
         created_at=now,
         updated_at=now,
     )
-    repository.put_new(item)
-    return item
+    try:
+        repository.put_new(item)
+    except ItemConflict:
+        # Consistent: the conditional write just saw the item, an eventually consistent read may not.
+        stored = repository.get(item.id, consistent=True)
+        if stored is None or not _same_fields(stored, payload):
+            raise
+        # A fresh id is taken only by this call's own earlier attempt (botocore retried a write
+        # that had landed): this call created it. A derived id may have been taken by an earlier request.
+        return stored, item_id is None
+    return item, True
+
+
+def create_item(repository: ItemRepository, payload: ItemCreate) -> Item:
+    """Store a new item (version 1) under a fresh id."""
+    return store_new_item(repository, payload)[0]
 
 
 def get_item(repository: ItemRepository, raw_id: str | None) -> Item:
@@ -129,11 +154,25 @@ def delete_item(repository: ItemRepository, raw_id: str | None) -> bool:
     return repository.delete(parse_item_id(raw_id))
 
 
-def check_ready(repository: ItemRepository) -> Readiness:
-    """Whether the table answers, with the latency of one read."""
-    try:
-        latency_ms = repository.ping()
-    except (ClientError, BotoCoreError) as exc:
-        error = exc.response["Error"].get("Code", "ClientError") if isinstance(exc, ClientError) else type(exc).__name__
-        return Readiness(ready=False, checks={"dynamodb": {"status": "fail"}}, causes={"dynamodb": error})
-    return Readiness(ready=True, checks={"dynamodb": {"status": "pass", "latency_ms": round(latency_ms, 3)}})
+# The readiness checks, by the name the answer gives them: the items table ("dynamodb", its name
+# since the first version of the contract) and Powertools' idempotency table.
+ITEMS_CHECK = "dynamodb"
+IDEMPOTENCY_CHECK = "idempotency_table"
+
+
+def check_ready(repository: ItemRepository, idempotency_table: str | None = None) -> Readiness:
+    """Whether each table answers, with the latency of one read of each."""
+    tables = {ITEMS_CHECK: None, **({IDEMPOTENCY_CHECK: idempotency_table} if idempotency_table else {})}
+    checks: dict[str, dict[str, Any]] = {}
+    causes: dict[str, str] = {}
+    for check, table in tables.items():
+        try:
+            latency_ms = repository.ping(table)
+        except (ClientError, BotoCoreError) as exc:
+            checks[check] = {"status": "fail"}
+            causes[check] = (
+                exc.response["Error"].get("Code", "ClientError") if isinstance(exc, ClientError) else type(exc).__name__
+            )
+            continue
+        checks[check] = {"status": "pass", "latency_ms": round(latency_ms, 3)}
+    return Readiness(ready=not causes, checks=checks, causes=causes)

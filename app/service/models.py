@@ -314,11 +314,6 @@ class ConflictProblem(BaseModel):
     current_version: int | None = Field(description="The stored version when `version` was stale.")
 
 
-class IdempotencyInProgressProblem(BaseModel):
-    code: Literal["idempotency_in_progress"]
-    message: str
-
-
 class IdempotencyMismatchProblem(BaseModel):
     code: Literal["idempotency_key_reused"]
     message: str
@@ -335,9 +330,32 @@ class UnsupportedMediaTypeProblem(BaseModel):
     message: str
 
 
+Dependency = Annotated[
+    Literal["items_table", "idempotency_table"], Field(description="The dependency that failed.")
+]
+
+
 class UnavailableProblem(BaseModel):
     code: Literal["unavailable"]
     message: str
+    dependency: Dependency
+
+
+class DependencyMissingProblem(BaseModel):
+    code: Literal["dependency_missing"]
+    message: str
+    dependency: Dependency
+
+
+class OutcomeUnknownProblem(BaseModel):
+    """A write was sent and its answer was lost: it may or may not have been applied."""
+
+    code: Literal["outcome_unknown"]
+    message: str
+    item_id: str = Field(description="The item written (for a create: the id it is stored under, if it was).")
+    idempotency_key: str | None = Field(
+        description="The create's Idempotency-Key: a retry with it returns the item if it was stored, stores it if not."
+    )
 
 
 class RouteNotFoundProblem(BaseModel):
@@ -363,7 +381,7 @@ class ItemNotFoundResponse(_ErrorEnvelope):
 
 
 class ConflictResponse(_ErrorEnvelope):
-    error: Annotated[ConflictProblem | IdempotencyInProgressProblem, Field(discriminator="code")]
+    error: ConflictProblem
 
 
 class StaleVersionResponse(_ErrorEnvelope):
@@ -383,7 +401,9 @@ class UnsupportedMediaTypeResponse(_ErrorEnvelope):
 
 
 class UnavailableResponse(_ErrorEnvelope):
-    error: UnavailableProblem
+    error: Annotated[
+        UnavailableProblem | DependencyMissingProblem | OutcomeUnknownProblem, Field(discriminator="code")
+    ]
 
 
 class RouteNotFoundResponse(_ErrorEnvelope):

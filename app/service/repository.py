@@ -14,9 +14,15 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from service.errors import ItemConflict, ItemNotFound
+from service.config import (
+    DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS,
+    DEFAULT_DYNAMODB_MAX_ATTEMPTS,
+    DEFAULT_DYNAMODB_READ_TIMEOUT_MS,
+)
+from service.errors import ItemConflict, ItemNotFound, WriteOutcomeUnknown
+from service.faults import unknown_outcome_cause
 from service.models import Item
 from service.schema import TABLE_HASH_KEY
 
@@ -28,15 +34,25 @@ READINESS_PROBE_KEY = "__readiness_probe__"
 # In-region calls take milliseconds: 1 s to connect and 1 s per read leave two orders of
 # magnitude. The standard retry mode retries throttling and transient errors once, with a jittered
 # backoff of at most 1 s after throttling (25 ms after other transient errors, for DynamoDB).
-CONNECT_TIMEOUT_S = 1.0
-READ_TIMEOUT_S = 1.0
-MAX_ATTEMPTS = 2
+# The values are settings (service.config), so that fault tests can run at a tenth of a second.
+CONNECT_TIMEOUT_S = DEFAULT_DYNAMODB_CONNECT_TIMEOUT_MS / 1000
+READ_TIMEOUT_S = DEFAULT_DYNAMODB_READ_TIMEOUT_MS / 1000
+MAX_ATTEMPTS = DEFAULT_DYNAMODB_MAX_ATTEMPTS
 MAX_RETRY_BACKOFF_S = 1.0
-CLIENT_CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_S,
-    read_timeout=READ_TIMEOUT_S,
-    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-)
+
+
+def client_config(
+    connect_timeout_s: float = CONNECT_TIMEOUT_S, read_timeout_s: float = READ_TIMEOUT_S, attempts: int = MAX_ATTEMPTS
+) -> Config:
+    """The DynamoDB client's timeouts and retries."""
+    return Config(
+        connect_timeout=connect_timeout_s,
+        read_timeout=read_timeout_s,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+
+
+CLIENT_CONFIG = client_config()
 
 
 def worst_case_call_seconds(
@@ -99,26 +115,34 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED
 
 
+def _unknown_if_sent(exc: BotoCoreError | ClientError, item_id: str) -> None:
+    """Raise WriteOutcomeUnknown if the write that failed with `exc` may have been applied."""
+    cause = unknown_outcome_cause(exc)
+    if cause is not None:
+        raise WriteOutcomeUnknown(item_id, cause) from exc
+
+
 class ItemRepository:
     """Items in one DynamoDB table."""
 
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(self, table_name: str, client: Any, config: Config = CLIENT_CONFIG) -> None:
         self.table_name = table_name
         self.client = client
+        self.config = config
 
     @staticmethod
-    def new_client(region: str) -> Any:
+    def new_client(region: str, config: Config = CLIENT_CONFIG) -> Any:
         """A DynamoDB client with the function's timeouts; the endpoint follows the standard AWS settings."""
-        return botocore.session.get_session().create_client("dynamodb", region_name=region, config=CLIENT_CONFIG)
+        return botocore.session.get_session().create_client("dynamodb", region_name=region, config=config)
 
     @classmethod
-    def create(cls, table_name: str, region: str) -> ItemRepository:
+    def create(cls, table_name: str, region: str, config: Config = CLIENT_CONFIG) -> ItemRepository:
         """A repository with its own client."""
-        return cls(table_name, cls.new_client(region))
+        return cls(table_name, cls.new_client(region, config), config)
 
     def reconnect(self, region: str) -> None:
-        """Replace the client (a SnapStart restore: see service.handler)."""
-        self.client = self.new_client(region)
+        """Replace the client (a SnapStart restore: see service.handler), with the same limits."""
+        self.client = self.new_client(region, self.config)
 
     def put_new(self, item: Item) -> None:
         """Store a new item; ItemConflict if its id is taken."""
@@ -132,11 +156,18 @@ class ItemRepository:
         except ClientError as exc:
             if _is_condition_failure(exc):
                 raise ItemConflict(item.id, f"item {item.id} already exists") from None
+            _unknown_if_sent(exc, item.id)
+            raise
+        except BotoCoreError as exc:
+            _unknown_if_sent(exc, item.id)
             raise
 
-    def get(self, item_id: str) -> Item | None:
-        """The item with this id, or None."""
-        response = self.client.get_item(TableName=self.table_name, Key=_key(item_id))
+    def get(self, item_id: str, *, consistent: bool = False) -> Item | None:
+        """The item with this id, or None; `consistent` for a strongly consistent read."""
+        request: dict[str, Any] = {"TableName": self.table_name, "Key": _key(item_id)}
+        if consistent:
+            request["ConsistentRead"] = True
+        response = self.client.get_item(**request)
         attributes = response.get("Item")
         return from_attributes(attributes) if attributes else None
 
@@ -188,8 +219,12 @@ class ItemRepository:
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
+        except BotoCoreError as exc:
+            _unknown_if_sent(exc, item_id)
+            raise
         except ClientError as exc:
             if not _is_condition_failure(exc):
+                _unknown_if_sent(exc, item_id)
                 raise
             # The failed condition returns the stored item, which tells a missing item from a
             # stale version without a second read.
@@ -206,18 +241,22 @@ class ItemRepository:
 
     def delete(self, item_id: str) -> bool:
         """Delete the item if present; whether there was one. Deleting twice is not an error."""
-        response = self.client.delete_item(TableName=self.table_name, Key=_key(item_id), ReturnValues="ALL_OLD")
+        try:
+            response = self.client.delete_item(TableName=self.table_name, Key=_key(item_id), ReturnValues="ALL_OLD")
+        except (BotoCoreError, ClientError) as exc:
+            _unknown_if_sent(exc, item_id)
+            raise
         return bool(response.get("Attributes"))
 
-    def ping(self) -> float:
-        """Read a key that never exists and return the round trip in milliseconds.
+    def ping(self, table_name: str | None = None) -> float:
+        """Read a key that never exists (in this table, or `table_name`) and return the round trip in ms.
 
         GetItem rather than DescribeTable: the function's role allows item operations only, and
         a read exercises the same path (permissions, network, table) as real requests.
         """
         started = time.perf_counter()
         self.client.get_item(
-            TableName=self.table_name,
+            TableName=table_name or self.table_name,
             Key=_key(READINESS_PROBE_KEY),
             ProjectionExpression="#id",
             ExpressionAttributeNames={"#id": TABLE_HASH_KEY},

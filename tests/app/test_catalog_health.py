@@ -50,8 +50,22 @@ def test_ready_reads_the_table_with_get_item_only_and_reports_its_latency(invoke
     assert check["status"] == "pass"
     assert isinstance(check["latency_ms"], float)
     assert check["latency_ms"] >= 0
-    # The function's role allows item operations only: DescribeTable would be denied.
-    assert calls == ["GetItem"]
+    assert result.body["checks"]["idempotency_table"]["status"] == "pass"
+    # The function's role allows item operations only: DescribeTable would be denied. One read per table.
+    assert calls == ["GetItem", "GetItem"]
+
+
+def test_ready_is_503_when_the_idempotency_table_is_missing(invoke, dynamodb):
+    from catalog_testkit import IDEMPOTENCY_TABLE_NAME
+
+    dynamodb.delete_table(TableName=IDEMPOTENCY_TABLE_NAME)
+
+    result = invoke(load_event("health_ready"))
+
+    assert result.status == 503
+    assert result.body["checks"]["dynamodb"]["status"] == "pass"
+    assert result.body["checks"]["idempotency_table"] == {"status": "fail"}
+    assert result.log("readiness check failed")["causes"] == {"idempotency_table": "ResourceNotFoundException"}
 
 
 def test_ready_is_503_when_the_table_is_missing(invoke, dynamodb):
@@ -90,4 +104,7 @@ def test_ready_is_503_when_dynamodb_is_unreachable(invoke, handler, monkeypatch)
     assert result.status == 503
     assert result.body["checks"]["dynamodb"] == {"status": "fail"}
     assert result.headers["Retry-After"] == "1"
-    assert result.log("readiness check failed")["causes"] == {"dynamodb": "EndpointConnectionError"}
+    assert result.log("readiness check failed")["causes"] == {
+        "dynamodb": "EndpointConnectionError",
+        "idempotency_table": "EndpointConnectionError",
+    }

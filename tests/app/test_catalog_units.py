@@ -215,9 +215,45 @@ def test_the_contract_settings_come_from_the_environment():
     assert load_settings({"OPENAPI_ENABLED": "False"}).openapi_enabled is False
 
 
+def test_the_dynamodb_client_limits_are_settings():
+    defaults = load_settings({})
+    settings = load_settings(
+        {"DYNAMODB_CONNECT_TIMEOUT_MS": "100", "DYNAMODB_READ_TIMEOUT_MS": "150", "DYNAMODB_MAX_ATTEMPTS": "1"}
+    )
+
+    assert (defaults.dynamodb_connect_timeout_ms, defaults.dynamodb_read_timeout_ms) == (1000, 1000)
+    assert defaults.dynamodb_max_attempts == 2
+    assert (settings.dynamodb_connect_timeout_ms, settings.dynamodb_read_timeout_ms) == (100, 150)
+    assert settings.dynamodb_max_attempts == 1
+
+
+def test_the_function_builds_its_client_from_the_settings(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from catalog_testkit import APP_ENV, REPO_ROOT
+
+    probe = (
+        "import json; from service import handler; c = handler.repository.client.meta.config; "
+        "print(json.dumps([c.connect_timeout, c.read_timeout, c.retries]))"
+    )
+    env = {**os.environ, **APP_ENV, "DYNAMODB_CONNECT_TIMEOUT_MS": "100", "DYNAMODB_READ_TIMEOUT_MS": "250",
+           "DYNAMODB_MAX_ATTEMPTS": "3"}
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT / "app", env=env, capture_output=True,
+                               text=True, timeout=60, check=True)
+
+    assert json.loads(completed.stdout.splitlines()[-1]) == [0.1, 0.25, {"mode": "standard", "total_max_attempts": 3}]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
+        ("DYNAMODB_READ_TIMEOUT_MS", "0.5"),
+        ("DYNAMODB_READ_TIMEOUT_MS", "60000"),
+        ("DYNAMODB_CONNECT_TIMEOUT_MS", "0"),
+        ("DYNAMODB_MAX_ATTEMPTS", "10"),
         ("IDEMPOTENCY_TTL_SECONDS", "1h"),
         ("IDEMPOTENCY_TTL_SECONDS", "0"),
         ("IDEMPOTENCY_TTL_SECONDS", "-5"),

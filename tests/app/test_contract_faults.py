@@ -139,7 +139,12 @@ def test_a_stopped_dynamodb_answers_503(invoke, stopped_dynamodb, request_name):
     result = invoke(event)
 
     assert_honest_503(result, event, hidden=("EndpointConnectionError", stopped_dynamodb))
-    assert result.body["error"] == {"code": "unavailable", "message": "temporarily unavailable, retry later"}
+    assert result.body["error"] == {
+        "code": "unavailable",
+        "message": "temporarily unavailable, retry later",
+        # Where the idempotency layer runs first, its table is the one found failing.
+        "dependency": "idempotency_table" if request_name == "create_item_idempotently" else "items_table",
+    }
     assert result.log("dependency unavailable")["error"] == "EndpointConnectionError"
 
 
@@ -172,7 +177,7 @@ def test_readiness_is_503_with_retry_after_and_the_correlation_id(invoke, reques
 
     assert_honest_503(result, event, hidden=("EndpointConnectionError", "ReadTimeoutError", "ConnectionClosedError"))
     assert result.body["status"] == "fail"
-    assert result.body["checks"] == {"dynamodb": {"status": "fail"}}
+    assert result.body["checks"] == {"dynamodb": {"status": "fail"}, "idempotency_table": {"status": "fail"}}
 
 
 def stubbed(handler: Any, monkeypatch: pytest.MonkeyPatch) -> Stubber:
@@ -208,7 +213,7 @@ def test_dynamodb_failures_and_throttling_are_503(invoke, handler, monkeypatch, 
 
 @pytest.mark.parametrize(
     ("code", "http_status"),
-    [("ValidationException", 400), ("AccessDeniedException", 400), ("ResourceNotFoundException", 400)],
+    [("ValidationException", 400), ("AccessDeniedException", 400)],
 )
 def test_errors_a_retry_cannot_fix_are_500(invoke, handler, monkeypatch, code, http_status):
     stubber = stubbed(handler, monkeypatch)
@@ -220,8 +225,15 @@ def test_errors_a_retry_cannot_fix_are_500(invoke, handler, monkeypatch, code, h
 
     assert result.status == 500
     assert result.body["error"]["code"] == "internal_error"
+    assert result.body["correlation_id"] == result.headers["X-Correlation-ID"]
     assert code not in result.response["body"]
     assert "Retry-After" not in result.headers
+    # One structured line with the cause, under the correlation id, and no other error line.
+    line = result.log("dependency refused the request")
+    assert (line["level"], line["error"], line["operation"], line["dependency"]) == (
+        "ERROR", code, "GetItem", "items_table")
+    assert line["correlation_id"] == result.body["correlation_id"]
+    assert [entry["message"] for entry in result.logs if entry["level"] == "ERROR"] == [line["message"]]
 
 
 # --- the rules, unit by unit -----------------------------------------------------------------

@@ -77,10 +77,9 @@ def test_the_same_amount_spelled_differently_is_the_same_request(invoke, dynamod
     assert again.body["id"] == first.body["id"]
 
 
-def test_a_key_whose_first_request_is_still_running_is_409(invoke, dynamodb):
-    first = invoke(keyed_create("order-3"))
+def put_back_in_progress(dynamodb: Any) -> None:
+    """The state a first request leaves when its answer was lost: its record in progress for a while yet."""
     (record,) = idempotency_records(dynamodb)
-    # The state a concurrent first request leaves while it runs: in progress, for a while yet.
     dynamodb.update_item(
         TableName=IDEMPOTENCY_TABLE_NAME,
         Key={"id": record["id"]},
@@ -89,12 +88,43 @@ def test_a_key_whose_first_request_is_still_running_is_409(invoke, dynamodb):
         ExpressionAttributeValues={":progress": {"S": "INPROGRESS"}, ":until": {"N": str(2**41)}},
     )
 
+
+def test_a_key_whose_record_is_in_progress_settles_at_once_with_the_stored_item(invoke, dynamodb):
+    # Was 409 idempotency_in_progress until the record expired (up to the function's timeout) even
+    # when the request that wrote it had long answered; the item's own conditional write settles it.
+    first = invoke(keyed_create("order-3"))
+    put_back_in_progress(dynamodb)
+
     second = invoke(keyed_create("order-3"))
 
-    assert first.status == 201
-    assert second.status == 409
-    assert second.body["error"]["code"] == "idempotency_in_progress"
-    assert second.headers["Retry-After"] == "1"
+    assert (first.status, second.status) == (201, 201)
+    assert second.body == first.body
+    assert len(stored_items(dynamodb)) == 1
+    assert "ItemsCreated" not in second.metric_names()
+
+
+def test_a_key_whose_record_is_in_progress_but_whose_item_never_landed_creates_it_once(invoke, dynamodb):
+    first = invoke(keyed_create("order-8"))
+    put_back_in_progress(dynamodb)
+    dynamodb.delete_item(TableName=TABLE_NAME, Key={"id": {"S": first.body["id"]}})
+
+    second = invoke(keyed_create("order-8"))
+    third = invoke(keyed_create("order-8"))
+
+    assert (second.status, third.status) == (201, 201)
+    assert second.body["id"] == third.body["id"] == first.body["id"]
+    assert len(stored_items(dynamodb)) == 1
+    assert "ItemsCreated" in second.metric_names()
+
+
+def test_a_key_in_progress_with_another_body_is_still_422(invoke, dynamodb):
+    invoke(keyed_create("order-9", {"name": "Cup", "price": 1}))
+    put_back_in_progress(dynamodb)
+
+    other = invoke(keyed_create("order-9", {"name": "Cup", "price": 2}))
+
+    assert other.status == 422
+    assert other.body["error"]["code"] == "idempotency_key_reused"
     assert len(stored_items(dynamodb)) == 1
 
 
@@ -137,32 +167,78 @@ def test_two_callers_using_the_same_key_get_their_own_items(invoke, dynamodb):
     assert len(stored_items(dynamodb)) == 2
 
 
-def test_a_create_that_fails_releases_its_key(invoke, dynamodb, monkeypatch):
-    existing = invoke(load_event("create_item")).body
-    from service import items
+LONG_PREFIX = "p" * 256
 
-    monkeypatch.setattr(items, "new_item_id", lambda: existing["id"])
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"sub": "carol"}, {"sub": "  carol "}),
+        ({"sub": "carol"}, {"sub": "Carol"}),
+        ({"sub": LONG_PREFIX + "-alice"}, {"sub": LONG_PREFIX + "-bob"}),
+        ({"sub": "svc-7"}, {"client_id": "svc-7"}),
+        ({"sub": "carol", "iss": "https://issuer-a.example"}, {"sub": "carol", "iss": "https://issuer-b.example"}),
+    ],
+    ids=["surrounding-whitespace", "case", "long-shared-prefix", "subject-vs-client-id", "another-issuer"],
+)
+def test_callers_that_differ_in_any_way_never_share_a_key(invoke, dynamodb, first, second):
+    def as_caller(claims: dict[str, str]) -> dict[str, Any]:
+        event = keyed_create("shared-key")
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": ["items.write"]}}
+        return event
+
+    one = invoke(as_caller(first))
+    other = invoke(as_caller(second))
+
+    assert (one.status, other.status) == (201, 201)
+    assert one.body["id"] != other.body["id"], "the second caller received the first caller's item"
+    assert len(stored_items(dynamodb)) == 2
+
+
+def test_the_same_caller_replays_its_own_key(invoke, dynamodb):
+    event = keyed_create("own-key")
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": " x" * 200, "iss": "i"}, "scopes": []}}
+
+    first, again = invoke(event), invoke(copy.deepcopy(event))
+
+    assert first.body["id"] == again.body["id"]
+
+
+def throttle_next_item_write(handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next item write is refused by DynamoDB (throttled: nothing was written)."""
+    from botocore.exceptions import ClientError
+
+    real_put = handler.repository.put_new
+
+    def throttled(item: Any) -> None:
+        monkeypatch.setattr(handler.repository, "put_new", real_put)
+        error = {"Code": "ThrottlingException", "Message": "slow down"}
+        raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+
+    monkeypatch.setattr(handler.repository, "put_new", throttled)
+
+
+def test_a_create_that_fails_releases_its_key(invoke, handler, dynamodb, monkeypatch):
+    throttle_next_item_write(handler, monkeypatch)
     failed = invoke(keyed_create("order-4"))
-    monkeypatch.undo()
+    released = idempotency_records(dynamodb)
     retried = invoke(keyed_create("order-4"))
 
-    assert failed.status == 409
-    assert failed.body["error"]["code"] == "conflict"
+    assert failed.status == 503
+    assert failed.body["error"]["code"] == "unavailable"
+    assert released == []
     assert retried.status == 201
-    assert retried.body["id"] != existing["id"]
+    assert len(stored_items(dynamodb)) == 1
 
 
-def test_the_persistence_layer_calls_only_the_operations_the_role_grants(invoke, dynamodb, monkeypatch):
+def test_the_persistence_layer_calls_only_the_operations_the_role_grants(invoke, handler, dynamodb, monkeypatch):
     # The infrastructure grants exactly these on the idempotency table; see the report of the change.
     calls = table_calls(dynamodb, IDEMPOTENCY_TABLE_NAME)
     invoke(keyed_create("order-5"))
     first = list(calls)
     invoke(keyed_create("order-5"))
     replay = calls[len(first) :]
-    existing = invoke(load_event("create_item")).body
-    from service import items
-
-    monkeypatch.setattr(items, "new_item_id", lambda: existing["id"])
+    throttle_next_item_write(handler, monkeypatch)
     invoke(keyed_create("order-6"))
     failure = calls[len(first) + len(replay) :]
 

@@ -110,6 +110,22 @@ def test_a_price_must_be_a_json_number_within_bounds(invoke, dynamodb, price):
 
 
 @pytest.mark.parametrize("route", ["create_item", "replace_item"])
+@pytest.mark.parametrize(
+    "body",
+    ['[{"name": "pen", "price": 1, "version": 1}]', ' \n[{"name": "pen", "price": 1, "version": 1}, {"x": 1}]', "[]"],
+    ids=["one-item", "two-items-after-whitespace", "empty"],
+)
+def test_a_json_array_is_not_an_item_even_holding_one(invoke, dynamodb, route, body):
+    # The contract says an object; the resolver would read a one-element array as its element.
+    result = invoke(with_body(load_event(route), body))
+
+    assert result.status == 400, result.body
+    assert result.body["error"]["details"] == [
+        {"field": "body", "message": "must be a JSON object", "type": "model_attributes_type"}]
+    assert stored_items(dynamodb) == []
+
+
+@pytest.mark.parametrize("route", ["create_item", "replace_item"])
 def test_a_body_that_names_a_field_twice_is_refused_and_writes_nothing(invoke, dynamodb, route):
     result = invoke(with_body(load_event(route), '{"name": "Cup", "price": 1, "price": 2, "version": 1}'))
 

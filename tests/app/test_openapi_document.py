@@ -109,11 +109,20 @@ def test_each_operation_declares_exactly_its_answers(document, route_key):
         assert response["headers"]["X-Correlation-ID"]["required"] is True
         if status == "503":
             assert response["headers"]["Retry-After"]["required"] is True
-        if status == "409" and route_key == "POST /items":
-            # Only the answer to a create whose key is still running carries it.
-            assert response["headers"]["Retry-After"]["required"] is False
+        if status == "409":
+            # No conflict is settled by waiting (a key still in progress settles at once).
+            assert "Retry-After" not in response["headers"]
         if status == "204":
             assert "content" not in response
+
+
+def test_the_503_declares_each_dependency_answer_by_its_code(document):
+    schemas = document["components"]["schemas"]
+    error = schemas["UnavailableResponse"]["properties"]["error"]
+
+    assert set(error["discriminator"]["mapping"]) == {"unavailable", "dependency_missing", "outcome_unknown"}
+    assert schemas["OutcomeUnknownProblem"]["required"] == ["code", "message", "item_id", "idempotency_key"]
+    assert schemas["UnavailableProblem"]["properties"]["dependency"]["enum"] == ["items_table", "idempotency_table"]
 
 
 def test_the_readiness_503_is_declared_with_the_body_it_has(document):

@@ -50,3 +50,17 @@ def test_the_hook_is_registered_with_the_runtimes_snapshot_library(tmp_path: Pat
 def test_without_the_library_nothing_is_registered(handler: ModuleType) -> None:
     # Local runs and these tests: no SnapStart runtime.
     assert handler.SNAPSTART_HOOKED is False
+
+
+def test_after_a_restore_random_is_reseeded_so_environments_do_not_share_a_sequence(handler: ModuleType,
+                                                                                    dynamodb: Any) -> None:
+    # Every environment restored from one snapshot starts with the generator state init left; botocore
+    # draws its retry jitter from `random`, so without a reseed they would all back off in step.
+    import random
+
+    random.seed(1234)
+    snapshot_state = random.getstate()
+    handler.after_restore()
+    restored = [random.random() for _ in range(4)]
+    random.setstate(snapshot_state)
+    assert restored != [random.random() for _ in range(4)]
