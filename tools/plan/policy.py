@@ -420,7 +420,7 @@ class PolicyPackProcess:
     """The policy pack as the engine runs it: a child process serving `pulumirpc.Analyzer`.
 
     Use as a context manager; `close()` stops it the way the SDK expects (SIGINT: the server stops
-    and the process exits 0).
+    and the process exits 0), or with SIGTERM when SIGINT cannot reach it (see `stop_signal`).
     """
 
     def __init__(
@@ -491,7 +491,7 @@ class PolicyPackProcess:
         with contextlib.suppress(Exception):
             self.channel.close()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(stop_signal())
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -559,6 +559,13 @@ class PolicyPackProcess:
 
     def analyze_stack(self, request: analyzer_pb2.AnalyzeStackRequest) -> analyzer_pb2.AnalyzeResponse:
         return self.stub.AnalyzeStack(request)
+
+
+def stop_signal() -> signal.Signals:
+    """The signal that stops a pack process this process started: SIGINT, as the SDK expects, unless
+    this process ignores SIGINT (a background job, `nohup`), since a child inherits that and would
+    never see it; then SIGTERM, which the pack treats the same (policies/__main__.py)."""
+    return signal.SIGTERM if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else signal.SIGINT
 
 
 def pack_version(pack_dir: Path) -> str | None:
