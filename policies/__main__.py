@@ -7,6 +7,7 @@ policies/config/prod.json`. The rules live in the prodready_policy package next 
 from __future__ import annotations
 
 import gc
+import signal
 
 from prodready_policy.pack import ENFORCEMENT_LEVEL, GC_THRESHOLDS, PACK_NAME, all_policies
 from pulumi_policy import PolicyPack
@@ -15,6 +16,10 @@ from pulumi_policy import PolicyPack
 # returns; with CPython's default thresholds the collector re-walks those live trees so often that
 # AnalyzeStack grows faster than the stack (see pack.GC_THRESHOLDS).
 gc.set_threshold(*GC_THRESHOLDS)
+# SIGTERM stops the pack as SIGINT does (the SDK stops its server on KeyboardInterrupt and the
+# process exits 0): a pack started by a background job inherits an ignored SIGINT, so whoever
+# stops it has only SIGTERM left for a clean stop.
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 PolicyPack(
     name=PACK_NAME,

@@ -1,22 +1,28 @@
 """`python -m tools.bench_policy`: time the policy pack on synthetic stacks, through the Analyzer gRPC service.
 
-A synthetic stack repeats a unit of ten resources, each a correct, fully monitored slice of a real
-stack: a Lambda function, its log group and role policy, a DynamoDB table, and six metric alarms
-(three on the function, three on the table, half of them metric-math) routed to one encrypted,
-subscribed topic. The pack must find nothing in it; the numbers show how `Analyze` (per resource)
-and `AnalyzeStack` (whole stack) scale. The stack policies index the stack once, so doubling the
+A synthetic stack is a few shared resources (the aws provider, an encrypted and subscribed alert
+topic, the KMS key of the log groups, an HTTP API with its throttled, access-logged stage) and a
+repeated unit of sixteen resources, each a correct, fully monitored slice of a real stack: a Lambda
+function with its encrypted log group, role policy, live alias, invoke permission, API integration
+and authorized route, a CodeDeploy deployment group and the release that shifts the alias, a
+DynamoDB table, and six metric alarms (three on the function, three on the table, half of them
+metric-math) routed to the topic. Every policy of the pack has work to do in it and must find
+nothing; the numbers show how `Analyze` (per resource) and `AnalyzeStack` (whole stack) scale, and
+what each stack rule costs on its own. The stack rules index the stack once, so doubling the
 resources should roughly double `AnalyzeStack`.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tools.plan.harness import Plan, PlannedResource
@@ -32,10 +38,19 @@ from tools.plan.policy import (
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 STACK = "bench"
-UNIT_SIZE = 10
+SHARED = 7
+UNIT_SIZE = 16
+SIZES = (2_500, 5_000, 10_000)
+# The smallest stack that holds a few units: what the normal test run analyses, so a benchmark whose
+# stack no longer satisfies the pack fails there and not first in `make bench`.
+SMOKE_SIZE = SHARED + 3 * UNIT_SIZE
 TAGS = {"Project": "prodready", "Environment": "dev", "Service": "catalog", "Owner": "team@example.com",
         "CostCenter": "CC-1", "ManagedBy": "pulumi"}
 RUNBOOK = "https://github.com/example/prodready/blob/main/docs/runbooks"
+ACCESS_LOG_FORMAT = json.dumps({"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+                                "requestTime": "$context.requestTime", "routeKey": "$context.routeKey",
+                                "status": "$context.status", "integrationError": "$context.integration.error",
+                                "responseLatency": "$context.responseLatency"})
 CONFIG = {
     "required-tags": {"allowedEnvironments": ["dev"]},
     "log-group-retention": {"minDays": 1, "maxDays": 30, "securityMinDays": 14},
@@ -50,8 +65,30 @@ def _urn(type_: str, name: str) -> str:
     return f"urn:pulumi:{STACK}::prodready::{type_}::{name}"
 
 
+def _arn(service: str, resource: str, region: str = REGION) -> str:
+    return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+
+
+def _log_key_policy() -> str:
+    """The log groups' key: the account administers it through IAM; CloudWatch Logs may use it only for
+    this account's log groups (encryption-context condition)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersKeyThroughIam", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+                    "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:ScheduleKeyDeletion",
+                    "kms:CancelKeyDeletion"],
+         "Resource": "*"},
+        {"Sid": "LogsUseItForThisAccountsLogGroups", "Effect": "Allow",
+         "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+         "Resource": "*",
+         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": _arn("logs", "log-group:*")}}},
+    ]})
+
+
 def synthetic_plan(resources: int) -> Plan:
-    """A correct stack of about `resources` resources (3 shared + units of 10)."""
+    """A correct stack of about `resources` resources (SHARED + units of UNIT_SIZE)."""
     provider_urn = _urn("pulumi:providers:aws", "aws")
     provider_ref = f"{provider_urn}::provider-id"
     provider_inputs = {"region": REGION, "defaultTags": json.dumps({"tags": TAGS})}
@@ -70,11 +107,30 @@ def synthetic_plan(resources: int) -> Plan:
         ))
         return urn
 
-    topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
+    topic_arn = _arn("sns", "alerts")
     topic = add("aws:sns/topic:Topic", "alerts", {"name": "alerts", "kmsMasterKeyId": "alias/alerts"},
                 {"arn": topic_arn})
     add("aws:sns/topicSubscription:TopicSubscription", "alerts-email",
         {"topic": topic_arn, "protocol": "email", "endpoint": "oncall@example.com"}, deps={"topic": [topic]})
+    key_id = "0b5e8a3c-5d4e-4f7a-9c1b-2a3d4e5f6a7b"
+    key_arn = _arn("kms", f"key/{key_id}")
+    log_key = add("aws:kms/key:Key", "logs-key", {"description": "Encrypts the log groups", "enableKeyRotation": True,
+                                                  "policy": _log_key_policy()}, {"arn": key_arn, "keyId": key_id})
+    api_id = "a1b2c3d4e5"
+    api = add("aws:apigatewayv2/api:Api", "api", {"name": "api", "protocolType": "HTTP"}, {
+        "apiEndpoint": f"https://{api_id}.execute-api.{REGION}.amazonaws.com",
+        "executionArn": _arn("execute-api", api_id), "arn": f"arn:aws:apigateway:{REGION}::/apis/{api_id}",
+    })
+    access_group_name = "/aws/apigateway/api"
+    access_logs = add("aws:cloudwatch/logGroup:LogGroup", "api-access-logs",
+                      {"name": access_group_name, "retentionInDays": 30, "kmsKeyId": key_arn},
+                      {"arn": _arn("logs", f"log-group:{access_group_name}")}, deps={"kmsKeyId": [log_key]})
+    add("aws:apigatewayv2/stage:Stage", "api-stage", {
+        "apiId": api_id, "name": "$default", "autoDeploy": True,
+        "defaultRouteSettings": {"throttlingRateLimit": 100, "throttlingBurstLimit": 200},
+        "accessLogSettings": {"destinationArn": _arn("logs", f"log-group:{access_group_name}"),
+                              "format": ACCESS_LOG_FORMAT},
+    }, deps={"apiId": [api], "accessLogSettings": [access_logs]})
 
     def alarm(name: str, namespace: str, dims: dict[str, str], metric: str, math: bool, source: str) -> None:
         inputs: dict[str, Any] = {
@@ -94,32 +150,61 @@ def synthetic_plan(resources: int) -> Plan:
         else:
             inputs.update(namespace=namespace, metricName=metric, dimensions=dims, statistic="Sum", period=300)
         add("aws:cloudwatch/metricAlarm:MetricAlarm", name, inputs,
-            {"arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"},
+            {"arn": _arn("cloudwatch", f"alarm:{name}")},
             deps={key: [source], "alarmActions": [topic], "okActions": [topic]})
 
-    for index in range(max(0, (resources - 3) // UNIT_SIZE)):
+    for index in range(max(0, (resources - SHARED) // UNIT_SIZE)):
         fn_name = f"fn-{index}"
+        fn_arn = _arn("lambda", f"function:{fn_name}")
         group_name = f"/aws/lambda/{fn_name}"
-        group = add("aws:cloudwatch/logGroup:LogGroup", f"logs-{index}", {"name": group_name, "retentionInDays": 7},
-                    {"arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name}"})
+        group = add("aws:cloudwatch/logGroup:LogGroup", f"logs-{index}",
+                    {"name": group_name, "retentionInDays": 7, "kmsKeyId": key_arn},
+                    {"arn": _arn("logs", f"log-group:{group_name}")}, deps={"kmsKeyId": [log_key]})
         table_name = f"table-{index}"
         table = add("aws:dynamodb/table:Table", table_name, {
             "name": table_name, "billingMode": "PAY_PER_REQUEST", "hashKey": "pk",
             "pointInTimeRecovery": {"enabled": True}, "deletionProtectionEnabled": True,
-        }, {"arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table_name}"})
+        }, {"arn": _arn("dynamodb", f"table/{table_name}")})
         add("aws:iam/rolePolicy:RolePolicy", f"policy-{index}", {"role": f"role-{index}", "policy": json.dumps({
             "Version": "2012-10-17",
             "Statement": [
                 {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group_name}:*"]},
+                 "Resource": [_arn("logs", f"log-group:{group_name}:*")]},
                 {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
-                 "Resource": [f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table_name}"]},
+                 "Resource": [_arn("dynamodb", f"table/{table_name}")]},
             ],
         })}, deps={"policy": [group, table]})
         function = add("aws:lambda/function:Function", fn_name, {
-            "name": fn_name, "runtime": "python3.13", "handler": "h.h", "tracingConfig": {"mode": "Active"},
-            "loggingConfig": {"logFormat": "JSON", "logGroup": group_name},
-        }, {"arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{fn_name}"}, deps={"loggingConfig": [group]})
+            "name": fn_name, "runtime": "python3.13", "handler": "h.h", "publish": True,
+            "tracingConfig": {"mode": "Active"}, "loggingConfig": {"logFormat": "JSON", "logGroup": group_name},
+        }, {"arn": fn_arn, "version": "1"}, deps={"loggingConfig": [group]})
+        alias = add("aws:lambda/alias:Alias", f"live-{index}",
+                    {"name": "live", "functionName": fn_name, "functionVersion": "1"},
+                    {"arn": f"{fn_arn}:live"}, deps={"functionName": [function], "functionVersion": [function]})
+        add("aws:lambda/permission:Permission", f"invoke-{index}", {
+            "action": "lambda:InvokeFunction", "function": fn_name, "qualifier": "live",
+            "principal": "apigateway.amazonaws.com", "sourceArn": _arn("execute-api", f"{api_id}/$default/*"),
+        }, deps={"function": [function], "qualifier": [alias], "sourceArn": [api]})
+        invoke = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{fn_arn}:live/invocations"
+        integration = add("aws:apigatewayv2/integration:Integration", f"integration-{index}", {
+            "apiId": api_id, "integrationType": "AWS_PROXY", "integrationUri": invoke, "payloadFormatVersion": "2.0",
+        }, deps={"apiId": [api], "integrationUri": [alias]})
+        add("aws:apigatewayv2/route:Route", f"route-{index}", {
+            "apiId": api_id, "routeKey": f"GET /{fn_name}", "target": f"integrations/{index:07x}",
+            "authorizationType": "JWT", "authorizerId": "auth123", "authorizationScopes": ["items/read"],
+        }, deps={"apiId": [api], "target": [integration]})
+        group_alarms = [f"{fn_name}-errors", f"{fn_name}-duration"]
+        deployment_group = add("aws:codedeploy/deploymentGroup:DeploymentGroup", f"release-group-{index}", {
+            "appName": "bench", "deploymentGroupName": fn_name, "serviceRoleArn": f"arn:aws:iam::{ACCOUNT}:role/cd",
+            "deploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+            "autoRollbackConfiguration": {"enabled": True, "events": ["DEPLOYMENT_FAILURE",
+                                                                      "DEPLOYMENT_STOP_ON_ALARM"]},
+            "alarmConfiguration": {"enabled": True, "alarms": group_alarms},
+        })
+        add("pulumi-python:dynamic/prodready:Release", f"release-{index}", {
+            "functionName": fn_name, "alias": "live", "deploymentGroup": fn_name, "targetVersion": "1",
+        }, deps={"functionName": [function], "alias": [alias], "deploymentGroup": [deployment_group]})
         for metric, math in (("Errors", True), ("Throttles", False), ("Duration", True)):
             alarm(f"{fn_name}-{metric.lower()}", "AWS/Lambda", {"FunctionName": fn_name}, metric, math, function)
         for metric, math in (("ReadThrottleEvents", False), ("WriteThrottleEvents", False), ("SystemErrors", True)):
@@ -136,46 +221,68 @@ class Measurement:
     analyze_stack_s: float
     stack_rules_s: float
     violations: int
+    pack_rss_mb: float | None = None
+    """The pack process's resident memory after the AnalyzeStack calls."""
+    pack_peak_mb: float | None = None
+    """Its peak resident memory so far (the high-water mark; grows with the largest stack analysed)."""
+
+    @property
+    def analyze_stack_per_resource_ms(self) -> float:
+        return 1000 * self.analyze_stack_s / self.resources
 
 
-def stack_rules_seconds(plan: Plan, repeats: int = 3) -> float:
-    """The pack's own stack rules on the plan, without gRPC and the SDK's per-policy deserialisation.
+def stack_rules() -> list[Any]:
+    """Every stack policy of the pack (`StackRulePolicy`: its rule and spec), in the pack's order."""
+    from prodready_policy.base import StackRulePolicy  # the pack's package (policies/ on sys.path)
+    from prodready_policy.pack import all_policies
+
+    return [p for p in all_policies() if isinstance(p, StackRulePolicy)]
+
+
+def stack_rules_seconds(plan: Plan, repeats: int = 3) -> dict[str, float]:
+    """Each stack rule of the pack on the plan, without gRPC and the SDK's per-policy deserialisation.
 
     Isolates the algorithm, the part that must be linear in the number of resources: the collector
     is paused while the rules run, since its full collections walk every live object and would
-    show up as growth that no rule causes (the pack process raises its thresholds for that reason).
+    show up as growth that no rule causes. Best of `repeats`, per rule name. Raises if any rule
+    finds something: the synthetic stack must satisfy every policy.
     """
-    import gc
-
-    from prodready_policy import alarms, retention, security  # the pack's package (policies/ on sys.path)
     from prodready_policy.values import ResourceView
 
-    checks = [
-        (alarms.check_alarm_coverage, alarms.ALARM_COVERAGE),
-        (alarms.check_alarm_routing, alarms.ALARM_ROUTING),
-        (alarms.check_topic_subscriptions, alarms.TOPIC_SUBSCRIPTIONS),
-        (retention.check_lambda_log_groups, retention.LAMBDA_LOG_GROUP),
-        (security.check_route_throttling, security.ROUTE_THROTTLING),
-    ]
     configs = parse_policy_config(CONFIG)
-    best = float("inf")
+    best: dict[str, float] = {}
     for _ in range(repeats):
         gc.collect()
-        elapsed = 0.0
-        for check, spec in checks:
-            views = [ResourceView(r.urn, r.type, r.name, r.outputs, r.dependencies, r.property_dependencies)
+        for policy in stack_rules():
+            views = [ResourceView(r.urn, r.type, r.name, r.outputs, r.dependencies, r.property_dependencies,
+                                  parent=r.parent, raw_provider_props=None)
                      for r in plan.resources]
-            config = spec.effective_config(configs.get(spec.name, {}).get("properties"))
+            config = policy.spec.effective_config(configs.get(policy.name, {}).get("properties"))
             gc.disable()
             try:
                 started = time.perf_counter()
-                findings = list(check(views, config))
-                elapsed += time.perf_counter() - started
+                findings = list(policy.check(views, config))
+                elapsed = time.perf_counter() - started
             finally:
                 gc.enable()
-            assert not findings, findings[:3]
-        best = min(best, elapsed)
+            if findings:
+                raise AssertionError(f"{policy.name} flags the synthetic stack: {findings[:3]}")
+            best[policy.name] = min(best.get(policy.name, float("inf")), elapsed)
     return best
+
+
+def pack_memory_mb(pid: int) -> tuple[float | None, float | None]:
+    """(resident, peak resident) MB of a process, from /proc where there is one."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return None, None
+    fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+
+    def mb(key: str) -> float | None:
+        value = fields.get(key, "").split()
+        return int(value[0]) / 1024 if value else None
+
+    return mb("VmRSS"), mb("VmHWM")
 
 
 def measure(pack: PolicyPackProcess, resources: int, repeats: int = 3) -> Measurement:
@@ -198,8 +305,9 @@ def measure(pack: PolicyPackProcess, resources: int, repeats: int = 3) -> Measur
         response = pack.analyze_stack(stack_request)
         stack_times.append(time.perf_counter() - t0)
     violations += len(response.diagnostics)
+    rss, peak = pack_memory_mb(pack.process.pid)
     durations.sort()
-    rules = stack_rules_seconds(plan)
+    rules = sum(stack_rules_seconds(plan).values())
     return Measurement(
         resources=len(plan.resources),
         analyze_total_s=analyze_total,
@@ -208,32 +316,49 @@ def measure(pack: PolicyPackProcess, resources: int, repeats: int = 3) -> Measur
         analyze_stack_s=min(stack_times),
         stack_rules_s=rules,
         violations=violations,
+        pack_rss_mb=rss,
+        pack_peak_mb=peak,
     )
 
 
 def render(measurements: Sequence[Measurement]) -> str:
     lines = [f"{'resources':>9}  {'Analyze total':>13}  {'per resource':>12}  {'p95':>8}  {'AnalyzeStack':>12}  "
-             f"{'x prev':>6}  {'stack rules':>11}  {'x prev':>6}  violations"]
+             f"{'per resource':>12}  {'x prev':>6}  {'stack rules':>11}  {'x prev':>6}  {'pack RSS/peak':>13}  "
+             "violations"]
     previous: Measurement | None = None
     for m in measurements:
         stack_ratio = f"{m.analyze_stack_s / previous.analyze_stack_s:6.2f}" if previous else "     -"
         rules_ratio = f"{m.stack_rules_s / previous.stack_rules_s:6.2f}" if previous else "     -"
+        memory = f"{m.pack_rss_mb:.0f}/{m.pack_peak_mb:.0f} MB" if m.pack_rss_mb and m.pack_peak_mb else "-"
         lines.append(f"{m.resources:>9}  {m.analyze_total_s:>11.2f} s  {m.analyze_per_resource_ms:>9.3f} ms  "
-                     f"{m.analyze_p95_ms:>5.2f} ms  {m.analyze_stack_s:>10.3f} s  {stack_ratio}  "
-                     f"{m.stack_rules_s:>9.3f} s  {rules_ratio}  {m.violations}")
+                     f"{m.analyze_p95_ms:>5.2f} ms  {m.analyze_stack_s:>10.3f} s  "
+                     f"{m.analyze_stack_per_resource_ms:>9.3f} ms  {stack_ratio}  "
+                     f"{m.stack_rules_s:>9.3f} s  {rules_ratio}  {memory:>13}  {m.violations}")
         previous = m
     return "\n".join(lines)
 
 
+def render_rules(plan: Plan) -> str:
+    """Each stack rule's own time on one plan (best of three, collector paused)."""
+    seconds = stack_rules_seconds(plan)
+    width = max(len(name) for name in seconds)
+    rows = [f"stack rules on {len(plan.resources)} resources:"]
+    rows += [f"  {name:<{width}}  {1000 * value:8.2f} ms" for name, value in seconds.items()]
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench_policy", description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2500, 5000, 10000],
-                        help="stack sizes to measure (default: 2500 5000 10000)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
+                        help=f"stack sizes to measure (default: {' '.join(map(str, SIZES))})")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(POLICY_PACK_DIR))  # the pack's rule package, for the rules-only timing
+    if str(POLICY_PACK_DIR) not in sys.path:
+        sys.path.insert(0, str(POLICY_PACK_DIR))  # the pack's rule package, for the rules-only timing
     with PolicyPackProcess(stack=STACK, dry_run=False) as pack:
         measurements = [measure(pack, size) for size in args.sizes]
     print(render(measurements))
+    print()
+    print(render_rules(synthetic_plan(max(args.sizes))))
     return 1 if any(m.violations for m in measurements) else 0
 
 

@@ -76,3 +76,50 @@ def test_plan_values_reach_the_analyzer_in_the_engines_wire_form():
     assert asset == {rpc._special_sig_key: rpc._special_asset_sig, "path": "app/service/handler.py"}
     # A map that merely has other keys besides a marker is data, not a marker.
     assert to_wire({"__secret": "x", "other": 1}) == {"__secret": "x", "other": 1}
+
+
+@pytest.fixture()
+def pack_starts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
+    """What happens in order during `main`: each pack process started, each program run."""
+    import tools.plan.__main__ as cli
+
+    events: list[tuple[str, object]] = []
+
+    class RecordedPack(cli.PolicyPackProcess):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            events.append(("pack", self))
+
+    real_run_plan = cli.run_plan
+
+    def recorded_run_plan(*args: object, **kwargs: object) -> object:
+        events.append(("program", None))
+        return real_run_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "PolicyPackProcess", RecordedPack)
+    monkeypatch.setattr(cli, "run_plan", recorded_run_plan)
+    return events
+
+
+def test_one_pack_process_started_before_the_program_serves_both_views(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pack_starts: list[tuple[str, object]]
+):
+    assert main(["--stack", "dev", "--out", str(tmp_path / "plan.json")]) == 0
+    assert "views: preview + update" in capsys.readouterr().out
+    assert [kind for kind, _ in pack_starts] == ["pack", "program"]
+    pack = pack_starts[0][1]
+    assert pack.process.returncode == 0, pack.stderr  # type: ignore[attr-defined]  # stopped cleanly
+
+
+def test_the_pack_process_is_stopped_when_the_config_is_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pack_starts: list[tuple[str, object]]
+):
+    assert main(["--stack", "nosuchstack"]) == 2  # no stack file: no pack started
+    assert pack_starts == []
+    project = _project(tmp_path, "prod", {})
+    broken = (PROJECT_DIR / "Pulumi.prod.yaml").read_text().replace("retentionDays: 90", "retentionDays: 100")
+    (project / "Pulumi.broken.yaml").write_text(broken)
+    assert main(["--stack", "broken", "--project-dir", str(project)]) == 2
+    assert "invalid configuration for stack 'broken'" in capsys.readouterr().err
+    assert [kind for kind, _ in pack_starts] == ["pack", "program"]  # started while the program ran
+    assert pack_starts[0][1].process.returncode is not None  # type: ignore[attr-defined]  # and stopped

@@ -10,6 +10,8 @@ with policies/config/<stack>.json: violations by policy, and exit 1 on any manda
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import sys
 import time
@@ -18,12 +20,28 @@ from pathlib import Path
 from app.service.routes import ROUTE_KEYS
 from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
-from tools.plan.harness import PROJECT_DIR, run_plan
-from tools.plan.policy import PolicyConfigError, render_report, run_policy_pack
+from tools.plan.harness import PROJECT_DIR, Plan, project_name, run_plan, stack_config
+from tools.plan.policy import PolicyConfigError, PolicyPackProcess, render_report, run_policy_pack
 from tools.plan.report import render_alarm_summary, render_counts, render_release, render_tree
+
+# Young-generation collections every 50,000 allocations instead of 700 while the plan runs: the
+# program allocates hundreds of thousands of short-lived objects (the SDK's outputs, futures and
+# protobuf messages per registration) while pulumi-aws's modules, tens of thousands of long-lived
+# objects, stay loaded, and every older-generation collection walks them all. About 0.3 s of CPU
+# for the prod stack; peak memory grows by about 2 MB (measured with /usr/bin/time).
+PLAN_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def main(argv: list[str] | None = None) -> int:
+    previous = gc.get_threshold()
+    gc.set_threshold(*PLAN_GC_THRESHOLDS)
+    try:
+        return _plan(argv)
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _plan(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to plan (default: dev)")
     parser.add_argument("--out", type=Path, default=None, help="plan JSON path (default: build/plan-<stack>.json)")
@@ -32,15 +50,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    try:
-        plan = run_plan(args.stack, project_dir=args.project_dir.resolve())
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    project_dir = args.project_dir.resolve()
+    pack_dir = project_dir / "policies"
+    run_pack = not args.no_policy and (pack_dir / "PulumiPolicy.yaml").exists()
+    with contextlib.ExitStack() as stack:
+        try:
+            # The pack process starts up (imports, gRPC server) while the program runs; it serves both
+            # views of the plan and stops when the plan is done.
+            pack = stack.enter_context(start_policy_pack(args.stack, project_dir, pack_dir)) if run_pack else None
+            plan = run_plan(args.stack, project_dir=project_dir)
+        except (ConfigError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return _report(args, plan, started, pack, pack_dir)
 
+
+def start_policy_pack(stack: str, project_dir: Path, pack_dir: Path) -> PolicyPackProcess:
+    """The pack process for a plan of `stack`, started as the engine starts it (the stack's config,
+    secrets as placeholders, in its environment); raises FileNotFoundError for an unknown stack."""
+    config, _ = stack_config(stack, project_dir)
+    return PolicyPackProcess(pack_dir, project=project_name(project_dir), stack=stack, stack_config=config)
+
+
+def _report(args: argparse.Namespace, plan: Plan, started: float, pack: PolicyPackProcess | None,
+            pack_dir: Path) -> int:
+    """Print and write the plan and its cost, then run the pack on it; the exit status of `make plan`."""
     print(render_tree(plan))
     print()
     print(render_counts(plan))
@@ -74,12 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     # The policy pack, driven over its Analyzer service like `pulumi preview --policy-pack policies
     # --policy-pack-config policies/config/<stack>.json` drives it, for a first preview (values
     # computed on create unknown) and for the update (all known). The plan file is already written.
-    pack_dir = args.project_dir.resolve() / "policies"
-    if not (pack_dir / "PulumiPolicy.yaml").exists():
+    if pack is None:
         print(f"\nno policy pack in {pack_dir.name}/: policies not checked")
         return 0
     try:
-        report = run_policy_pack(plan, pack_dir=pack_dir)
+        report = run_policy_pack(plan, pack_dir=pack_dir, pack=pack)
     except PolicyConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import os
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from tools.plan.mocks import EngineMocks
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FORMAT_VERSION = 1
 SECRET_PLACEHOLDER = "[secret]"
+# libyaml's parser where PyYAML was built with it: the stack and project files are read on every plan.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SIG_KEY = pulumi.runtime.rpc._special_sig_key
 _SECRET_SIG = pulumi.runtime.rpc._special_secret_sig
 
@@ -77,25 +79,25 @@ class PlannedResource:
         return self.provider.rsplit("::", 1)[0] if self.provider else None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The plan file's form of the resource; shares its values (JSON data already), copies nothing."""
         return {
-            "urn": data["urn"],
-            "type": data["type"],
-            "name": data["name"],
-            "custom": data["custom"],
-            "id": data["id"],
-            "parent": data["parent"],
-            "provider": data["provider"],
-            "inputs": data["inputs"],
-            "outputs": data["outputs"],
-            "aliases": data["aliases"],
-            "dependencies": data["dependencies"],
-            "propertyDependencies": data["property_dependencies"],
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "id": self.id,
+            "parent": self.parent,
+            "provider": self.provider,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "aliases": self.aliases,
+            "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
             "options": {
-                "protect": data["protect"],
-                "retainOnDelete": data["retain_on_delete"],
-                "deleteBeforeReplace": data["delete_before_replace"],
-                "ignoreChanges": data["ignore_changes"],
+                "protect": self.protect,
+                "retainOnDelete": self.retain_on_delete,
+                "deleteBeforeReplace": self.delete_before_replace,
+                "ignoreChanges": self.ignore_changes,
             },
         }
 
@@ -245,8 +247,13 @@ def _relative(path: str) -> str:
     return path
 
 
+def load_yaml(text: str) -> Any:
+    """`yaml.safe_load`, with libyaml's parser when available."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
-    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+    return str(load_yaml((project_dir / "Pulumi.yaml").read_text())["name"])
 
 
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, Any], list[str]]:
@@ -258,7 +265,7 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str,
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack file {path.name}; stacks here: {', '.join(stacks)}")
-    document = yaml.safe_load(path.read_text()) or {}
+    document = load_yaml(path.read_text()) or {}
     project = project_name(project_dir)
     raw: dict[str, Any] = {}
     secret_keys: list[str] = []

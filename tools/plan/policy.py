@@ -32,12 +32,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import grpc
-import jsonschema
-import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
 
-from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource
+from tools.plan.harness import PROJECT_DIR, Plan, PlannedResource, load_yaml
 from tools.plan.mocks import autoname_property
 
 POLICY_PACK_DIR = PROJECT_DIR / "policies"
@@ -209,6 +207,8 @@ def reconcile_config(info: PackInfo, given: Mapping[str, Mapping[str, Any]]) -> 
     apply(info.initial_config)
     apply(given)
 
+    import jsonschema  # only here: a plan without a policy pack never needs it
+
     unknown = sorted(set(given) - {p.name for p in info.policies} - {"all"})
     problems = [f"{name}: no such policy in pack {info.name}" for name in unknown]
     for policy in info.policies:
@@ -270,20 +270,27 @@ def _options(resource: PlannedResource) -> analyzer_pb2.AnalyzerResourceOptions:
     )
 
 
-def _provider(
-    resource: PlannedResource, by_urn: Mapping[str, PlannedResource]
-) -> analyzer_pb2.AnalyzerProviderResource | None:
-    provider = by_urn.get(resource.provider_urn or "")
-    if provider is None:
-        return None
-    return analyzer_pb2.AnalyzerProviderResource(
-        type=provider.type, name=provider.name, urn=provider.urn, properties=_struct(provider.inputs)
-    )
+class _Providers:
+    """Each resource's provider as the analyzer gets it, built once per provider for a whole request
+    set (every resource of a plan has one of a handful of providers)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._by_urn = plan.by_urn()
+        self._built: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+    def __call__(self, resource: PlannedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
+        urn = resource.provider_urn or ""
+        if urn not in self._built:
+            provider = self._by_urn.get(urn)
+            self._built[urn] = None if provider is None else analyzer_pb2.AnalyzerProviderResource(
+                type=provider.type, name=provider.name, urn=provider.urn, properties=_struct(provider.inputs)
+            )
+        return self._built[urn]
 
 
 def analyze_requests(plan: Plan) -> Iterator[analyzer_pb2.AnalyzeRequest]:
     """One `Analyze` request per registration, in registration order, as the step generator sends them."""
-    by_urn = plan.by_urn()
+    providers = _Providers(plan)
     for resource in plan.resources:
         request = analyzer_pb2.AnalyzeRequest(
             type=resource.type,
@@ -292,7 +299,7 @@ def analyze_requests(plan: Plan) -> Iterator[analyzer_pb2.AnalyzeRequest]:
             properties=_struct(checked_inputs(resource)),
             options=_options(resource),
         )
-        provider = _provider(resource, by_urn)
+        provider = providers(resource)
         if provider is not None:
             request.provider.CopyFrom(provider)
         yield request
@@ -300,7 +307,7 @@ def analyze_requests(plan: Plan) -> Iterator[analyzer_pb2.AnalyzeRequest]:
 
 def analyze_stack_request(plan: Plan) -> analyzer_pb2.AnalyzeStackRequest:
     """The `AnalyzeStack` request: every resource with its outputs, links and provider."""
-    by_urn = plan.by_urn()
+    providers = _Providers(plan)
     resources = []
     for resource in plan.resources:
         item = analyzer_pb2.AnalyzerResource(
@@ -317,7 +324,7 @@ def analyze_stack_request(plan: Plan) -> analyzer_pb2.AnalyzeStackRequest:
                 if urns
             },
         )
-        provider = _provider(resource, by_urn)
+        provider = providers(resource)
         if provider is not None:
             item.provider.CopyFrom(provider)
         resources.append(item)
@@ -420,7 +427,7 @@ class PolicyPackProcess:
     """The policy pack as the engine runs it: a child process serving `pulumirpc.Analyzer`.
 
     Use as a context manager; `close()` stops it the way the SDK expects (SIGINT: the server stops
-    and the process exits 0).
+    and the process exits 0), or with SIGTERM when SIGINT cannot reach it (see `stop_signal`).
     """
 
     def __init__(
@@ -458,13 +465,24 @@ class PolicyPackProcess:
         assert self.process.stdout is not None and self.process.stderr is not None
         self._stderr = _StreamCollector(self.process.stderr)
         self._stderr.start()
-        self.port = self._read_port(start_timeout)
-        self._stdout = _StreamCollector(self.process.stdout)
-        self._stdout.start()
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}", options=_CHANNEL_OPTIONS)
-        grpc.channel_ready_future(self.channel).result(timeout=start_timeout)
-        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self._start_timeout = start_timeout
+        self._channel: grpc.Channel | None = None
+        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self._info: PackInfo | None = None
+
+    @property
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        """The Analyzer client, once the pack is serving: the first call waits for the port it prints,
+        so a caller can start the pack and do other work (run the program) while it starts up."""
+        if self._stub is None:
+            port = self._read_port(self._start_timeout)
+            assert self.process.stdout is not None
+            self._stdout = _StreamCollector(self.process.stdout)
+            self._stdout.start()
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_CHANNEL_OPTIONS)
+            grpc.channel_ready_future(self._channel).result(timeout=self._start_timeout)
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        return self._stub
 
     def _read_port(self, timeout: float) -> int:
         assert self.process.stdout is not None
@@ -488,10 +506,11 @@ class PolicyPackProcess:
         self.close()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.channel.close()
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                self._channel.close()
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(stop_signal())
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -561,11 +580,18 @@ class PolicyPackProcess:
         return self.stub.AnalyzeStack(request)
 
 
+def stop_signal() -> signal.Signals:
+    """The signal that stops a pack process this process started: SIGINT, as the SDK expects, unless
+    this process ignores SIGINT (a background job, `nohup`), since a child inherits that and would
+    never see it; then SIGTERM, which the pack treats the same (policies/__main__.py)."""
+    return signal.SIGTERM if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else signal.SIGINT
+
+
 def pack_version(pack_dir: Path) -> str | None:
     path = pack_dir / "PulumiPolicy.yaml"
     if not path.exists():
         return None
-    version = (yaml.safe_load(path.read_text()) or {}).get("version")
+    version = (load_yaml(path.read_text()) or {}).get("version")
     return str(version) if version else None
 
 
@@ -613,8 +639,10 @@ def run_policy_pack(
     """Analyse a plan with the policy pack: every resource, then the stack, for each view.
 
     `config_path` defaults to `policies/config/<stack>.json`; `config` (the file's content as a dict)
-    replaces it, for tests. Pass a running `pack` to reuse one
-    process (tests do, to keep the suite fast); otherwise one is started per view and stopped.
+    replaces it, for tests. Pass a running `pack` to reuse one process (`make plan` starts it while the
+    program runs; tests share one); otherwise one is started for all the views and stopped. One
+    process serves every view: each is configured afresh (`Configure`, `ConfigureStack` with its
+    dry-run flag) and the pack keeps no state between requests.
     """
     views = tuple(views)
     unknown_views = set(views) - set(VIEWS)
@@ -627,15 +655,15 @@ def run_policy_pack(
         given = load_policy_config(config_path) if config_path else {}
     stack_config = {k: v for k, v in plan.config.items() if isinstance(v, str)}
 
+    owned = pack is None
+    process = pack or PolicyPackProcess(
+        pack_dir, project=plan.project, stack=plan.stack, stack_config=stack_config, dry_run=views[0] == "preview"
+    )
     report: PolicyReport | None = None
-    for view in views:
-        dry_run = view == "preview"
-        subject = preview_view(plan) if dry_run else plan
-        owned = pack is None
-        process = pack or PolicyPackProcess(
-            pack_dir, project=plan.project, stack=plan.stack, stack_config=stack_config, dry_run=dry_run
-        )
-        try:
+    try:
+        for view in views:
+            dry_run = view == "preview"
+            subject = preview_view(plan) if dry_run else plan
             process.plugin_info()
             info = process.info()
             if report is None:
@@ -651,9 +679,9 @@ def run_policy_pack(
             started = time.perf_counter()
             report.violations.extend(_violations(process.analyze_stack(analyze_stack_request(subject)), view))
             report.timings[f"{view}.analyze_stack"] = time.perf_counter() - started
-        finally:
-            if owned:
-                process.close()
+    finally:
+        if owned:
+            process.close()
     assert report is not None
     return report
 
