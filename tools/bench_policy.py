@@ -204,6 +204,8 @@ def synthetic_plan(resources: int) -> Plan:
         })
         add("pulumi-python:dynamic/prodready:Release", f"release-{index}", {
             "functionName": fn_name, "alias": "live", "deploymentGroup": fn_name, "targetVersion": "1",
+            # Both traffic hooks name a function of the stack (here the unit's own, to keep 16 per unit).
+            "hookFunction": fn_name, "afterHookFunction": fn_name,
         }, deps={"functionName": [function], "alias": [alias], "deploymentGroup": [deployment_group]})
         for metric, math in (("Errors", True), ("Throttles", False), ("Duration", True)):
             alarm(f"{fn_name}-{metric.lower()}", "AWS/Lambda", {"FunctionName": fn_name}, metric, math, function)

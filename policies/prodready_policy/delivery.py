@@ -75,7 +75,10 @@ def _served_aliases(
     resources: list[ResourceView], by_urn: dict[str, ResourceView]
 ) -> Iterator[tuple[str | None, str, ResourceView | None]]:
     """(integration URN, finding or "", the alias served) for every Lambda integration."""
-    aliases = [r for r in resources if r.type == ALIAS]
+    aliases: dict[object, list[ResourceView]] = {}
+    for resource in resources:
+        if resource.type == ALIAS:
+            aliases.setdefault(get(resource.props, "name"), []).append(resource)
     for integration in resources:
         if integration.type != INTEGRATION:
             continue
@@ -118,10 +121,12 @@ def _served_aliases(
                 yield integration.urn, "", alias
 
 
-def _alias_named(aliases: list[ResourceView], function_name: str, qualifier: str) -> ResourceView | None:
-    for alias in aliases:
+def _alias_named(
+    aliases: dict[object, list[ResourceView]], function_name: str, qualifier: str
+) -> ResourceView | None:
+    for alias in aliases.get(qualifier, ()):
         function = get(alias.props, "functionName")
-        if get(alias.props, "name") == qualifier and (is_unknown(function) or function == function_name):
+        if is_unknown(function) or function == function_name:
             return alias
     return None
 
@@ -148,22 +153,25 @@ def _group_findings(group: ResourceView, required_events: list[str], forbidden: 
     return findings
 
 
-def _releases(
-    alias: ResourceView, resources: list[ResourceView], by_urn: dict[str, ResourceView]
-) -> list[tuple[ResourceView, ResourceView]]:
-    """(deployment group, releasing resource) pairs that release `alias`: a group and the alias are bound
-    only by what deploys them (an AppSpec names the alias, the deployment names the group), so a resource
-    of the stack that takes both as inputs (the program's release resource) is the link."""
-    pairs: list[tuple[ResourceView, ResourceView]] = []
+def _releases_by_alias(
+    resources: list[ResourceView], by_urn: dict[str, ResourceView]
+) -> dict[str, list[tuple[ResourceView, ResourceView]]]:
+    """Per alias URN, the (deployment group, releasing resource) pairs that release it: a group and the alias
+    are bound only by what deploys them (an AppSpec names the alias, the deployment names the group), so a
+    resource of the stack that takes both as inputs (the program's release resource) is the link. One pass
+    over the stack, so the rule stays linear in its size."""
+    releases: dict[str, list[tuple[ResourceView, ResourceView]]] = {}
     for resource in resources:
         if resource.type in (DEPLOYMENT_GROUP, ALIAS):
             continue
         deps = set(resource.dependencies) | {u for us in resource.property_dependencies.values() for u in us}
-        if alias.urn not in deps:
+        linked = [by_urn[urn] for urn in sorted(deps) if urn in by_urn]
+        groups = [r for r in linked if r.type == DEPLOYMENT_GROUP]
+        if not groups:
             continue
-        pairs += [(by_urn[urn], resource) for urn in sorted(deps) if urn in by_urn
-                  and by_urn[urn].type == DEPLOYMENT_GROUP]
-    return pairs
+        for alias in (r for r in linked if r.type == ALIAS):
+            releases.setdefault(alias.urn, []).extend((group, resource) for group in groups)
+    return releases
 
 
 def _hook_findings(
@@ -191,6 +199,7 @@ def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iter
     by_urn = {r.urn: r for r in resources}
     functions = {name: r for r in resources if r.type == FUNCTION and isinstance(name := get(r.props, "name"), str)}
     seen: set[str] = set()
+    releases_of = _releases_by_alias(resources, by_urn)
     for integration_urn, finding, alias in _served_aliases(resources, by_urn):
         if finding:
             yield integration_urn, finding
@@ -198,7 +207,7 @@ def check_safe_deployment(resources: list[ResourceView], config: Config) -> Iter
         if alias is None or alias.urn in seen:
             continue
         seen.add(alias.urn)
-        pairs = _releases(alias, resources, by_urn)
+        pairs = releases_of.get(alias.urn, [])
         groups = list({group.urn: group for group, _ in pairs}.values())
         if not groups:
             yield alias.urn, (
