@@ -10,6 +10,8 @@ PACK_STAMP := policies/venv/.installed
 PYTHON_VERSION := $(strip $(file < .python-version))
 # The CLI release that matches the SDK the lock pins (Pulumi versions the two together).
 PULUMI_VERSION := $(shell sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' requirements.txt)
+FIRST_RUN := First run (or the lock changed): creating $(VENV)/ with Python $(PYTHON_VERSION) from the hashed lock \
+	requirements-dev.txt (Pulumi SDK, pulumi-aws, moto, test and lint tools): about a minute, 800 MB...
 # What `pip-compile` is told for every lock; its header then names `make lock` as the way to rebuild it.
 LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links
@@ -30,9 +32,7 @@ python-version:
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt .python-version
 	@$(MAKE) --no-print-directory python-version
-	@echo "First run (or the lock changed): creating $(VENV)/ with Python $(PYTHON_VERSION) and installing the" \
-		"hashed lock requirements-dev.txt (Pulumi SDK, pulumi-aws, moto, the test and lint tools; about" \
-		"a minute, 800 MB)..."
+	@echo "$(FIRST_RUN)"
 	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.txt
 	touch $(STAMP)
