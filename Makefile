@@ -84,7 +84,7 @@ bench: $(STAMP)
 	$(PY) -m pytest -q tests/bench --benchmark-only --benchmark-enable
 
 # The real engine, always with the policy pack and STACK's policy config: a laptop `pulumi up` runs the
-# same 18+ rules CI does.
+# same rules CI does.
 PULUMI_WITH_PACK = pulumi $(1) --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
 
 pulumi-ready: $(STAMP) $(PACK_STAMP)

@@ -265,6 +265,9 @@ def test_the_pulumi_cli_is_the_release_of_the_locked_sdk():
     assert len(runs) == 5  # up dev, preview prod, up prod, the PR previews, the drift checks
     for where, step in runs:
         assert str(step["with"]["pulumi-version"]) == sdk, where
+    # What a developer is told to install.
+    for doc in ("README.md", "docs/ci.md"):
+        assert set(re.findall(r"CLI\b[^\n]*? v(\d+\.\d+\.\d+)", (PROJECT_DIR / doc).read_text())) == {sdk}, doc
 
 
 def test_no_workflow_can_be_called_from_another_repository():
