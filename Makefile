@@ -1,19 +1,51 @@
-# Every target creates the virtual environment on first use, from the pinned requirements.
+# `make` (or `make help`) lists the targets. Every target creates the virtual environment on first use,
+# from the hashed lock requirements-dev.txt, with the Python that .python-version names.
+.DEFAULT_GOAL := help
 STACK ?= dev
 PYTHON ?= python3
 VENV := venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PACK_STAMP := policies/venv/.installed
+PYTHON_VERSION := $(strip $(file < .python-version))
+# The CLI release that matches the SDK the lock pins (Pulumi versions the two together).
+PULUMI_VERSION := $(shell sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' requirements.txt)
+FIRST_RUN := First run (or the lock changed): creating $(VENV)/ with Python $(PYTHON_VERSION) from the hashed lock \
+	requirements-dev.txt (Pulumi SDK, pulumi-aws, moto, test and lint tools): about a minute, 800 MB...
+# What `pip-compile` is told for every lock; its header then names `make lock` as the way to rebuild it.
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: plan test lint serve smoke release bench clean
+.PHONY: help plan test lint check serve smoke release bench preview up lock audit clean python-version pulumi-ready stack-named
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+## help: this list (also what a bare `make` prints)
+help:
+	@echo "make <target> [STACK=dev|prod]   (STACK defaults to dev; Python $(PYTHON_VERSION), Pulumi CLI v$(PULUMI_VERSION))"
+	@awk '/^## [a-z-]+: / { line = substr($$0, 4); i = index(line, ": "); \
+		printf "  %-8s %s\n", substr(line, 1, i - 1), substr(line, i + 2) }' \
+		$(MAKEFILE_LIST)
+
+python-version:
+	@$(PYTHON) -c 'import sys; want = "$(PYTHON_VERSION)"; have = "%d.%d" % sys.version_info[:2]; \
+		sys.exit(0 if have == want else f"this project runs Python {want} (.python-version, the Lambda runtime); " \
+		f"$(PYTHON) is {have}: install {want} (pyenv install {want}) or pass PYTHON=python{want}")'
+
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt .python-version
+	@$(MAKE) --no-print-directory python-version
+	@echo "$(FIRST_RUN)"
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.txt
 	touch $(STAMP)
 
-## plan: run the real program for STACK (default dev) under Pulumi's mocks; no cloud needed
+# The policy pack's own virtual environment, as Pulumi would create it from policies/requirements.txt.
+$(PACK_STAMP): policies/requirements.txt .python-version
+	@$(MAKE) --no-print-directory python-version
+	$(PYTHON) -m venv --clear policies/venv
+	policies/venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r policies/requirements.txt
+	touch $(PACK_STAMP)
+
+## plan: run the real program for STACK under Pulumi's mocks, then the policy pack; no cloud needed
 plan: $(STAMP)
 	$(PY) -m tools.plan --stack $(STACK)
 
@@ -21,15 +53,19 @@ plan: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## lint: ruff over the code
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-## serve: the service on 127.0.0.1:$${PORT:-8080} over an embedded DynamoDB fake
+## check: everything CI's offline job runs (.ci/run): tests, plans, ruff, workflow and dependency checks
+check:
+	bash .ci/run
+
+## serve: the service on 127.0.0.1:8080 (PORT=... to change) over an embedded DynamoDB fake
 serve: $(STAMP)
 	$(PY) -m tools.serve
 
-## smoke: post-deploy smoke test against URL with TOKEN (write scope), or STACK's outputs with OUTPUTS=1
-## (tokens from its Cognito client); default: a local server it starts itself
+## smoke: smoke test: a local server; URL=... TOKEN=... for a deployment, OUTPUTS=1 for STACK's outputs
 smoke: $(STAMP)
 ifdef URL
 	$(PY) -m tools.smoke --url $(URL) --token "$(TOKEN)" $(if $(READ_TOKEN),--read-token "$(READ_TOKEN)")
@@ -47,5 +83,41 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest -q tests/bench --benchmark-only --benchmark-enable
 
+# The real engine, always with the policy pack and STACK's policy config: a laptop `pulumi up` runs the
+# same rules CI does.
+PULUMI_WITH_PACK = pulumi $(1) --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
+
+pulumi-ready: $(STAMP) $(PACK_STAMP)
+	@test -f policies/config/$(STACK).json || { echo "no policy config for stack $(STACK): policies/config/$(STACK).json"; exit 1; }
+	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not installed: install v$(PULUMI_VERSION) (https://www.pulumi.com/docs/install/)"; exit 1; }
+	@pulumi version | grep -qx "v$(PULUMI_VERSION)" || echo "warning: Pulumi CLI $$(pulumi version), the lock's SDK is $(PULUMI_VERSION); CI runs v$(PULUMI_VERSION)"
+
+## preview: `pulumi preview` of STACK with the policy pack and its config (needs the CLI and credentials)
+preview: pulumi-ready
+	$(call PULUMI_WITH_PACK,preview --diff)
+
+## up: `pulumi up` of STACK with the policy pack and its config; STACK must be given (make up STACK=prod)
+up: stack-named pulumi-ready
+	$(call PULUMI_WITH_PACK,up)
+
+# A deployment never falls back to the default stack.
+stack-named:
+ifeq ($(origin STACK),file)
+	@echo "make up deploys: name the stack, make up STACK=dev|prod"; exit 1
+endif
+
+## lock: recompile the hashed locks from requirements*.in after changing a pin (needs the package index)
+lock: $(STAMP)
+	$(LOCK) -o requirements-dev.txt requirements-dev.in
+	@# pip-compile keeps the pins it finds in its output file: seeded with the dev lock, the program's and
+	@# the pack's locks take exactly its versions.
+	cp requirements-dev.txt requirements.txt && $(LOCK) -o requirements.txt requirements.in
+	cp requirements-dev.txt policies/requirements.txt && $(LOCK) -o policies/requirements.txt policies/requirements.in
+
+## audit: known vulnerabilities in the locked dependencies (pip-audit; needs the advisory service)
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r requirements-dev.txt -r policies/requirements.txt
+
+## clean: build output and caches (not the venvs)
 clean:
 	rm -rf build .pytest_cache .benchmarks

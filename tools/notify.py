@@ -1,4 +1,4 @@
-"""Deployment notification: one message per stack to an incoming webhook (Slack, Microsoft Teams,
+"""Deployment and drift notifications: one message per stack to an incoming webhook (Slack, Microsoft Teams,
 Google Chat and Mattermost all accept a JSON body with a `text` field).
 
     DEPLOY_WEBHOOK_URL=https://hooks.slack.com/services/... \\
@@ -24,17 +24,29 @@ WEBHOOK_VARIABLE = "DEPLOY_WEBHOOK_URL"
 RESULTS = {"success": "succeeded", "failure": "FAILED", "cancelled": "was cancelled"}
 
 
-def message(stack: str, result: str, *, run_url: str = "", version: str = "", commit: str = "") -> str:
-    """The one line a channel shows for a stack's deployment."""
-    parts = [f"prodready {stack}: deployment {RESULTS.get(result, result)}"]
+# What a failure of each kind of run means, and where to look.
+FAILURE_HINTS = {
+    "deployment": ("the run says which step failed; if it was the release, CodeDeploy rolled it back and "
+                   "`python -m tools.release status` says why"),
+    "drift check": ("the live resources differ from the program, or the check could not run: the run's "
+                    "summary lists the drifted resources; `make preview STACK={stack}` shows the same"),
+}
+EVENTS = {"deployment": "deployment", "drift": "drift check"}
+
+
+def message(
+    stack: str, result: str, *, run_url: str = "", version: str = "", commit: str = "", event: str = "deployment"
+) -> str:
+    """The one line a channel shows for a stack's deployment or nightly drift check."""
+    what = EVENTS.get(event, event)
+    parts = [f"prodready {stack}: {what} {RESULTS.get(result, result)}"]
     if version:
         parts.append(f"live version {version}")
     if commit:
         parts.append(f"commit {commit[:12]}")
     text = ", ".join(parts)
-    if result == "failure":
-        text += (" (the run says which step failed; if it was the release, CodeDeploy rolled it back and "
-                 "`python -m tools.release status` says why)")
+    if result == "failure" and what in FAILURE_HINTS:
+        text += f" ({FAILURE_HINTS[what].format(stack=stack)})"
     return f"{text}. {run_url}".strip() if run_url else f"{text}."
 
 
@@ -54,8 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run-url", default="", help="link to the workflow run")
     parser.add_argument("--version", default="", help="the function version live after the deployment")
     parser.add_argument("--commit", default="", help="the commit deployed")
+    parser.add_argument("--event", choices=sorted(EVENTS), default="deployment",
+                        help="what ran: a deployment (default) or the nightly drift check")
     args = parser.parse_args(argv)
-    text = message(args.stack, args.result, run_url=args.run_url, version=args.version, commit=args.commit)
+    text = message(args.stack, args.result, run_url=args.run_url, version=args.version, commit=args.commit,
+                   event=args.event)
     url = os.environ.get(WEBHOOK_VARIABLE, "").strip()
     if not url:
         print(f"{text}\n({WEBHOOK_VARIABLE} is not set: not sent)")

@@ -119,9 +119,14 @@ def test_pack_does_not_import_the_program_or_pulumi_aws():
     for path in POLICY_PACK_DIR.rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"^\s*(from|import) (components|tools|app|pulumi_aws)\b", text, re.M), path
-    requirements = (POLICY_PACK_DIR / "requirements.txt").read_text().split()
-    assert requirements == ["pulumi==3.272.0", "pulumi-policy==1.21.0"]
-    assert Path(PROJECT_DIR / "requirements-dev.txt").read_text().count("-r policies/requirements.txt") == 1
+    pins = [line for line in (POLICY_PACK_DIR / "requirements.in").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert pins == ["pulumi==3.272.0", "pulumi-policy==1.21.0"]
+    # Its hashed lock (what the engine installs) adds only their own dependencies, never the program's.
+    lock = (POLICY_PACK_DIR / "requirements.txt").read_text()
+    assert "pulumi==3.272.0 \\" in lock and "pulumi-policy==1.21.0 \\" in lock
+    assert "pulumi-aws" not in lock and "boto" not in lock
+    assert Path(PROJECT_DIR / "requirements-dev.in").read_text().count("-r policies/requirements.in") == 1
 
 
 # -- the preview view ---------------------------------------------------------------------------

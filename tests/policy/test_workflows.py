@@ -16,6 +16,7 @@ from tools.plan.harness import PROJECT_DIR
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 SETUP_ACTION = PROJECT_DIR / ".github" / "actions" / "pulumi-setup" / "action.yml"
+DEPENDABOT = PROJECT_DIR / ".github" / "dependabot.yml"
 
 
 def _validate(schema: str, *paths: Path) -> subprocess.CompletedProcess[str]:
@@ -40,10 +41,12 @@ def _steps(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 def test_workflows_and_the_setup_action_are_schema_valid():
     workflows = sorted(WORKFLOWS.glob("*.yml"))
-    assert {p.name for p in workflows} >= {"preview.yml", "deploy.yml"}
+    assert {p.name for p in workflows} >= {"preview.yml", "deploy.yml", "drift.yml"}
     result = _validate("vendor.github-workflows", *workflows)
     assert result.returncode == 0, result.stdout + result.stderr
     result = _validate("vendor.github-actions", SETUP_ACTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = _validate("vendor.dependabot", DEPENDABOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -94,7 +97,8 @@ def test_main_deploys_dev_then_prod_behind_approval_one_update_per_stack_at_a_ti
     document = _load(WORKFLOWS / "deploy.yml")
     assert document["on"]["push"] == {"branches": ["main"]}
     jobs = document["jobs"]
-    assert jobs["up-dev"]["needs"] == "checks" and jobs["up-prod"]["needs"] == "up-dev"
+    assert jobs["up-dev"]["needs"] == "checks"
+    assert jobs["up-prod"]["needs"] == ["up-dev", "preview-prod"]
     for stack in COMMITTED_STACKS:
         job = jobs[f"up-{stack}"]
         assert job["environment"] == stack
@@ -116,16 +120,192 @@ def test_each_stack_is_smoke_tested_after_its_update_and_reported_whatever_happe
     jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
     for stack in COMMITTED_STACKS:
         steps = jobs[f"up-{stack}"]["steps"]
-        names = [step.get("name") or step.get("uses") for step in steps]
-        up = names.index("pulumi/actions@v6")
+        (up,) = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("pulumi/actions@")]
         smoke = next(i for i, step in enumerate(steps) if "tools.smoke --outputs -" in step.get("run", ""))
         notify = next(i for i, step in enumerate(steps) if "tools.notify" in step.get("run", ""))
         # The smoke test runs only if the update (and its release) succeeded, against that stack's outputs.
         assert up < smoke < notify and "if" not in steps[smoke], stack
-        assert f"/prodready/{stack}" in steps[smoke]["run"] and steps[smoke]["shell"] == "bash"
+        assert steps[smoke]["env"]["STACK"].endswith(f"/prodready/{stack}") and steps[smoke]["shell"] == "bash"
+        assert '-s "$STACK"' in steps[smoke]["run"]
         # The notification runs whatever happened, with the job's result and the optional webhook secret.
         assert steps[notify]["if"] == "always()"
         assert steps[notify]["env"]["DEPLOY_WEBHOOK_URL"] == "${{ secrets.DEPLOY_WEBHOOK_URL }}"
-        assert f"--stack {stack} --result \"${{{{ job.status }}}}\"" in steps[notify]["run"]
+        assert steps[notify]["env"]["RESULT"] == "${{ job.status }}"
+        assert f'--stack {stack} --result "$RESULT"' in steps[notify]["run"]
     # prod waits for dev's job as a whole: its update and its smoke test.
-    assert jobs["up-prod"]["needs"] == "up-dev"
+    assert "up-dev" in jobs["up-prod"]["needs"]
+
+
+# --- Supply chain and hygiene: what a security review of the pipeline checks ---------------------------
+
+_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$")
+_PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
+_VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+\.\d+\.\d+$")
+
+
+def _pipeline_files() -> list[Path]:
+    return [*sorted(WORKFLOWS.glob("*.yml")), SETUP_ACTION]
+
+
+def _all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path.name, name, job) for path in sorted(WORKFLOWS.glob("*.yml"))
+            for name, job in _load(path)["jobs"].items()]
+
+
+def _all_steps() -> list[tuple[str, dict[str, Any]]]:
+    steps = [(f"{path}:{name}", step) for path, name, job in _all_jobs() for step in job.get("steps", [])]
+    return steps + [(SETUP_ACTION.name, step) for step in yaml.safe_load(SETUP_ACTION.read_text())["runs"]["steps"]]
+
+
+def unpinned_uses(text: str) -> list[str]:
+    """The `uses:` lines of a workflow or action that are neither local nor a full commit SHA with its
+    release tag in a comment (`owner/repo@<40 hex>  # vX.Y.Z`)."""
+    found = []
+    for line in text.splitlines():
+        match = _USES.match(line)
+        if not match or match["ref"].startswith("./"):
+            continue
+        if not (_PINNED.match(match["ref"]) and _VERSION_COMMENT.match(match["rest"])):
+            found.append(line.strip())
+    return found
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version():
+    for path in _pipeline_files():
+        text = path.read_text()
+        assert "uses:" in text
+        assert unpinned_uses(text) == [], path.name
+
+
+def test_the_pin_check_does_reject_tags_branches_short_shas_and_missing_versions():
+    sha = "3d3c42e5aac5ba805825da76410c181273ba90b1"
+    assert unpinned_uses(f"      - uses: actions/checkout@{sha}  # v7.0.1\n      - uses: ./.github/actions/x") == []
+    for bad in ["actions/checkout@v7", "actions/checkout@main", f"actions/checkout@{sha[:12]}  # v7.0.1",
+                f"actions/checkout@{sha}", f"actions/checkout@{sha}  # latest"]:
+        assert unpinned_uses(f"      - uses: {bad}") == [f"- uses: {bad}"], bad
+
+
+def test_the_same_action_is_pinned_to_the_same_commit_everywhere():
+    pins: dict[str, set[str]] = {}
+    for path in _pipeline_files():
+        for line in path.read_text().splitlines():
+            match = _USES.match(line)
+            if match and not match["ref"].startswith("./"):
+                action, _, sha = match["ref"].partition("@")
+                pins.setdefault(action, set()).add(f"{sha} {match['rest'].strip()}")
+    assert {action for action, refs in pins.items() if len(refs) > 1} == set()
+    assert {"actions/checkout", "actions/setup-python", "pulumi/actions"} <= set(pins)
+
+
+def test_dependabot_proposes_action_and_lock_updates_after_a_cooldown():
+    document = yaml.safe_load(DEPENDABOT.read_text())
+    updates = {entry["package-ecosystem"]: entry for entry in document["updates"]}
+    assert set(updates) == {"github-actions", "pip"}
+    # The composite action's pins are not in .github/workflows: Dependabot must be told where it is.
+    assert set(updates["github-actions"]["directories"]) == {"/", "/.github/actions/pulumi-setup"}
+    assert set(updates["pip"]["directories"]) == {"/", "/policies"}
+    for entry in updates.values():
+        assert entry["cooldown"]["default-days"] >= 7
+
+
+def test_checkouts_keep_no_credentials_and_no_expression_is_expanded_inside_a_script():
+    checkouts = 0
+    for where, step in _all_steps():
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            checkouts += 1
+            assert step.get("with", {}).get("persist-credentials") is False, where
+        # An expression inside `run:` is pasted into the script before the shell sees it (injection);
+        # values reach scripts as environment variables.
+        assert "${{" not in step.get("run", ""), where
+    assert checkouts >= 5
+
+
+def test_every_job_has_a_timeout_and_deploy_jobs_outlast_their_longest_release():
+    from components.config import load_stack_config
+    from components.delivery.documents import release_timeout_seconds
+    from tools.plan.harness import stack_config
+
+    for workflow, name, job in _all_jobs():
+        assert isinstance(job.get("timeout-minutes"), int) and 0 < job["timeout-minutes"] <= 60, (workflow, name)
+    jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
+    for stack in COMMITTED_STACKS:
+        raw, _ = stack_config(stack)
+        release_minutes = release_timeout_seconds(load_stack_config(stack, raw).delivery) / 60
+        # The update around the release (resources before it, version pruning after) and the smoke test.
+        assert jobs[f"up-{stack}"]["timeout-minutes"] >= release_minutes + 20, stack
+
+
+def test_python_comes_from_python_version_and_pip_and_plugins_are_cached():
+    setups = [(where, step) for where, step in _all_steps()
+              if str(step.get("uses", "")).startswith("actions/setup-python@")]
+    assert len(setups) >= 3
+    for where, step in setups:
+        assert step["with"]["python-version-file"] == ".python-version", where
+        assert "python-version" not in step["with"], where
+        assert step["with"]["cache"] == "pip", where
+        # The cache key follows the locks the job installs.
+        assert "requirements" in step["with"]["cache-dependency-path"], where
+    (plugins,) = [step for _, step in _all_steps() if str(step.get("uses", "")).startswith("actions/cache@")]
+    assert plugins["with"]["path"] == "~/.pulumi/plugins"
+    assert "hashFiles('requirements.txt')" in plugins["with"]["key"]
+
+
+def test_the_setup_action_installs_the_hashed_locks_only():
+    (install,) = [step for step in yaml.safe_load(SETUP_ACTION.read_text())["runs"]["steps"] if "run" in step]
+    lines = [line.strip() for line in install["run"].splitlines() if "pip install" in line]
+    assert lines == [
+        "venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.txt",
+        "policies/venv/bin/python -m pip install --quiet --require-hashes --no-deps -r policies/requirements.txt",
+    ]
+
+
+def test_the_pulumi_cli_is_the_release_of_the_locked_sdk():
+    (sdk,) = re.findall(r"^pulumi==(\S+)", (PROJECT_DIR / "requirements.txt").read_text(), flags=re.M)
+    runs = [(where, step) for where, step in _all_steps() if str(step.get("uses", "")).startswith("pulumi/actions@")]
+    assert len(runs) == 5  # up dev, preview prod, up prod, the PR previews, the drift checks
+    for where, step in runs:
+        assert str(step["with"]["pulumi-version"]) == sdk, where
+    # What a developer is told to install.
+    for doc in ("README.md", "docs/ci.md"):
+        assert set(re.findall(r"CLI\b[^\n]*? v(\d+\.\d+\.\d+)", (PROJECT_DIR / doc).read_text())) == {sdk}, doc
+
+
+def test_no_workflow_can_be_called_from_another_repository():
+    # .github/zizmor.yml keeps `./` local action references on this ground.
+    for path in WORKFLOWS.glob("*.yml"):
+        assert "workflow_call" not in _load(path)["on"], path.name
+
+
+def test_prod_is_previewed_with_the_pack_into_the_summary_before_its_approval():
+    jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
+    preview = jobs["preview-prod"]
+    assert preview["needs"] == "up-dev" and "environment" not in preview  # runs before any approval
+    assert "preview-prod" in jobs["up-prod"]["needs"] and jobs["up-prod"]["environment"] == "prod"
+    (setup,) = _steps(preview, "./.github/actions/pulumi-setup")
+    assert setup["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN_PROD }}"  # read-only
+    (run,) = _steps(preview, "pulumi/actions@")
+    assert run["with"]["command"] == "preview"
+    assert run["with"]["stack-name"].endswith("/prodready/prod")
+    assert run["with"]["policyPacks"] == "policies"
+    assert run["with"]["policyPackConfigs"] == "policies/config/prod.json"
+    assert run["with"]["comment-on-summary"] is True
+
+
+def test_drift_is_checked_nightly_per_stack_with_the_pack_and_reported():
+    document = _load(WORKFLOWS / "drift.yml")
+    assert [entry["cron"] for entry in document["on"]["schedule"]] and "workflow_dispatch" in document["on"]
+    (job,) = document["jobs"].values()
+    assert [entry["stack"] for entry in job["strategy"]["matrix"]["include"]] == list(COMMITTED_STACKS)
+    assert job["strategy"]["fail-fast"] is False
+    # Read-only roles: a drift check never needs a deploy role.
+    assert {entry["role"] for entry in job["strategy"]["matrix"]["include"]} == {
+        "${{ vars.AWS_PREVIEW_ROLE_ARN_DEV }}", "${{ vars.AWS_PREVIEW_ROLE_ARN_PROD }}"}
+    (run,) = _steps(job, "pulumi/actions@")
+    assert run["with"]["command"] == "preview"
+    assert run["with"]["refresh"] is True and run["with"]["expect-no-changes"] is True
+    assert run["with"]["policyPacks"] == "policies"
+    assert run["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    assert run["with"]["comment-on-summary"] is True
+    (notify,) = [step for step in job["steps"] if "tools.notify" in step.get("run", "")]
+    assert "failure()" in notify["if"] and "--event drift" in notify["run"]
+    assert notify["env"]["DEPLOY_WEBHOOK_URL"] == "${{ secrets.DEPLOY_WEBHOOK_URL }}"
