@@ -20,7 +20,7 @@ LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --gen
 
 ## help: this list (also what a bare `make` prints)
 help:
-	@echo "make <target> [STACK=dev|prod]   (STACK defaults to dev; Python $(PYTHON_VERSION), Pulumi CLI v$(PULUMI_VERSION))"
+	@echo "make <target> [STACK=<a Pulumi.<stack>.yaml>]   (STACK defaults to dev; Python $(PYTHON_VERSION), Pulumi CLI v$(PULUMI_VERSION))"
 	@awk '/^## [a-z-]+: / { line = substr($$0, 4); i = index(line, ": "); \
 		printf "  %-8s %s\n", substr(line, 1, i - 1), substr(line, i + 2) }' \
 		$(MAKEFILE_LIST)
@@ -83,12 +83,12 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest -q tests/bench --benchmark-only --benchmark-enable
 
-# The real engine, always with the policy pack and STACK's policy config: a laptop `pulumi up` runs the
-# same rules CI does.
-PULUMI_WITH_PACK = pulumi $(1) --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(STACK).json
+# The real engine, always with the policy pack and STACK's policy config (its profile's, from
+# `python -m tools.stacks`): a laptop `pulumi up` runs the same rules CI does.
+PULUMI_WITH_PACK = pulumi $(1) --stack $(STACK) --policy-pack policies --policy-pack-config "$$($(PY) -m tools.stacks --policy-config $(STACK))"
 
 pulumi-ready: $(STAMP) $(PACK_STAMP)
-	@test -f policies/config/$(STACK).json || { echo "no policy config for stack $(STACK): policies/config/$(STACK).json"; exit 1; }
+	@$(PY) -m tools.stacks --policy-config $(STACK) >/dev/null || { echo "no stack file Pulumi.$(STACK).yaml with a valid profile"; exit 1; }
 	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not installed: install v$(PULUMI_VERSION) (https://www.pulumi.com/docs/install/)"; exit 1; }
 	@pulumi version | grep -qx "v$(PULUMI_VERSION)" || echo "warning: Pulumi CLI $$(pulumi version), the lock's SDK is $(PULUMI_VERSION); CI runs v$(PULUMI_VERSION)"
 
@@ -103,7 +103,7 @@ up: stack-named pulumi-ready
 # A deployment never falls back to the default stack.
 stack-named:
 ifeq ($(origin STACK),file)
-	@echo "make up deploys: name the stack, make up STACK=dev|prod"; exit 1
+	@echo "make up deploys: name the stack, make up STACK=<one of: $$(ls Pulumi.*.yaml | sed 's/Pulumi.//; s/.yaml//' | tr '\n' ' ')>"; exit 1
 endif
 
 ## lock: recompile the hashed locks from requirements*.in after changing a pin (needs the package index)

@@ -5,7 +5,9 @@ chooses its policy config (`policies/config/<profile>.json`) and its place in th
 profile first, then prod-profile stacks by `prodready:pipeline.order`, the ones that need an approval
 (`pipeline.approval`) last.
 
-`python -m tools.stacks` prints them as JSON, in release order, for workflows and scripts.
+`python -m tools.stacks` prints them as JSON, in release order; `--names` one name a line (for `.ci/run`);
+`--policy-config STACK` the policy config of one (for `make preview|up`); `--github` the workflows' job
+matrices as step outputs (`all`, `unapproved`, `approved`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
-
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 POLICY_CONFIG_DIR = Path("policies") / "config"
+# A deploy job's time beyond its release: setup, the update's other resources, the smoke test.
+JOB_MARGIN_MINUTES = 30
 
 
 @dataclass(frozen=True)
@@ -36,25 +38,25 @@ class CommittedStack:
     """Whether a person approves its deployment (a GitHub environment with required reviewers)."""
     policy_config: str
     """The policy pack's config for it, relative to the project."""
-
-
-def _stack_file(path: Path) -> dict[str, object]:
-    return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+    timeout_minutes: int
+    """The deploy job's timeout: the longest release its config allows, plus the update around it."""
+    variable_suffix: str
+    """Its part of repository variable names (`AWS_PREVIEW_ROLE_ARN_<suffix>`): upper case, `_` for `-`."""
 
 
 def committed_stacks(project_dir: Path = PROJECT_DIR) -> list[CommittedStack]:
     """Every committed stack, in release order."""
-    from components.config import pipeline_defaults, profile_of
+    from tools.plan.harness import committed_config
 
     stacks = []
     for path in sorted(project_dir.glob("Pulumi.*.yaml")):
         name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        config = _stack_file(path)
-        profile = profile_of(name, config)
-        pipeline = {**pipeline_defaults(profile), **dict(config.get("prodready:pipeline") or {})}  # type: ignore[arg-type]
+        config = committed_config(name, project_dir)
         stacks.append(CommittedStack(
-            stack=name, profile=profile, order=int(pipeline["order"]), approval=bool(pipeline["approval"]),
-            policy_config=str(POLICY_CONFIG_DIR / f"{profile}.json"),
+            stack=name, profile=config.profile, order=config.pipeline.order, approval=config.pipeline.approval,
+            policy_config=str(POLICY_CONFIG_DIR / f"{config.profile}.json"),
+            timeout_minutes=config.delivery.release_minutes + JOB_MARGIN_MINUTES,
+            variable_suffix=name.upper().replace("-", "_"),
         ))
     return sorted(stacks, key=lambda s: (s.order, s.approval, s.stack))
 
@@ -70,10 +72,18 @@ def policy_config_path(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.stacks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--names", action="store_true", help="print the names only, one per line")
+    parser.add_argument("--policy-config", metavar="STACK", help="print STACK's policy config path")
+    parser.add_argument("--github", action="store_true", help="print the workflows' matrices as step outputs")
     args = parser.parse_args(argv)
     stacks = committed_stacks()
-    if args.names:
+    if args.policy_config:
+        print(policy_config_path(args.policy_config).relative_to(PROJECT_DIR))
+    elif args.names:
         print("\n".join(s.stack for s in stacks))
+    elif args.github:
+        for key, chosen in (("all", stacks), ("unapproved", [s for s in stacks if not s.approval]),
+                            ("approved", [s for s in stacks if s.approval])):
+            print(f"{key}={json.dumps([asdict(s) for s in chosen])}")
     else:
         json.dump([asdict(s) for s in stacks], sys.stdout)
         print()

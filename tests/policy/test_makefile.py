@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import pytest
 
+from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import PROJECT_DIR
+from tools.stacks import committed_stacks
 
 MAKEFILE = (PROJECT_DIR / "Makefile").read_text()
 # Steps other targets run, not meant to be called.
@@ -44,22 +47,32 @@ def test_the_first_run_says_what_it_installs_and_how_long():
     assert said < next(i for i, line in enumerate(lines) if "pip install" in line)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
 @pytest.mark.parametrize("command", ["preview", "up"])
 def test_preview_and_up_always_carry_the_pack_and_the_stacks_config(command: str, stack: str):
     result = _make("-n", command, f"STACK={stack}")
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if line.startswith(f"pulumi {command}")]
-    assert line.endswith(f" --stack {stack} --policy-pack policies --policy-pack-config policies/config/{stack}.json")
+    # The stack's policy config is its profile's, as tools.stacks names it.
+    assert line.endswith(f" --stack {stack} --policy-pack policies --policy-pack-config "
+                         f'"$(venv/bin/python -m tools.stacks --policy-config {stack})"')
+    named = subprocess.run([sys.executable, "-m", "tools.stacks", "--policy-config", stack], cwd=PROJECT_DIR,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert named == next(s.policy_config for s in committed_stacks() if s.stack == stack)
+    assert (PROJECT_DIR / named).exists()
 
 
 def test_up_needs_the_stack_named():
     result = _make("up")
     assert result.returncode != 0
-    assert "make up STACK=dev|prod" in result.stdout
+    assert "make up STACK=<one of: dev prod staging" in result.stdout
     assert "pulumi" not in result.stdout.replace("make up deploys", "")
 
 
-def test_a_stack_without_a_policy_config_is_refused_before_pulumi_runs():
+def test_a_stack_without_a_stack_file_is_refused_before_pulumi_runs():
     recipe = MAKEFILE[MAKEFILE.index("pulumi-ready:"):MAKEFILE.index("## preview:")]
-    assert "test -f policies/config/$(STACK).json" in recipe
+    assert "-m tools.stacks --policy-config $(STACK) >/dev/null ||" in recipe
+    # What that check runs, for a stack without a file:
+    result = subprocess.run([sys.executable, "-m", "tools.stacks", "--policy-config", "qa"], cwd=PROJECT_DIR,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "no stack file Pulumi.qa.yaml" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -77,63 +78,100 @@ def test_credentials_come_from_oidc_only():
             assert (job.get("permissions", {}).get("id-token") == "write") == uses_cloud, (path.name, name)
 
 
+MATRIX_FROM = "${{{{ fromJSON(needs.{job}.outputs.{output}) }}}}"
+STACKS_STEP = 'venv/bin/python -m tools.stacks --github >> "$GITHUB_OUTPUT"'
+PREVIEW_ROLE = "${{ vars[format('AWS_PREVIEW_ROLE_ARN_{0}', matrix.variable_suffix)] }}"
+
+
+def _github_outputs() -> dict[str, list[dict[str, Any]]]:
+    """What `python -m tools.stacks --github` gives the workflows, parsed."""
+    completed = subprocess.run([sys.executable, "-m", "tools.stacks", "--github"], cwd=PROJECT_DIR,
+                               capture_output=True, text=True, check=True)
+    return {key: json.loads(value) for key, _, value in (line.partition("=") for line in
+                                                          completed.stdout.splitlines())}
+
+
+def _stacks_step_feeds(job: dict[str, Any], outputs: dict[str, str]) -> None:
+    (step,) = [step for step in job["steps"] if step.get("run") == STACKS_STEP]
+    assert step["id"] == "stacks"
+    for name, output in outputs.items():
+        assert job["outputs"][name] == f"${{{{ steps.stacks.outputs.{output} }}}}"
+
+
+def test_the_stacks_come_from_their_files_in_release_order():
+    outputs = _github_outputs()
+    assert [entry["stack"] for entry in outputs["all"]] == list(COMMITTED_STACKS) == ["dev", "staging", "prod"]
+    assert [entry["stack"] for entry in outputs["unapproved"]] == ["dev", "staging"]
+    assert [entry["stack"] for entry in outputs["approved"]] == ["prod"]
+    for entry in outputs["all"]:
+        assert (PROJECT_DIR / entry["policy_config"]).exists(), entry
+        assert entry["variable_suffix"] == entry["stack"].upper()
+
+
 def test_pull_requests_preview_every_stack_with_the_policy_pack():
     document = _load(WORKFLOWS / "preview.yml")
     assert list(document["on"]) == ["pull_request"]
+    _stacks_step_feeds(document["jobs"]["checks"], {"stacks": "all"})
     job = document["jobs"]["preview"]
-    assert [entry["stack"] for entry in job["strategy"]["matrix"]["include"]] == list(COMMITTED_STACKS)
+    assert job["strategy"]["matrix"]["include"] == MATRIX_FROM.format(job="checks", output="stacks")
     assert job["needs"] == "checks"
     assert "${{ matrix.stack }}" in job["concurrency"]["group"]
+    (setup,) = _steps(job, "./.github/actions/pulumi-setup")
+    assert setup["with"]["role-to-assume"] == PREVIEW_ROLE  # read-only
     (preview,) = _steps(job, "pulumi/actions@")
     assert preview["with"]["command"] == "preview"
     assert preview["with"]["stack-name"].endswith("/prodready/${{ matrix.stack }}")
     assert preview["with"]["policyPacks"] == "policies"
-    assert preview["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
-    for stack in COMMITTED_STACKS:
-        assert (PROJECT_DIR / "policies" / "config" / f"{stack}.json").exists()
+    assert preview["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
 
 
-def test_main_deploys_dev_then_prod_behind_approval_one_update_per_stack_at_a_time():
+def test_main_deploys_in_release_order_approved_stacks_last_one_update_per_stack_at_a_time():
     document = _load(WORKFLOWS / "deploy.yml")
     assert document["on"]["push"] == {"branches": ["main"]}
     jobs = document["jobs"]
-    assert jobs["up-dev"]["needs"] == "checks"
-    assert jobs["up-prod"]["needs"] == ["up-dev", "preview-prod"]
-    for stack in COMMITTED_STACKS:
-        job = jobs[f"up-{stack}"]
-        assert job["environment"] == stack
-        assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+    _stacks_step_feeds(jobs["checks"], {"unapproved": "unapproved", "approved": "approved"})
+    assert jobs["up"]["needs"] == "checks"
+    assert jobs["up-approved"]["needs"] == ["checks", "up", "preview-approved"]
+    for name, output in (("up", "unapproved"), ("up-approved", "approved")):
+        job = jobs[name]
+        # One stack after another, in the order of the list; a failure stops the ones after it.
+        assert job["strategy"]["matrix"]["include"] == MATRIX_FROM.format(job="checks", output=output)
+        assert job["strategy"]["max-parallel"] == 1 and job["strategy"]["fail-fast"] is True
+        assert job["environment"] == "${{ matrix.stack }}"
+        assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
         (up,) = _steps(job, "pulumi/actions@")
         assert up["with"]["command"] == "up"
-        assert up["with"]["stack-name"].endswith(f"/prodready/{stack}")
+        assert up["with"]["stack-name"].endswith("/prodready/${{ matrix.stack }}")
         assert up["with"]["policyPacks"] == "policies"
-        assert up["with"]["policyPackConfigs"] == f"policies/config/{stack}.json"
+        assert up["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
+    assert jobs["up-approved"]["if"] == jobs["preview-approved"]["if"] == "needs.checks.outputs.approved != '[]'"
 
 
 @pytest.mark.parametrize("workflow", ["preview.yml", "deploy.yml"])
 def test_offline_checks_gate_the_cloud_jobs(workflow: str):
     jobs = _load(WORKFLOWS / workflow)["jobs"]
-    assert [step.get("run") for step in jobs["checks"]["steps"] if "run" in step] == [".ci/run"]
+    assert [step.get("run") for step in jobs["checks"]["steps"] if "run" in step] == [".ci/run", STACKS_STEP]
 
 
 def test_each_stack_is_smoke_tested_after_its_update_and_reported_whatever_happened():
     jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
-    for stack in COMMITTED_STACKS:
-        steps = jobs[f"up-{stack}"]["steps"]
+    for name in ("up", "up-approved"):
+        steps = jobs[name]["steps"]
         (up,) = [i for i, step in enumerate(steps) if str(step.get("uses", "")).startswith("pulumi/actions@")]
         smoke = next(i for i, step in enumerate(steps) if "tools.smoke --outputs -" in step.get("run", ""))
         notify = next(i for i, step in enumerate(steps) if "tools.notify" in step.get("run", ""))
         # The smoke test runs only if the update (and its release) succeeded, against that stack's outputs.
-        assert up < smoke < notify and "if" not in steps[smoke], stack
-        assert steps[smoke]["env"]["STACK"].endswith(f"/prodready/{stack}") and steps[smoke]["shell"] == "bash"
-        assert '-s "$STACK"' in steps[smoke]["run"]
+        assert up < smoke < notify and "if" not in steps[smoke], name
+        assert steps[smoke]["env"]["STACK"].endswith("/prodready/${{ matrix.stack }}")
+        assert steps[smoke]["shell"] == "bash" and '-s "$STACK"' in steps[smoke]["run"]
         # The notification runs whatever happened, with the job's result and the optional webhook secret.
         assert steps[notify]["if"] == "always()"
         assert steps[notify]["env"]["DEPLOY_WEBHOOK_URL"] == "${{ secrets.DEPLOY_WEBHOOK_URL }}"
         assert steps[notify]["env"]["RESULT"] == "${{ job.status }}"
-        assert f'--stack {stack} --result "$RESULT"' in steps[notify]["run"]
-    # prod waits for dev's job as a whole: its update and its smoke test.
-    assert "up-dev" in jobs["up-prod"]["needs"]
+        assert steps[notify]["env"]["STACK_NAME"] == "${{ matrix.stack }}"
+        assert '--stack "$STACK_NAME" --result "$RESULT"' in steps[notify]["run"]
+    # The approved stacks wait for every other stack's job as a whole: its update and its smoke test.
+    assert "up" in jobs["up-approved"]["needs"]
 
 
 # --- Supply chain and hygiene: what a security review of the pipeline checks ---------------------------
@@ -225,14 +263,21 @@ def test_every_job_has_a_timeout_and_deploy_jobs_outlast_their_longest_release()
     from components.delivery.documents import release_timeout_seconds
     from tools.plan.harness import stack_config
 
+    per_stack = "${{ matrix.timeout_minutes }}"
     for workflow, name, job in _all_jobs():
-        assert isinstance(job.get("timeout-minutes"), int) and 0 < job["timeout-minutes"] <= 60, (workflow, name)
+        timeout = job.get("timeout-minutes")
+        if timeout == per_stack:  # from tools.stacks, checked below
+            assert "tools.stacks" in json.dumps(_load(WORKFLOWS / workflow)["jobs"]["checks"]), (workflow, name)
+            continue
+        assert isinstance(timeout, int) and 0 < timeout <= 60, (workflow, name)
     jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
-    for stack in COMMITTED_STACKS:
-        raw, _ = stack_config(stack)
-        release_minutes = release_timeout_seconds(load_stack_config(stack, raw).delivery) / 60
-        # The update around the release (resources before it, version pruning after) and the smoke test.
-        assert jobs[f"up-{stack}"]["timeout-minutes"] >= release_minutes + 20, stack
+    assert jobs["up"]["timeout-minutes"] == jobs["up-approved"]["timeout-minutes"] == per_stack
+    for entry in _github_outputs()["all"]:
+        raw, _ = stack_config(entry["stack"])
+        release_minutes = release_timeout_seconds(load_stack_config(entry["stack"], raw).delivery) / 60
+        # The update around the release (resources before it, version pruning after) and the smoke test,
+        # within GitHub's 6 hours for a job.
+        assert release_minutes + 20 <= entry["timeout_minutes"] <= 360, entry
 
 
 def test_python_comes_from_python_version_and_pip_and_plugins_are_cached():
@@ -262,7 +307,7 @@ def test_the_setup_action_installs_the_hashed_locks_only():
 def test_the_pulumi_cli_is_the_release_of_the_locked_sdk():
     (sdk,) = re.findall(r"^pulumi==(\S+)", (PROJECT_DIR / "requirements.txt").read_text(), flags=re.M)
     runs = [(where, step) for where, step in _all_steps() if str(step.get("uses", "")).startswith("pulumi/actions@")]
-    assert len(runs) == 5  # up dev, preview prod, up prod, the PR previews, the drift checks
+    assert len(runs) == 5  # up, preview for the approval, up approved, the PR previews, the drift checks
     for where, step in runs:
         assert str(step["with"]["pulumi-version"]) == sdk, where
     # What a developer is told to install.
@@ -276,35 +321,39 @@ def test_no_workflow_can_be_called_from_another_repository():
         assert "workflow_call" not in _load(path)["on"], path.name
 
 
-def test_prod_is_previewed_with_the_pack_into_the_summary_before_its_approval():
+def test_approved_stacks_are_previewed_with_the_pack_into_the_summary_before_their_approval():
     jobs = _load(WORKFLOWS / "deploy.yml")["jobs"]
-    preview = jobs["preview-prod"]
-    assert preview["needs"] == "up-dev" and "environment" not in preview  # runs before any approval
-    assert "preview-prod" in jobs["up-prod"]["needs"] and jobs["up-prod"]["environment"] == "prod"
+    preview = jobs["preview-approved"]
+    assert preview["needs"] == ["checks", "up"] and "environment" not in preview  # runs before any approval
+    assert preview["strategy"]["matrix"]["include"] == MATRIX_FROM.format(job="checks", output="approved")
+    assert "preview-approved" in jobs["up-approved"]["needs"]
+    assert jobs["up-approved"]["environment"] == "${{ matrix.stack }}"
     (setup,) = _steps(preview, "./.github/actions/pulumi-setup")
-    assert setup["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN_PROD }}"  # read-only
+    assert setup["with"]["role-to-assume"] == PREVIEW_ROLE  # read-only
     (run,) = _steps(preview, "pulumi/actions@")
     assert run["with"]["command"] == "preview"
-    assert run["with"]["stack-name"].endswith("/prodready/prod")
+    assert run["with"]["stack-name"].endswith("/prodready/${{ matrix.stack }}")
     assert run["with"]["policyPacks"] == "policies"
-    assert run["with"]["policyPackConfigs"] == "policies/config/prod.json"
+    assert run["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
     assert run["with"]["comment-on-summary"] is True
 
 
 def test_drift_is_checked_nightly_per_stack_with_the_pack_and_reported():
     document = _load(WORKFLOWS / "drift.yml")
     assert [entry["cron"] for entry in document["on"]["schedule"]] and "workflow_dispatch" in document["on"]
-    (job,) = document["jobs"].values()
-    assert [entry["stack"] for entry in job["strategy"]["matrix"]["include"]] == list(COMMITTED_STACKS)
+    _stacks_step_feeds(document["jobs"]["stacks"], {"all": "all"})
+    job = document["jobs"]["drift"]
+    assert job["needs"] == "stacks"
+    assert job["strategy"]["matrix"]["include"] == MATRIX_FROM.format(job="stacks", output="all")
     assert job["strategy"]["fail-fast"] is False
     # Read-only roles: a drift check never needs a deploy role.
-    assert {entry["role"] for entry in job["strategy"]["matrix"]["include"]} == {
-        "${{ vars.AWS_PREVIEW_ROLE_ARN_DEV }}", "${{ vars.AWS_PREVIEW_ROLE_ARN_PROD }}"}
+    (setup,) = _steps(job, "./.github/actions/pulumi-setup")
+    assert setup["with"]["role-to-assume"] == PREVIEW_ROLE
     (run,) = _steps(job, "pulumi/actions@")
     assert run["with"]["command"] == "preview"
     assert run["with"]["refresh"] is True and run["with"]["expect-no-changes"] is True
     assert run["with"]["policyPacks"] == "policies"
-    assert run["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    assert run["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
     assert run["with"]["comment-on-summary"] is True
     (notify,) = [step for step in job["steps"] if "tools.notify" in step.get("run", "")]
     assert "failure()" in notify["if"] and "--event drift" in notify["run"]
