@@ -117,7 +117,8 @@ def test_the_pack_process_is_stopped_when_the_config_is_invalid(
     assert main(["--stack", "nosuchstack"]) == 2  # no stack file: no pack started
     assert pack_starts == []
     project = _project(tmp_path, "prod", {})
-    broken = (PROJECT_DIR / "Pulumi.prod.yaml").read_text().replace("retentionDays: 90", "retentionDays: 100")
+    broken = (PROJECT_DIR / "Pulumi.prod.yaml").read_text().replace(
+        "  prodready:owner:", "  prodready:logs:\n    retentionDays: 100\n  prodready:owner:")
     (project / "Pulumi.broken.yaml").write_text(broken)
     assert main(["--stack", "broken", "--project-dir", str(project)]) == 2
     assert "invalid configuration for stack 'broken'" in capsys.readouterr().err
