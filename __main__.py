@@ -18,7 +18,8 @@ from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
-from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable
+from components.monitoring.kinds import WatchedApi, WatchedCertificate, WatchedFunction, WatchedTable
+from components.monitoring.kinds.certificate import DOMAIN_KEY, imported_key
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
 from components.service.function import source_version
@@ -148,6 +149,13 @@ monitoring = ServiceMonitoring(
                 table_name=service.idempotency_table_name,
                 operations=dynamodb_operations(IDEMPOTENCY_ACTIONS),
             ),
+            # The domain's certificate, and any other one config names (imported ones ACM never renews).
+            *(
+                [WatchedCertificate(DOMAIN_KEY, service.domain.certificate_arn, service.domain.domain_name)]
+                if service.domain is not None
+                else []
+            ),
+            *(WatchedCertificate(imported_key(arn), arn, arn) for arn in config.monitoring.certificate_arns),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
@@ -194,6 +202,9 @@ cost_guard = CostGuard(
 )
 
 pulumi.export("apiUrl", service.api_url)
+if service.domain is not None:
+    # Where the name points (the regional target), for a DNS change made outside the hosted zone.
+    pulumi.export("apiDomainTarget", service.domain.target_domain_name)
 pulumi.export("functionName", service.function_name)
 pulumi.export("liveAlias", service.alias_name)
 pulumi.export("functionVersion", service.function_version)

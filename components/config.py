@@ -176,6 +176,39 @@ class ApiAuthConfig(_Model):
         return self
 
 
+# A DNS name API Gateway and ACM accept: lower-case labels of letters, digits and hyphens, at least two.
+_DOMAIN_NAME = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+_HOSTED_ZONE_ID = r"^Z[A-Z0-9]{1,31}$"
+# An ACM certificate ARN; its region is checked against the stack's (a regional domain needs one there).
+_CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:([a-z]{2}(-gov)?-[a-z]+-\d):\d{12}:certificate/[0-9a-f-]{36}$"
+
+
+class DomainConfig(_Model):
+    """The API's own name: a regional API Gateway domain with its certificate, mapped to the stage."""
+
+    name: str = Field(max_length=253, pattern=_DOMAIN_NAME)
+    """The name clients call (`api.example.com`), lower case; the alias record is created in the hosted zone."""
+    hosted_zone_id: str | None = Field(default=None, pattern=_HOSTED_ZONE_ID)
+    """Route 53 public hosted zone that holds `name` (and the certificate's validation record)."""
+    hosted_zone_name: str | None = Field(default=None, pattern=_DOMAIN_NAME)
+    """Alternatively, the zone's name (`example.com`): the program looks its id up (public zones only)."""
+    certificate_arn: str | None = Field(default=None, pattern=_CERTIFICATE_ARN)
+    """An existing ACM certificate (imported or issued elsewhere) in the stack's region covering `name`;
+    none: the stack requests a public certificate validated by DNS in the zone. Watched either way."""
+    disable_execute_api_endpoint: bool = True
+    """Refuse requests to `<api id>.execute-api.<region>.amazonaws.com`, so that every client goes through
+    the domain; prod refuses false."""
+
+    @model_validator(mode="after")
+    def _one_zone(self) -> DomainConfig:
+        if (self.hosted_zone_id is None) == (self.hosted_zone_name is None):
+            raise ValueError("give exactly one of hostedZoneId and hostedZoneName")
+        zone = self.hosted_zone_name
+        if zone is not None and not (self.name == zone or self.name.endswith(f".{zone}")):
+            raise ValueError(f"name {self.name!r} is not in hosted zone {zone!r}")
+        return self
+
+
 class ApiConfig(_Model):
     throttling_rate_limit: float = Field(gt=0, le=10000)
     """Default route steady-state requests per second for the $default stage."""
@@ -197,6 +230,9 @@ class ApiConfig(_Model):
     serve_openapi: bool = False
     """Serve /openapi.json and the Swagger UI at /docs from the deployed function (behind the catch-all
     route's authorization). The local server always serves them."""
+    domain: DomainConfig | None = None
+    """A custom domain for the API (certificate, API Gateway domain name, mapping, alias record); none: clients
+    use the execute-api URL."""
 
     @field_validator("route_throttling")
     @classmethod
@@ -522,6 +558,19 @@ class MonitoringConfig(_Model):
     anomaly_detection: bool = False
     """Anomaly-detection band alarms (warning) on request count and p99 latency; the models need about two
     weeks of traffic to learn the band. Needs expectTraffic."""
+    certificate_arns: tuple[str, ...] = Field(default=(), max_length=20)
+    """Other ACM certificates of this region to watch for expiry (imported ones, which ACM never renews);
+    the API domain's certificate is watched without being listed here."""
+
+    @field_validator("certificate_arns")
+    @classmethod
+    def _certificates_are_acm_arns(cls, arns: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in arns:
+            if not re.match(_CERTIFICATE_ARN, arn):
+                raise ValueError(f"{arn!r} is not an ACM certificate ARN")
+        if len(set(arns)) != len(arns):
+            raise ValueError(f"duplicate certificates in {list(arns)}")
+        return arns
 
     @field_validator("alert_emails")
     @classmethod
@@ -629,11 +678,31 @@ class StackConfig(_Model):
             )
         if not self.logs.customer_managed_key:
             problems.append("logs.customerManagedKey: must be true in a prod stack (got False)")
+        if self.api.domain is not None and not self.api.domain.disable_execute_api_endpoint:
+            problems.append(
+                "api.domain.disableExecuteApiEndpoint: must be true in a prod stack with a domain: the execute-api "
+                "URL would let clients around the domain (and anything in front of it)"
+            )
         if self.logs.access_log_retention_days < 90:
             problems.append(
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
                 f"(got {self.logs.access_log_retention_days})"
             )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _certificates_in_region(self) -> StackConfig:
+        # A regional API Gateway domain takes a certificate of its own region only, and DaysToExpiry is
+        # published in the certificate's region, where this stack's alarms live.
+        given = {f"monitoring.certificateArns[{i}]": arn for i, arn in enumerate(self.monitoring.certificate_arns)}
+        if self.api.domain is not None and self.api.domain.certificate_arn:
+            given["api.domain.certificateArn"] = self.api.domain.certificate_arn
+        problems = [
+            f"{key}: certificate {arn} is in {arn.split(':')[3]}, not in the stack's region {self.region}"
+            for key, arn in given.items() if arn.split(":")[3] != self.region
+        ]
         if problems:
             raise ValueError("\n".join(problems))
         return self

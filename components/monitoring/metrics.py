@@ -18,6 +18,7 @@ DYNAMODB_NS = "AWS/DynamoDB"
 SNS_NS = "AWS/SNS"
 SYNTHETICS_NS = "CloudWatchSynthetics"
 BILLING_NS = "AWS/Billing"
+ACM_NS = "AWS/CertificateManager"
 
 STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 

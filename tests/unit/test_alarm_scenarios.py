@@ -17,6 +17,7 @@ from cloudwatch_semantics import alarm_state, composite_state
 from components.monitoring.alarm_set import alarm_set
 from components.monitoring.catalog import AlarmContext, AlarmSet, AlarmSpec, Thresholds
 from components.monitoring.kinds import WatchedApi, WatchedCanary, WatchedFunction, WatchedTable, WatchedTopic, account
+from components.monitoring.kinds.certificate import WatchedCertificate
 from components.monitoring.registry import KINDS
 from components.monitoring.service_level import SloTarget
 
@@ -31,6 +32,8 @@ PLAIN_TABLE = WatchedTable("plain", "svc-test-plain", operations=("GetItem",))
 CANARY = WatchedCanary("health", "svc-test-health", "/health/ready", timeout_seconds=60)
 TOPICS = (WatchedTopic("critical", "svc-test-alerts-critical", "warning"),
           WatchedTopic("warning", "svc-test-alerts-warning", "critical"))
+CERTIFICATE = WatchedCertificate("domain", "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-0000-0000-0000-"
+                                 "000000000000", "api.example.com")
 SLOS = (SloTarget("slo-availability-burn-rate", 99.9), SloTarget("slo-latency-burn-rate", 99.0, 500))
 
 
@@ -39,8 +42,8 @@ def _ctx(thresholds: Thresholds | None = None) -> AlarmContext:
                         anomaly_detection=True)
 
 
-FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS], metrics_namespace=NS,
-                           slos=SLOS)
+FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, CERTIFICATE],
+                           metrics_namespace=NS, slos=SLOS)
 
 
 def _specs(kind: str, resource: str | None = None) -> dict[str, AlarmSpec]:
@@ -191,6 +194,15 @@ SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]
      [{"NumberOfNotificationsFailed": 1}], {"warning-alert-topic-delivery-failures-critical": "ALARM"}),
     ("alert-topic-delivery-failures", "critical", "every delivery succeeded", [{"NumberOfNotificationsFailed": 0}],
      {"critical-alert-topic-delivery-failures-warning": "OK"}),
+    ("certificate-days-to-expiry", None, "44 days left: ACM did not renew",
+     [{"DaysToExpiry": 44}], {"domain-certificate-days-to-expiry-warning": "ALARM",
+                              "domain-certificate-days-to-expiry-critical": "OK"}),
+    ("certificate-days-to-expiry", None, "45 days left: renewal still has time", [{"DaysToExpiry": 45}],
+     {"domain-certificate-days-to-expiry-warning": "OK", "domain-certificate-days-to-expiry-critical": "OK"}),
+    ("certificate-days-to-expiry", None, "13 days left: page", [{"DaysToExpiry": 13}],
+     {"domain-certificate-days-to-expiry-warning": "ALARM", "domain-certificate-days-to-expiry-critical": "ALARM"}),
+    ("certificate-days-to-expiry", None, "exactly 14 days left", [{"DaysToExpiry": 14}],
+     {"domain-certificate-days-to-expiry-critical": "OK"}),
     ("maintenance-window", None, "an operator opened a window", [{"MaintenanceWindow": 1}],
      {"maintenance-window-warning": "ALARM"}),
     ("maintenance-window", None, "closed", [{"MaintenanceWindow": 0}], {"maintenance-window-warning": "OK"}),
