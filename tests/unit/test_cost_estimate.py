@@ -60,6 +60,9 @@ PRICES = {
     "lambda.provisionedGbSecond.arm64": 0.000003,
     "lambda.provisionedGbSecond.x86_64": 0.000004,
     "codedeploy.lambdaDeployment": 0.0,
+    "acm.publicCertificateMonth": 0.0,
+    "route53.aliasQueriesPerMillion": 0.0,
+    "route53.standardQueriesPerMillion": 0.4,
 }
 TEST_PRICES = Prices(
     as_of="test",

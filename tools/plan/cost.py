@@ -61,6 +61,8 @@ DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolic
 PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 RELEASE = "pulumi-python:dynamic/prodready:Release"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+RECORD = "aws:route53/record:Record"
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -472,6 +474,19 @@ def estimate(
         out.add(layer, "Data transfer out (responses)", "GB", p(r, "dataTransfer.outToInternetGb"),
                 rest_n * gb_out, traffic_n * gb_out, r)
 
+    # The edge: ACM public certificates are free; alias records to API Gateway or CloudFront answer without a
+    # query charge; other records (the certificate's validation CNAME) are queried by ACM alone.
+    for certificate in plan.of_type(CERTIFICATE):
+        r, layer = resource_region(plan, certificate), layer_of(plan, certificate)
+        out.add(layer, "ACM public certificates", "certificates", p(r, "acm.publicCertificateMonth"), 1, 1, r)
+    for record in plan.of_type(RECORD):
+        if not record.inputs.get("aliases"):
+            continue
+        r, layer = resource_region(plan, record), layer_of(plan, record)
+        dns_share = float(prices.assumptions["dnsQueriesPerRequest"])
+        out.add(layer, "Route 53 alias queries (API Gateway, CloudFront targets)", "M queries",
+                p(r, "route53.aliasQueriesPerMillion"), rest_n * dns_share / 1e6, traffic_n * dns_share / 1e6, r)
+
     # DynamoDB: request units (every write also writes each index), storage, backups. The items table
     # takes the traffic's request units and data; the idempotency table two write units per create that
     # carries an Idempotency-Key, and holds each record until its TTL.
@@ -671,7 +686,7 @@ def _quantity(value: float) -> str:
 
 # Units counted in whole things read "each"; measured units read "per unit".
 _COUNTED_UNITS = frozenset({"keys", "alarm metrics", "alarms", "dashboards", "metrics", "runs", "resources",
-                            "app clients"})
+                            "app clients", "certificates"})
 
 
 def _unit_price(price: float, unit: str) -> str:
