@@ -17,6 +17,7 @@ from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
+from components.edge.front import EdgeFront, EdgeFrontArgs, origin_domain_name
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.monitoring.kinds import WatchedApi, WatchedCertificate, WatchedFunction, WatchedTable
 from components.monitoring.kinds.certificate import DOMAIN_KEY, imported_key
@@ -48,6 +49,7 @@ provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=config.tags),
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
+front_config = config.edge.cloud_front
 
 service = ServerlessService(
     config.service,
@@ -67,9 +69,37 @@ service = ServerlessService(
         table=config.table,
         data_protection=config.data_protection,
         environment=config.environment,
+        api_domain_name=origin_domain_name(config.api.domain.name) if front_config and config.api.domain else None,
     ),
     opts=with_provider,
 )
+
+# The API's name on a CloudFront distribution behind a WAF web ACL; the API answers CloudFront on its origin name.
+front = (
+    EdgeFront(
+        f"{config.service}-edge",
+        EdgeFrontArgs(
+            name_prefix=config.prefix,
+            domain_name=config.api.domain.name,
+            hosted_zone_id=service.domain.hosted_zone_id,
+            origin_domain_name=service.domain.domain_name,
+            tags=config.tags,
+            rate_limit_per_ip=front_config.rate_limit_per_ip,
+            rate_limit_per_client=front_config.rate_limit_per_client,
+            window_seconds=front_config.evaluation_window_seconds,
+            waf_log_retention_days=front_config.waf_log_retention_days,
+            price_class=front_config.price_class,
+            max_body_kb=config.api.max_body_kb,
+            encrypt_logs=config.logs.customer_managed_key,
+            protect=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if front_config and config.api.domain and service.domain
+    else None
+)
+# What clients, the canary and the smoke test call.
+api_url = front.url if front is not None else service.api_url
 
 # CodeDeploy calls it before any traffic moves to a new version; monitoring watches it like any function.
 hook = (
@@ -133,7 +163,7 @@ monitoring = ServiceMonitoring(
                 key=API,
                 api_id=service.api_id,
                 stage_name=service.stage_name,
-                url=service.api_url,
+                url=api_url,
                 access_log_group_name=service.access_log_group_name,
                 metrics_namespace=service.metrics_namespace,
                 throttling_rate_limit=config.api.throttling_rate_limit,
@@ -201,10 +231,13 @@ cost_guard = CostGuard(
     opts=with_provider,
 )
 
-pulumi.export("apiUrl", service.api_url)
+pulumi.export("apiUrl", api_url)
 if service.domain is not None:
     # Where the name points (the regional target), for a DNS change made outside the hosted zone.
     pulumi.export("apiDomainTarget", service.domain.target_domain_name)
+if front is not None:
+    pulumi.export("distributionId", front.distribution_id)
+    pulumi.export("webAclName", front.web_acl_name)
 pulumi.export("functionName", service.function_name)
 pulumi.export("liveAlias", service.alias_name)
 pulumi.export("functionVersion", service.function_version)

@@ -14,6 +14,45 @@ SECURITY_POLICY = "TLS_1_2"
 VALIDATION_TTL_SECONDS = 60
 
 
+def validated_certificate(
+    name: str, domain_name: str, hosted_zone_id: pulumi.Input[str], parent: pulumi.Resource,
+    provider: pulumi.ProviderResource | None = None,
+) -> pulumi.Output[str]:
+    """A public ACM certificate for `domain_name`, validated by DNS in the zone: its ARN once issued.
+
+    `provider` puts it in another region (CloudFront takes certificates from us-east-1 only)."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    certificate = aws.acm.Certificate(
+        f"{name}-certificate",
+        domain_name=domain_name,
+        validation_method="DNS",
+        # Pulumi's default create-before-replace: a replaced certificate is issued and handed on before the old
+        # one is deleted.
+        opts=opts,
+    )
+    option = certificate.domain_validation_options[0]
+    validation_record = aws.route53.Record(
+        f"{name}-validation",
+        zone_id=hosted_zone_id,
+        name=option.resource_record_name,
+        type=option.resource_record_type,
+        records=[option.resource_record_value],
+        ttl=VALIDATION_TTL_SECONDS,
+        # ACM gives a certificate for the same name the same record: a re-created certificate must not fail on
+        # the record its predecessor left.
+        allow_overwrite=True,
+        opts=opts,
+    )
+    validation = aws.acm.CertificateValidation(
+        f"{name}-certificate-validation",
+        certificate_arn=certificate.arn,
+        validation_record_fqdns=[validation_record.fqdn],
+        opts=opts,
+    )
+    # Users take the ARN from the validation: API Gateway and CloudFront refuse a certificate not yet issued.
+    return validation.certificate_arn
+
+
 def domain_url(name: str) -> str:
     """The base URL clients call, shaped like the `$default` stage's invoke URL (trailing slash)."""
     return f"https://{name}/"
@@ -38,6 +77,7 @@ class ApiDomain(pulumi.ComponentResource):
 
     url: pulumi.Output[str]
     domain_name: str
+    hosted_zone_id: pulumi.Input[str]
     certificate_arn: pulumi.Output[str]
     target_domain_name: pulumi.Output[str]
 
@@ -49,7 +89,7 @@ class ApiDomain(pulumi.ComponentResource):
         if args.certificate_arn is not None:
             certificate_arn = pulumi.Output.from_input(args.certificate_arn)
         else:
-            certificate_arn = self._certificate(name, args)
+            certificate_arn = validated_certificate(name, args.domain_name, args.hosted_zone_id, self)
 
         domain = aws.apigatewayv2.DomainName(
             f"{name}-name",
@@ -86,6 +126,7 @@ class ApiDomain(pulumi.ComponentResource):
         # Known once the name resolves to a mapped stage: whatever calls it (canary, smoke test) waits for that.
         self.url = pulumi.Output.all(record.fqdn, mapping.id).apply(lambda _: domain_url(args.domain_name))
         self.domain_name = args.domain_name
+        self.hosted_zone_id = args.hosted_zone_id
         self.certificate_arn = certificate_arn
         self.target_domain_name = configuration.target_domain_name
         self.register_outputs({
@@ -93,35 +134,3 @@ class ApiDomain(pulumi.ComponentResource):
             "certificateArn": self.certificate_arn,
             "targetDomainName": self.target_domain_name,
         })
-
-    def _certificate(self, name: str, args: ApiDomainArgs) -> pulumi.Output[str]:
-        """A public certificate for the name, issued once ACM has seen its validation record in the zone."""
-        certificate = aws.acm.Certificate(
-            f"{name}-certificate",
-            domain_name=args.domain_name,
-            validation_method="DNS",
-            # Pulumi's default create-before-replace: a replaced certificate is issued and handed to the domain
-            # before the old one is deleted.
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        option = certificate.domain_validation_options[0]
-        validation_record = aws.route53.Record(
-            f"{name}-validation",
-            zone_id=args.hosted_zone_id,
-            name=option.resource_record_name,
-            type=option.resource_record_type,
-            records=[option.resource_record_value],
-            ttl=VALIDATION_TTL_SECONDS,
-            # ACM gives a certificate for the same name the same record: a re-created certificate must not
-            # fail on the record its predecessor left.
-            allow_overwrite=True,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        validation = aws.acm.CertificateValidation(
-            f"{name}-certificate-validation",
-            certificate_arn=certificate.arn,
-            validation_record_fqdns=[validation_record.fqdn],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        # The domain takes the ARN from the validation: API Gateway refuses a certificate not yet issued.
-        return validation.certificate_arn

@@ -74,6 +74,9 @@ class ServerlessServiceArgs:
     """Data-protection switches from the stack config."""
     environment: str
     """Environment name (dev/prod), handed to the function."""
+    api_domain_name: str | None = None
+    """The name of the API's regional custom domain when it differs from `api.domain.name` (behind a front,
+    its origin name)."""
 
 
 class ServerlessService(pulumi.ComponentResource):
@@ -366,7 +369,7 @@ class ServerlessService(pulumi.ComponentResource):
         return ApiDomain(
             f"{name}-domain",
             ApiDomainArgs(
-                domain_name=domain.name,
+                domain_name=args.api_domain_name or domain.name,
                 hosted_zone_id=zone_id,
                 api_id=api.api_id,
                 stage_name=api.stage_name,

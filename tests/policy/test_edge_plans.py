@@ -9,7 +9,7 @@ import pytest
 
 from tests.policy.builders import mutate
 from tests.policy.conftest import only
-from tests.stack.edge_stack import with_domain
+from tests.stack.edge_stack import with_domain, with_front
 from tools.plan.harness import Plan, PlannedResource, run_plan
 from tools.plan.policy import PolicyReport
 
@@ -31,3 +31,15 @@ def test_an_api_left_open_beside_its_domain_is_refused(domain_plan: Plan,
     opened = mutate(domain_plan, "::catalog-http-gateway", reopen)
     (violation,) = only(analyze(opened), "api-edge")
     assert violation.urn.endswith("::catalog-http-gateway") and "execute-api endpoint" in violation.message
+
+
+def test_the_planned_front_passes_and_fires_without_its_rate_rules(analyze: Callable[..., PolicyReport]) -> None:
+    plan = run_plan("prod", config_overrides=with_front("prod"))
+    assert analyze(plan).violations == []
+
+    def no_rate_rules(acl: PlannedResource) -> None:
+        for props in (acl.inputs, acl.outputs):
+            props["rules"] = [r for r in props["rules"] if "rateBasedStatement" not in r["statement"]]
+
+    (violation,) = only(analyze(mutate(plan, "::catalog-edge-acl", no_rate_rules)), "api-edge")
+    assert violation.urn.endswith("::catalog-edge-acl") and "no rate-based rule" in violation.message

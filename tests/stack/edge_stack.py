@@ -21,3 +21,9 @@ def with_domain(stack: str = "prod", **domain: Any) -> dict[str, Any]:
     api = json.loads(raw["prodready:api"])
     api["domain"] = {"name": DOMAIN_NAME, **(domain or {"hostedZoneName": ZONE_NAME})}
     return {"prodready:api": api}
+
+
+def with_front(stack: str = "prod", **front: Any) -> dict[str, Any]:
+    """Raw config overrides: the domain, and a CloudFront front with per-IP and per-client limits."""
+    return {**with_domain(stack), "prodready:edge": {"cloudFront": {
+        "rateLimitPerIp": 1000, "rateLimitPerClient": 600, **front}}}

@@ -84,3 +84,19 @@ def test_watched_certificates_are_acm_arns_listed_once() -> None:
 
 def test_a_listed_certificate_is_keyed_by_the_first_block_of_its_id() -> None:
     assert imported_key(CERT) == "cert-5e1f0c2a"
+
+
+def test_a_front_needs_a_domain_and_takes_only_accepted_windows_and_retentions() -> None:
+    raw = _raw("dev")
+    raw["prodready:edge"] = json.dumps({"cloudFront": {}})
+    assert _problems("dev", raw) == [
+        "prodready:edge.cloudFront: needs api.domain: CloudFront enforces TLS 1.2 only with a certificate for a name "
+        "of your own, and the API's execute-api endpoint is closed behind a domain"]
+    raw = _raw("dev", domain={"name": "api.example.com", "hostedZoneId": "Z1"})
+    raw["prodready:edge"] = json.dumps({"cloudFront": {"evaluationWindowSeconds": 30, "wafLogRetentionDays": 10}})
+    problems = _problems("dev", raw)
+    assert [p.split(":")[1] for p in problems] == ["edge.cloudFront.evaluationWindowSeconds",
+                                                   "edge.cloudFront.wafLogRetentionDays"]
+    raw["prodready:edge"] = json.dumps({"cloudFront": {}})
+    front = load_stack_config("dev", raw).edge.cloud_front
+    assert front is not None and (front.rate_limit_per_ip, front.rate_limit_per_client) == (2000, None)
