@@ -18,9 +18,11 @@ from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.edge.front import EdgeFront, EdgeFrontArgs, origin_domain_name
+from components.edge.monitoring import EdgeMonitoring, EdgeMonitoringArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.monitoring.kinds import WatchedApi, WatchedCertificate, WatchedFunction, WatchedTable
 from components.monitoring.kinds.certificate import DOMAIN_KEY, imported_key
+from components.monitoring.kinds.edge import EDGE_KEY, WatchedEdge
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
 from components.service.function import source_version
@@ -193,6 +195,23 @@ monitoring = ServiceMonitoring(
     opts=with_provider,
 )
 
+# The front's alarms and dashboard live in us-east-1, where CloudFront and its web ACL publish.
+edge_monitoring = (
+    EdgeMonitoring(
+        f"{config.service}-edge-monitoring",
+        EdgeMonitoringArgs(
+            name_prefix=config.prefix,
+            watched=WatchedEdge(EDGE_KEY, front.distribution_id, front.web_acl_name, front.rate_rules),
+            config=config.monitoring,
+            provider=front.provider,
+            webhook_endpoints=webhooks,
+        ),
+        opts=with_provider,
+    )
+    if front is not None
+    else None
+)
+
 # Every new version reaches traffic through CodeDeploy: the hook first, then the configured shift, judged
 # by the release alarms; `pulumi up` waits for the release and fails if it rolled back.
 delivery = SafeDelivery(
@@ -238,6 +257,9 @@ if service.domain is not None:
 if front is not None:
     pulumi.export("distributionId", front.distribution_id)
     pulumi.export("webAclName", front.web_acl_name)
+if edge_monitoring is not None:
+    pulumi.export("edgeAlarmNames", edge_monitoring.alarm_names)
+    pulumi.export("edgeDashboardUrl", edge_monitoring.dashboard_url)
 pulumi.export("functionName", service.function_name)
 pulumi.export("liveAlias", service.alias_name)
 pulumi.export("functionVersion", service.function_version)

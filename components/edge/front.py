@@ -132,6 +132,8 @@ class EdgeFront(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     web_acl_name: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str]
+    rate_rules: tuple[str, ...]
+    provider: aws.Provider
 
     def __init__(self, name: str, args: EdgeFrontArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prodready:edge:EdgeFront", name, None, opts)
@@ -211,6 +213,15 @@ class EdgeFront(pulumi.ComponentResource):
             web_acl_id=acl.arn,
             opts=in_east,
         )
+        # OriginLatency is one of the additional metrics (billed like custom metrics); the origin-latency alarm
+        # reads it.
+        aws.cloudfront.MonitoringSubscription(
+            f"{name}-metrics",
+            distribution_id=distribution.id,
+            monitoring_subscription={"realtime_metrics_subscription_config": {
+                "realtime_metrics_subscription_status": "Enabled"}},
+            opts=in_east,
+        )
         record = aws.route53.Record(
             f"{name}-alias",
             zone_id=args.hosted_zone_id,
@@ -228,6 +239,8 @@ class EdgeFront(pulumi.ComponentResource):
         self.distribution_id = distribution.id
         self.web_acl_name = acl.name
         self.web_acl_arn = acl.arn
+        self.rate_rules = (PER_IP_RULE, *((PER_CLIENT_RULE,) if args.rate_limit_per_client is not None else ()))
+        self.provider = east
         self.register_outputs({
             "url": self.url,
             "distributionId": self.distribution_id,

@@ -60,7 +60,7 @@ class AlarmKind:
     title: str
     """Short human title (runbook heading, dashboard)."""
     scope: str
-    """What it is raised for: function, api, table, canary, topic, certificate, service, slo or account."""
+    """What it is raised for: function, api, table, canary, topic, certificate, edge, service, slo or account."""
     unit: str
     """Unit of the threshold: `%`, `ms`, `count`, `requests`, `days`, `x` (burn rate) or `stddev` (band
     width)."""

@@ -130,3 +130,46 @@ def test_the_front_prices_cloudfront_waf_and_its_logs(front_plan: Plan) -> None:
     assert lines["CloudFront HTTPS requests"].unit_price == 0.01
     # Responses leave AWS from CloudFront only.
     assert "Data transfer out (responses)" not in lines and "CloudFront data transfer out" in lines
+
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+TOPIC = "aws:sns/topic:Topic"
+
+
+def test_the_front_is_watched_in_us_east_1_and_every_alarm_notifies_a_topic_there(front_plan: Plan) -> None:
+    alarms = [a for a in front_plan.of_type(ALARM) if a.inputs["name"].startswith("catalog-prod-front-")]
+    assert sorted(a.inputs["name"].removeprefix("catalog-prod-front-") for a in alarms) == [
+        "edge-5xx-rate-critical", "edge-5xx-rate-warning", "edge-origin-latency-p99-warning",
+        "edge-rate-limited-requests-per-client-warning", "edge-rate-limited-requests-per-ip-warning",
+        "edge-waf-blocked-requests-warning"]
+    topics = {t.outputs["arn"]: t for t in front_plan.of_type(TOPIC)}
+    for alarm in alarms:
+        assert _region(front_plan, alarm) == "us-east-1", alarm.name
+        severity = alarm.inputs["name"].rsplit("-", 1)[1]
+        (action,) = alarm.inputs["alarmActions"]
+        assert action == f"arn:aws:sns:us-east-1:123456789012:catalog-prod-edge-alerts-{severity}"
+        assert _region(front_plan, topics[action]) == "us-east-1"
+    metrics = {q["metric"]["metricName"]: q["metric"]["dimensions"] for a in alarms
+               for q in a.inputs.get("metricQueries") or [] if q.get("metric")}
+    distribution_id = front_plan.one(DISTRIBUTION).id
+    assert metrics["5xxErrorRate"] == {"DistributionId": distribution_id, "Region": "Global"}
+    assert metrics["OriginLatency"] == {"DistributionId": distribution_id, "Region": "Global"}
+    blocked = {a.inputs["dimensions"]["Rule"] for a in alarms if a.inputs.get("metricName") == "BlockedRequests"}
+    assert blocked == {"ALL", "per-ip", "per-client"}
+
+
+def test_the_edge_dashboard_draws_every_alarm_on_us_east_1_panels(front_plan: Plan) -> None:
+    import json
+
+    (dashboard,) = [d for d in front_plan.of_type(DASHBOARD) if d.inputs["dashboardName"] == "catalog-prod-edge"]
+    assert _region(front_plan, dashboard) == "us-east-1"
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    graphs = [w["properties"] for w in widgets if w["type"] == "metric"]
+    assert {g["region"] for g in graphs} == {"us-east-1"}
+    drawn = {(g["title"], a["label"]) for g in graphs for a in (g.get("annotations") or {}).get("horizontal", [])}
+    assert ("Edge front: 5xx rate (%)", "critical 3") in drawn
+    assert ("Edge front: rate-limited (429) (count)", "warning 100") in drawn
+    (status,) = [w for w in widgets if w["type"] == "alarm"]
+    assert len(status["properties"]["alarms"]) == 6
+    assert front_plan.outputs["edgeDashboardUrl"].startswith("https://us-east-1.console.aws.amazon.com/")

@@ -66,6 +66,7 @@ RECORD = "aws:route53/record:Record"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 EDGE_COMPONENT = "prodready:edge:EdgeFront"
+MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
 # WAF delivers its logs only to groups named so.
 WAF_LOG_PREFIX = "aws-waf-logs-"
 FREE_COST_TYPES = (
@@ -505,6 +506,12 @@ def estimate(
         gb_out = traffic.average_payload_kb * 1024 / GB
         out.add(layer, "CloudFront data transfer out", "GB", p(r, "cloudfront.dataTransferOutGb"),
                 rest_n * gb_out, traffic_n * gb_out, r)
+    for subscription in plan.of_type(MONITORING_SUBSCRIPTION):
+        # The distribution's additional metrics are billed as custom metrics while it has traffic.
+        r = resource_region(plan, subscription)
+        count = float(prices.assumptions["cloudfrontAdditionalMetrics"])
+        out.add(OPERATIONS, "CloudFront additional metrics", "metrics", p(r, "cloudwatch.customMetricMonth"),
+                count if rest_n else 0, count if traffic_n else 0, r)
     for acl in plan.of_type(WEB_ACL):
         r, layer = resource_region(plan, acl), layer_of(plan, acl)
         rules = len(acl.inputs.get("rules") or [])

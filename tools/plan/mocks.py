@@ -508,6 +508,12 @@ def _distribution(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     }
 
 
+@_shape("aws:cloudfront/monitoringSubscription:MonitoringSubscription")
+def _monitoring_subscription(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its distribution's id.
+    return str(ctx.inputs.get("distributionId")), {}
+
+
 @_shape("aws:wafv2/webAcl:WebAcl")
 def _web_acl(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     # CLOUDFRONT-scope ACLs live in us-east-1 under `global/`; regional ones under `regional/`.
