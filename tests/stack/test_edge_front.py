@@ -173,3 +173,13 @@ def test_the_edge_dashboard_draws_every_alarm_on_us_east_1_panels(front_plan: Pl
     (status,) = [w for w in widgets if w["type"] == "alarm"]
     assert len(status["properties"]["alarms"]) == 6
     assert front_plan.outputs["edgeDashboardUrl"].startswith("https://us-east-1.console.aws.amazon.com/")
+
+
+def test_the_front_adds_what_docs_edge_md_says(front_plan: Plan) -> None:
+    from tests.stack.edge_stack import with_domain
+
+    traffic = committed_config("prod").traffic
+    domain = estimate(run_plan("prod", config_overrides=with_domain("prod")), traffic)
+    front = estimate(front_plan, traffic)
+    assert round(front.total("traffic") - domain.total("traffic"), 2) == 42.45
+    assert round(front.total("rest") - domain.total("rest"), 2) == 18.32
