@@ -28,7 +28,13 @@ PROVIDER_KEY = "__provider"
 
 
 def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
-    return asyncio.run(rpc.serialize_properties(values, {}))
+    # A loop of its own, left as it was found: `asyncio.run` would unset the thread's current loop, which the
+    # Pulumi mocks of every later plan in the session need.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(values, {}))
+    finally:
+        loop.close()
 
 
 def _dict(struct: struct_pb2.Struct) -> dict[str, Any]:
