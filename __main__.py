@@ -202,6 +202,7 @@ edge_monitoring = (
         EdgeMonitoringArgs(
             name_prefix=config.prefix,
             watched=WatchedEdge(EDGE_KEY, front.distribution_id, front.web_acl_name, front.rate_rules),
+            certificate=WatchedCertificate(EDGE_KEY, front.certificate_arn, config.api.domain.name),
             config=config.monitoring,
             provider=front.provider,
             webhook_endpoints=webhooks,

@@ -134,6 +134,7 @@ class EdgeFront(pulumi.ComponentResource):
     web_acl_arn: pulumi.Output[str]
     rate_rules: tuple[str, ...]
     provider: aws.Provider
+    certificate_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EdgeFrontArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("prodready:edge:EdgeFront", name, None, opts)
@@ -241,6 +242,7 @@ class EdgeFront(pulumi.ComponentResource):
         self.web_acl_arn = acl.arn
         self.rate_rules = (PER_IP_RULE, *((PER_CLIENT_RULE,) if args.rate_limit_per_client is not None else ()))
         self.provider = east
+        self.certificate_arn = certificate_arn
         self.register_outputs({
             "url": self.url,
             "distributionId": self.distribution_id,

@@ -22,18 +22,22 @@ from components.monitoring.alarm_resources import metric_alarm_resource
 from components.monitoring.alarm_set import alarm_context
 from components.monitoring.catalog import AlarmSpec
 from components.monitoring.dashboard import PANEL_HEIGHT, dashboard_url
+from components.monitoring.kinds.certificate import WatchedCertificate
 from components.monitoring.kinds.edge import EDGE_REGION, WatchedEdge
 from components.monitoring.panels import GRID_COLUMNS, Grid, panel_widget
 
+Watched = WatchedEdge | WatchedCertificate
 
-def edge_alarm_specs(watched: WatchedEdge, config: MonitoringConfig, prefix: str) -> list[AlarmSpec]:
+
+def edge_alarm_specs(watched: Sequence[Watched], config: MonitoringConfig, prefix: str) -> list[AlarmSpec]:
     """The front's alarms, every one routed to its severity's topic (no roll-up reaches us-east-1). Pure."""
-    return [dataclasses.replace(spec, routed=True) for spec in watched.alarms(alarm_context(config, prefix))]
+    ctx = alarm_context(config, prefix)
+    return [dataclasses.replace(spec, routed=True) for resource in watched for spec in resource.alarms(ctx)]
 
 
-def edge_dashboard_body(watched: WatchedEdge, config: MonitoringConfig, prefix: str,
+def edge_dashboard_body(watched: Sequence[Watched], config: MonitoringConfig, prefix: str,
                         alarm_arns: Sequence[str]) -> dict[str, Any]:
-    """The front's dashboard: its alarms' status, then its band, each graph with its alarms' thresholds. Pure."""
+    """The front's dashboard: its alarms' status, then its bands, each graph with its alarms' thresholds. Pure."""
     ctx = alarm_context(config, prefix)
     specs = edge_alarm_specs(watched, config, prefix)
     grid = Grid()
@@ -41,12 +45,13 @@ def edge_dashboard_body(watched: WatchedEdge, config: MonitoringConfig, prefix: 
         f"# {prefix} edge\nCloudFront distribution and WAF web ACL in front of the API ({EDGE_REGION}). "
         f"The service's own dashboard is `{prefix}` in its region.")}}))
     grid.row(4, (GRID_COLUMNS, {"type": "alarm", "properties": {"title": "Edge alarms", "alarms": list(alarm_arns)}}))
-    band = watched.band(ctx)
-    widgets = []
-    for panel in band.panels:
-        alarms = [s for s in specs if s.panel == panel.key]
-        widgets.append((panel.width, panel_widget(band, panel, EDGE_REGION, alarms)))
-    grid.flow(PANEL_HEIGHT, widgets)
+    for resource in watched:
+        band = resource.band(ctx)
+        widgets = []
+        for panel in band.panels:
+            alarms = [s for s in specs if s.resource == band.key and s.panel == panel.key]
+            widgets.append((panel.width, panel_widget(band, panel, EDGE_REGION, alarms)))
+        grid.flow(PANEL_HEIGHT, widgets)
     return {"start": "-PT24H", "periodOverride": "inherit", "widgets": grid.widgets}
 
 
@@ -62,6 +67,8 @@ class EdgeMonitoringArgs:
     """An aws provider for us-east-1."""
     webhook_endpoints: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """HTTPS endpoint per severity, as secret outputs (the service's)."""
+    certificate: WatchedCertificate | None = None
+    """The distribution's certificate (us-east-1, where its DaysToExpiry is published)."""
 
 
 class EdgeMonitoring(pulumi.ComponentResource):
@@ -89,20 +96,22 @@ class EdgeMonitoring(pulumi.ComponentResource):
                 f"{name}-{spec.name.removeprefix(args.name_prefix + '-')}", spec,
                 [routing.topic_arns[spec.severity]], in_east,
             )
-            for spec in edge_alarm_specs(args.watched, config, args.name_prefix)
+            for spec in edge_alarm_specs(self._watched(args), config, args.name_prefix)
         }
         self.alarm_names = pulumi.Output.all(*[a.name for a in alarms.values()])
         self.dashboard_name = None
         if config.dashboard:
             resolved = pulumi.Output.all(
-                pulumi.Output.all(args.watched.distribution_id, args.watched.web_acl_name),
+                pulumi.Output.all(args.watched.distribution_id, args.watched.web_acl_name,
+                                  args.certificate.certificate_arn if args.certificate else None),
                 pulumi.Output.all(*[a.arn for a in alarms.values()]),
             )
             dashboard = aws.cloudwatch.Dashboard(
                 f"{name}-dashboard",
                 dashboard_name=f"{args.name_prefix}-edge",
                 dashboard_body=resolved.apply(lambda v: json.dumps(edge_dashboard_body(
-                    dataclasses.replace(args.watched, distribution_id=v[0][0], web_acl_name=v[0][1]),
+                    [dataclasses.replace(args.watched, distribution_id=v[0][0], web_acl_name=v[0][1]),
+                     *([dataclasses.replace(args.certificate, certificate_arn=v[0][2])] if args.certificate else [])],
                     config, args.name_prefix, v[1]))),
                 opts=in_east,
             )
@@ -112,3 +121,7 @@ class EdgeMonitoring(pulumi.ComponentResource):
         )
         self.register_outputs({"alarmNames": self.alarm_names, "dashboardName": self.dashboard_name,
                                "dashboardUrl": self.dashboard_url})
+
+    @staticmethod
+    def _watched(args: EdgeMonitoringArgs) -> list[Watched]:
+        return [args.watched, *([args.certificate] if args.certificate else [])]

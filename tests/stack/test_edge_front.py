@@ -140,6 +140,7 @@ TOPIC = "aws:sns/topic:Topic"
 def test_the_front_is_watched_in_us_east_1_and_every_alarm_notifies_a_topic_there(front_plan: Plan) -> None:
     alarms = [a for a in front_plan.of_type(ALARM) if a.inputs["name"].startswith("catalog-prod-front-")]
     assert sorted(a.inputs["name"].removeprefix("catalog-prod-front-") for a in alarms) == [
+        "certificate-days-to-expiry-critical", "certificate-days-to-expiry-warning",
         "edge-5xx-rate-critical", "edge-5xx-rate-warning", "edge-origin-latency-p99-warning",
         "edge-rate-limited-requests-per-client-warning", "edge-rate-limited-requests-per-ip-warning",
         "edge-waf-blocked-requests-warning"]
@@ -157,6 +158,11 @@ def test_the_front_is_watched_in_us_east_1_and_every_alarm_notifies_a_topic_ther
     assert metrics["OriginLatency"] == {"DistributionId": distribution_id, "Region": "Global"}
     blocked = {a.inputs["dimensions"]["Rule"] for a in alarms if a.inputs.get("metricName") == "BlockedRequests"}
     assert blocked == {"ALL", "per-ip", "per-client"}
+    # The distribution's certificate is watched where its DaysToExpiry is published.
+    edge_certificate = next(c for c in front_plan.of_type(CERTIFICATE) if c.inputs["domainName"] == DOMAIN_NAME)
+    expiry = {a.inputs["dimensions"]["CertificateArn"] for a in alarms
+              if a.inputs.get("metricName") == "DaysToExpiry"}
+    assert expiry == {edge_certificate.outputs["arn"]}
 
 
 def test_the_edge_dashboard_draws_every_alarm_on_us_east_1_panels(front_plan: Plan) -> None:
@@ -171,7 +177,7 @@ def test_the_edge_dashboard_draws_every_alarm_on_us_east_1_panels(front_plan: Pl
     assert ("Edge front: 5xx rate (%)", "critical 3") in drawn
     assert ("Edge front: rate-limited (429) (count)", "warning 100") in drawn
     (status,) = [w for w in widgets if w["type"] == "alarm"]
-    assert len(status["properties"]["alarms"]) == 6
+    assert len(status["properties"]["alarms"]) == 8
     assert front_plan.outputs["edgeDashboardUrl"].startswith("https://us-east-1.console.aws.amazon.com/")
 
 
@@ -181,5 +187,5 @@ def test_the_front_adds_what_docs_edge_md_says(front_plan: Plan) -> None:
     traffic = committed_config("prod").traffic
     domain = estimate(run_plan("prod", config_overrides=with_domain("prod")), traffic)
     front = estimate(front_plan, traffic)
-    assert round(front.total("traffic") - domain.total("traffic"), 2) == 42.45
-    assert round(front.total("rest") - domain.total("rest"), 2) == 18.32
+    assert round(front.total("traffic") - domain.total("traffic"), 2) == 42.65
+    assert round(front.total("rest") - domain.total("rest"), 2) == 18.52
