@@ -18,8 +18,12 @@ from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.post_traffic_hook import PostTrafficHook, PostTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
+from components.edge.front import EdgeFront, EdgeFrontArgs, origin_domain_name
+from components.edge.monitoring import EdgeMonitoring, EdgeMonitoringArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
-from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable
+from components.monitoring.kinds import WatchedApi, WatchedCertificate, WatchedFunction, WatchedTable
+from components.monitoring.kinds.certificate import DOMAIN_KEY, imported_key
+from components.monitoring.kinds.edge import EDGE_KEY, WatchedEdge
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
 from components.service.function import source_version
@@ -53,6 +57,7 @@ provider = aws.Provider(
     **config.aws_provider,
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
+front_config = config.edge.cloud_front
 
 service = ServerlessService(
     config.service,
@@ -72,9 +77,38 @@ service = ServerlessService(
         table=config.table,
         data_protection=config.data_protection,
         environment=config.environment,
+        api_domain_name=origin_domain_name(config.api.domain.name) if front_config and config.api.domain else None,
     ),
     opts=with_provider,
 )
+
+# The API's name on a CloudFront distribution behind a WAF web ACL; the API answers CloudFront on its origin name.
+front = (
+    EdgeFront(
+        f"{config.service}-edge",
+        EdgeFrontArgs(
+            name_prefix=config.prefix,
+            domain_name=config.api.domain.name,
+            hosted_zone_id=service.domain.hosted_zone_id,
+            origin_domain_name=service.domain.domain_name,
+            tags=config.tags,
+            rate_limit_per_ip=front_config.rate_limit_per_ip,
+            rate_limit_per_client=front_config.rate_limit_per_client,
+            window_seconds=front_config.evaluation_window_seconds,
+            waf_log_retention_days=front_config.waf_log_retention_days,
+            price_class=front_config.price_class,
+            max_body_kb=config.api.max_body_kb,
+            encrypt_logs=config.logs.customer_managed_key,
+            protect=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if front_config and config.api.domain and service.domain
+    else None
+)
+# What clients, the canary and the smoke test call.
+api_url = front.url if front is not None else service.api_url
+
 
 # CodeDeploy calls one before any traffic moves to a new version, the other once all of it has moved;
 # monitoring watches them like any function.
@@ -150,7 +184,7 @@ monitoring = ServiceMonitoring(
                 key=API,
                 api_id=service.api_id,
                 stage_name=service.stage_name,
-                url=service.api_url,
+                url=api_url,
                 access_log_group_name=service.access_log_group_name,
                 metrics_namespace=service.metrics_namespace,
                 throttling_rate_limit=config.api.throttling_rate_limit,
@@ -166,11 +200,36 @@ monitoring = ServiceMonitoring(
                 table_name=service.idempotency_table_name,
                 operations=dynamodb_operations(IDEMPOTENCY_ACTIONS),
             ),
+            # The domain's certificate, and any other one config names (imported ones ACM never renews).
+            *(
+                [WatchedCertificate(DOMAIN_KEY, service.domain.certificate_arn, service.domain.domain_name)]
+                if service.domain is not None
+                else []
+            ),
+            *(WatchedCertificate(imported_key(arn), arn, arn) for arn in config.monitoring.certificate_arns),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
     ),
     opts=with_provider,
+)
+
+# The front's alarms and dashboard live in us-east-1, where CloudFront and its web ACL publish.
+edge_monitoring = (
+    EdgeMonitoring(
+        f"{config.service}-edge-monitoring",
+        EdgeMonitoringArgs(
+            name_prefix=config.prefix,
+            watched=WatchedEdge(EDGE_KEY, front.distribution_id, front.web_acl_name, front.rate_rules),
+            certificate=WatchedCertificate(EDGE_KEY, front.certificate_arn, config.api.domain.name),
+            config=config.monitoring,
+            provider=front.provider,
+            webhook_endpoints=webhooks,
+        ),
+        opts=with_provider,
+    )
+    if front is not None
+    else None
 )
 
 # Every new version reaches traffic through CodeDeploy: the pre-traffic hook first, then the configured
@@ -214,7 +273,16 @@ cost_guard = CostGuard(
     opts=with_provider,
 )
 
-pulumi.export("apiUrl", service.api_url)
+pulumi.export("apiUrl", api_url)
+if service.domain is not None:
+    # Where the name points (the regional target), for a DNS change made outside the hosted zone.
+    pulumi.export("apiDomainTarget", service.domain.target_domain_name)
+if front is not None:
+    pulumi.export("distributionId", front.distribution_id)
+    pulumi.export("webAclName", front.web_acl_name)
+if edge_monitoring is not None:
+    pulumi.export("edgeAlarmNames", edge_monitoring.alarm_names)
+    pulumi.export("edgeDashboardUrl", edge_monitoring.dashboard_url)
 pulumi.export("functionName", service.function_name)
 pulumi.export("liveAlias", service.alias_name)
 pulumi.export("functionVersion", service.function_version)

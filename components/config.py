@@ -30,6 +30,7 @@ from pydantic.alias_generators import to_snake
 
 from components.cost.settings import CostConfig, TrafficConfig
 from components.delivery.settings import DeliveryConfig
+from components.edge.settings import EdgeConfig
 from components.monitoring.settings import MonitoringConfig
 from components.service.settings import (
     ApiConfig,
@@ -131,6 +132,8 @@ class StackConfig(Settings):
     """Traffic shifting of releases (CodeDeploy) and the pre-traffic check."""
     pipeline: PipelineConfig = PipelineConfig()
     """Where the stack deploys in the pipeline's order, and whether a person approves it."""
+    edge: EdgeConfig = EdgeConfig()
+    """An optional CloudFront and WAF front."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -152,6 +155,11 @@ class StackConfig(Settings):
             )
         if not self.logs.customer_managed_key:
             problems.append("logs.customerManagedKey: must be true in a prod stack (got False)")
+        if self.api.domain is not None and not self.api.domain.disable_execute_api_endpoint:
+            problems.append(
+                "api.domain.disableExecuteApiEndpoint: must be true in a prod stack with a domain: the execute-api "
+                "URL would let clients around the domain (and anything in front of it)"
+            )
         if not self.aws_provider.get("allowed_account_ids"):
             problems.append(
                 "aws:allowedAccountIds: required with the prod profile: the AWS provider then refuses to deploy "
@@ -162,6 +170,54 @@ class StackConfig(Settings):
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
                 f"(got {self.logs.access_log_retention_days})"
             )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _front_has_a_name(self) -> StackConfig:
+        if self.edge.cloud_front is not None and self.api.domain is None:
+            raise ValueError(
+                "edge.cloudFront: needs api.domain: CloudFront enforces TLS 1.2 only with a certificate for a name "
+                "of your own, and the API's execute-api endpoint is closed behind a domain"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _certificates_in_region(self) -> StackConfig:
+        # A regional API Gateway domain takes a certificate of its own region only, and DaysToExpiry is
+        # published in the certificate's region, where this stack's alarms live.
+        given = {f"monitoring.certificateArns[{i}]": arn for i, arn in enumerate(self.monitoring.certificate_arns)}
+        if self.api.domain is not None and self.api.domain.certificate_arn:
+            given["api.domain.certificateArn"] = self.api.domain.certificate_arn
+        problems = [
+            f"{key}: certificate {arn} is in {arn.split(':')[3]}, not in the stack's region {self.region}"
+            for key, arn in given.items() if arn.split(":")[3] != self.region
+        ]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _front_has_a_name(self) -> StackConfig:
+        if self.edge.cloud_front is not None and self.api.domain is None:
+            raise ValueError(
+                "edge.cloudFront: needs api.domain: CloudFront enforces TLS 1.2 only with a certificate for a name "
+                "of your own, and the API's execute-api endpoint is closed behind a domain"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _certificates_in_region(self) -> StackConfig:
+        # A regional API Gateway domain takes a certificate of its own region only, and DaysToExpiry is
+        # published in the certificate's region, where this stack's alarms live.
+        given = {f"monitoring.certificateArns[{i}]": arn for i, arn in enumerate(self.monitoring.certificate_arns)}
+        if self.api.domain is not None and self.api.domain.certificate_arn:
+            given["api.domain.certificateArn"] = self.api.domain.certificate_arn
+        problems = [
+            f"{key}: certificate {arn} is in {arn.split(':')[3]}, not in the stack's region {self.region}"
+            for key, arn in given.items() if arn.split(":")[3] != self.region
+        ]
         if problems:
             raise ValueError("\n".join(problems))
         return self

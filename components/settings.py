@@ -16,6 +16,9 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
     3288, 3653,
 )
 
+# An ACM certificate ARN; its region (group 1) is checked against the stack's where that matters.
+CERTIFICATE_ARN_PATTERN = r"^arn:aws[a-z-]*:acm:([a-z]{2}(-gov)?-[a-z]+-\d):\d{12}:certificate/[0-9a-f-]{36}$"
+
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 

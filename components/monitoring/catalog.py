@@ -60,9 +60,10 @@ class AlarmKind:
     title: str
     """Short human title (runbook heading, dashboard)."""
     scope: str
-    """What it is raised for: function, api, table, canary, topic, service, slo or account."""
+    """What it is raised for: function, api, table, canary, topic, certificate, edge, service, slo or account."""
     unit: str
-    """Unit of the threshold: `%`, `ms`, `count`, `requests`, `x` (burn rate) or `stddev` (band width)."""
+    """Unit of the threshold: `%`, `ms`, `count`, `requests`, `days`, `x` (burn rate) or `stddev` (band
+    width)."""
     comparison: str
     """CloudWatch comparison operator between the alarm's value and its threshold."""
     condition: str

@@ -20,7 +20,16 @@ from components.monitoring.catalog import (
     AlarmSet,
 )
 from components.monitoring.dashboard import DashboardInputs, dashboard_body, limit_problems
-from components.monitoring.kinds import Watched, WatchedApi, WatchedCanary, WatchedFunction, WatchedTable, WatchedTopic
+from components.monitoring.kinds import (
+    Watched,
+    WatchedApi,
+    WatchedCanary,
+    WatchedCertificate,
+    WatchedFunction,
+    WatchedTable,
+    WatchedTopic,
+)
+from components.monitoring.kinds.certificate import DOMAIN_KEY, imported_key
 
 ALARM_ARN_PLACEHOLDER = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"
 
@@ -78,6 +87,11 @@ def _placeholders(config: Any, watched: Mapping[str, str]) -> list[Watched]:
                                            config.monitoring.canary.timeout_seconds))
         elif scope == "topic":
             resources.append(WatchedTopic(key, "s" * 256, "warning" if key == "critical" else "critical"))
+    # Certificates are watched from config, not from the program's keys.
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 36
+    if config.api.domain is not None:
+        resources.append(WatchedCertificate(DOMAIN_KEY, arn, config.api.domain.name))
+    resources += [WatchedCertificate(imported_key(a), a, a) for a in config.monitoring.certificate_arns]
     return resources
 
 

@@ -18,6 +18,9 @@ DYNAMODB_NS = "AWS/DynamoDB"
 SNS_NS = "AWS/SNS"
 SYNTHETICS_NS = "CloudWatchSynthetics"
 BILLING_NS = "AWS/Billing"
+ACM_NS = "AWS/CertificateManager"
+CLOUDFRONT_NS = "AWS/CloudFront"
+WAF_NS = "AWS/WAFV2"
 
 STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 

@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.monitoring.catalog import threshold_problems
 from components.monitoring.registry import KINDS
-from components.settings import EMAIL_PATTERN, NAMESPACE, Settings
+from components.settings import CERTIFICATE_ARN_PATTERN, EMAIL_PATTERN, NAMESPACE, Settings
 
 Severity = Literal["critical", "warning"]
 
@@ -89,6 +89,19 @@ class MonitoringConfig(Settings):
     anomaly_detection: bool = False
     """Anomaly-detection band alarms (warning) on request count and p99 latency; the models need about two
     weeks of traffic to learn the band. Needs expectTraffic."""
+    certificate_arns: tuple[str, ...] = Field(default=(), max_length=20)
+    """Other ACM certificates of this region to watch for expiry (imported ones, which ACM never renews);
+    the API domain's certificate is watched without being listed here."""
+
+    @field_validator("certificate_arns")
+    @classmethod
+    def _certificates_are_acm_arns(cls, arns: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in arns:
+            if not re.match(CERTIFICATE_ARN_PATTERN, arn):
+                raise ValueError(f"{arn!r} is not an ACM certificate ARN")
+        if len(set(arns)) != len(arns):
+            raise ValueError(f"duplicate certificates in {list(arns)}")
+        return arns
 
     @field_validator("alert_emails")
     @classmethod

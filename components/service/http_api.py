@@ -174,6 +174,8 @@ class HttpApiArgs:
     """Customer-managed key for the access-log group; None keeps CloudWatch Logs' own encryption."""
     function_qualifier: pulumi.Input[str] | None = None
     """The alias the integration invokes: the invoke permission is granted on it alone."""
+    disable_execute_api_endpoint: bool = False
+    """Refuse requests to the execute-api URL: clients reach the API through its custom domain only."""
 
 
 class HttpApi(pulumi.ComponentResource):
@@ -206,6 +208,8 @@ class HttpApi(pulumi.ComponentResource):
             protocol_type="HTTP",
             description=f"HTTP API of {args.api_name}",
             cors_configuration=cors,
+            # Left out unless set, so a stack without a domain registers the API as it always did.
+            disable_execute_api_endpoint=True if args.disable_execute_api_endpoint else None,
             opts=child,
         )
 

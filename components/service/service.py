@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.service import keys
 from components.service.auth import ApiAuth, ApiAuthArgs
+from components.service.domain import ApiDomain, ApiDomainArgs
 from components.service.function import Function, FunctionArgs, Release, TableAccess
 from components.service.http_api import HttpApi, HttpApiArgs, JwtAuthorization
 from components.service.settings import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
@@ -73,6 +74,9 @@ class ServerlessServiceArgs:
     """Data-protection switches from the stack config."""
     environment: str
     """Environment name (dev/prod), handed to the function."""
+    api_domain_name: str | None = None
+    """The name of the API's regional custom domain when it differs from `api.domain.name` (behind a front,
+    its origin name)."""
 
 
 class ServerlessService(pulumi.ComponentResource):
@@ -94,6 +98,7 @@ class ServerlessService(pulumi.ComponentResource):
     idempotency_table_name: pulumi.Output[str]
     logs_kms_key_arn: pulumi.Output[str] | None
     auth: ApiAuth | None
+    domain: ApiDomain | None
     metrics_namespace: str
 
     def __init__(
@@ -109,6 +114,7 @@ class ServerlessService(pulumi.ComponentResource):
         self.auth = self._cognito(name, args)
         self._scope_prefix = self.scope_prefix(args)
         api = self._api(name, args, function)
+        self.domain = self._domain(name, args, api)
 
         self.function_name = function.function_name
         self.function_arn = function.arn
@@ -119,7 +125,8 @@ class ServerlessService(pulumi.ComponentResource):
         self.log_group_name = function.log_group_name
         self.api_id = api.api_id
         self.stage_name = api.stage_name
-        self.api_url = api.url
+        # With a domain, everything that calls the API (canary, smoke test, outputs) calls it by its name.
+        self.api_url = self.domain.url if self.domain is not None else api.url
         self.access_log_group_name = api.access_log_group_name
         self.table_name = table.name
         self.table_arn = table.arn
@@ -343,6 +350,30 @@ class ServerlessService(pulumi.ComponentResource):
                     key: (limits.rate_limit, limits.burst_limit) for key, limits in args.api.route_throttling.items()
                 },
                 logs_kms_key_arn=self.logs_kms_key_arn,
+                disable_execute_api_endpoint=bool(args.api.domain and args.api.domain.disable_execute_api_endpoint),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _domain(self, name: str, args: ServerlessServiceArgs, api: HttpApi) -> ApiDomain | None:
+        domain = args.api.domain
+        if domain is None:
+            return None
+        zone_id: pulumi.Input[str]
+        if domain.hosted_zone_id is not None:
+            zone_id = domain.hosted_zone_id
+        else:
+            zone_id = aws.route53.get_zone_output(
+                name=domain.hosted_zone_name, private_zone=False, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).zone_id
+        return ApiDomain(
+            f"{name}-domain",
+            ApiDomainArgs(
+                domain_name=args.api_domain_name or domain.name,
+                hosted_zone_id=zone_id,
+                api_id=api.api_id,
+                stage_name=api.stage_name,
+                certificate_arn=domain.certificate_arn,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -121,6 +121,37 @@ class ApiAuthConfig(Settings):
         return self
 
 
+# A DNS name API Gateway and ACM accept: lower-case labels of letters, digits and hyphens, at least two.
+_DOMAIN_NAME = r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+_HOSTED_ZONE_ID = r"^Z[A-Z0-9]{1,31}$"
+
+
+class DomainConfig(Settings):
+    """The API's own name: a regional API Gateway domain with its certificate, mapped to the stage."""
+
+    name: str = Field(max_length=253, pattern=_DOMAIN_NAME)
+    """The name clients call (`api.example.com`), lower case; the alias record is created in the hosted zone."""
+    hosted_zone_id: str | None = Field(default=None, pattern=_HOSTED_ZONE_ID)
+    """Route 53 public hosted zone that holds `name` (and the certificate's validation record)."""
+    hosted_zone_name: str | None = Field(default=None, pattern=_DOMAIN_NAME)
+    """Alternatively, the zone's name (`example.com`): the program looks its id up (public zones only)."""
+    certificate_arn: str | None = Field(default=None, pattern=CERTIFICATE_ARN_PATTERN)
+    """An existing ACM certificate (imported or issued elsewhere) in the stack's region covering `name`;
+    none: the stack requests a public certificate validated by DNS in the zone. Watched either way."""
+    disable_execute_api_endpoint: bool = True
+    """Refuse requests to `<api id>.execute-api.<region>.amazonaws.com`, so that every client goes through
+    the domain; prod refuses false."""
+
+    @model_validator(mode="after")
+    def _one_zone(self) -> DomainConfig:
+        if (self.hosted_zone_id is None) == (self.hosted_zone_name is None):
+            raise ValueError("give exactly one of hostedZoneId and hostedZoneName")
+        zone = self.hosted_zone_name
+        if zone is not None and not (self.name == zone or self.name.endswith(f".{zone}")):
+            raise ValueError(f"name {self.name!r} is not in hosted zone {zone!r}")
+        return self
+
+
 class ApiConfig(Settings):
     throttling_rate_limit: float = Field(gt=0, le=10000)
     """Default route steady-state requests per second for the $default stage."""
@@ -142,6 +173,9 @@ class ApiConfig(Settings):
     serve_openapi: bool = False
     """Serve /openapi.json and the Swagger UI at /docs from the deployed function (behind the catch-all
     route's authorization). The local server always serves them."""
+    domain: DomainConfig | None = None
+    """A custom domain for the API (certificate, API Gateway domain name, mapping, alias record); none: clients
+    use the execute-api URL."""
 
     @field_validator("route_throttling")
     @classmethod

@@ -17,6 +17,8 @@ from cloudwatch_semantics import alarm_state, composite_state
 from components.monitoring.alarm_set import alarm_set
 from components.monitoring.catalog import AlarmContext, AlarmSet, AlarmSpec, Thresholds
 from components.monitoring.kinds import WatchedApi, WatchedCanary, WatchedFunction, WatchedTable, WatchedTopic, account
+from components.monitoring.kinds.certificate import WatchedCertificate
+from components.monitoring.kinds.edge import WatchedEdge
 from components.monitoring.registry import KINDS
 from components.monitoring.service_level import SloTarget
 
@@ -32,6 +34,9 @@ PLAIN_TABLE = WatchedTable("plain", "svc-test-plain", operations=("GetItem",))
 CANARY = WatchedCanary("health", "svc-test-health", "/health/ready", timeout_seconds=60)
 TOPICS = (WatchedTopic("critical", "svc-test-alerts-critical", "warning"),
           WatchedTopic("warning", "svc-test-alerts-warning", "critical"))
+CERTIFICATE = WatchedCertificate("domain", "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-0000-0000-0000-"
+                                 "000000000000", "api.example.com")
+EDGE = WatchedEdge("front", "E2QWRUHAPOMQZL", "svc-test-edge", ("per-ip", "per-client"))
 SLOS = (SloTarget("slo-availability-burn-rate", 99.9), SloTarget("slo-latency-burn-rate", 99.0, 500))
 
 
@@ -40,8 +45,8 @@ def _ctx(thresholds: Thresholds | None = None) -> AlarmContext:
                         anomaly_detection=True)
 
 
-FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS], metrics_namespace=NS,
-                           slos=SLOS)
+FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, CERTIFICATE, EDGE],
+                           metrics_namespace=NS, slos=SLOS)
 
 
 def _specs(kind: str, resource: str | None = None) -> dict[str, AlarmSpec]:
@@ -225,6 +230,36 @@ SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]
      [{"NumberOfNotificationsFailed": 1}], {"warning-alert-topic-delivery-failures-critical": "ALARM"}),
     ("alert-topic-delivery-failures", "critical", "every delivery succeeded", [{"NumberOfNotificationsFailed": 0}],
      {"critical-alert-topic-delivery-failures-warning": "OK"}),
+    ("certificate-days-to-expiry", None, "44 days left: ACM did not renew",
+     [{"DaysToExpiry": 44}], {"domain-certificate-days-to-expiry-warning": "ALARM",
+                              "domain-certificate-days-to-expiry-critical": "OK"}),
+    ("certificate-days-to-expiry", None, "45 days left: renewal still has time", [{"DaysToExpiry": 45}],
+     {"domain-certificate-days-to-expiry-warning": "OK", "domain-certificate-days-to-expiry-critical": "OK"}),
+    ("certificate-days-to-expiry", None, "13 days left: page", [{"DaysToExpiry": 13}],
+     {"domain-certificate-days-to-expiry-warning": "ALARM", "domain-certificate-days-to-expiry-critical": "ALARM"}),
+    ("certificate-days-to-expiry", None, "exactly 14 days left", [{"DaysToExpiry": 14}],
+     {"domain-certificate-days-to-expiry-critical": "OK"}),
+    ("edge-5xx-rate", None, "3.1% of 1000 viewer requests", [{"5xxErrorRate": 3.1, "Requests": 1000}],
+     {"front-edge-5xx-rate-critical": "ALARM", "front-edge-5xx-rate-warning": "ALARM"}),
+    ("edge-5xx-rate", None, "exactly 1%", [{"5xxErrorRate": 1, "Requests": 1000}],
+     {"front-edge-5xx-rate-critical": "OK", "front-edge-5xx-rate-warning": "OK"}),
+    ("edge-5xx-rate", None, "all 9 of 9 failed: too few to judge", [{"5xxErrorRate": 100, "Requests": 9}],
+     {"front-edge-5xx-rate-critical": "OK"}),
+    ("edge-origin-latency-p99", None, "3.1 s in 2 of 3 periods",
+     [{"OriginLatency:p99": 3100, "Requests": 100}, {"OriginLatency:p99": 200, "Requests": 100},
+      {"OriginLatency:p99": 3100, "Requests": 100}], {"front-edge-origin-latency-p99-warning": "ALARM"}),
+    ("edge-origin-latency-p99", None, "3.1 s once", [{"OriginLatency:p99": 200, "Requests": 100},
+     {"OriginLatency:p99": 200, "Requests": 100}, {"OriginLatency:p99": 3100, "Requests": 100}],
+     {"front-edge-origin-latency-p99-warning": "OK"}),
+    ("edge-waf-blocked-requests", None, "501 blocked", [{"BlockedRequests": 501}],
+     {"front-edge-waf-blocked-requests-warning": "ALARM"}),
+    ("edge-waf-blocked-requests", None, "500 blocked", [{"BlockedRequests": 500}],
+     {"front-edge-waf-blocked-requests-warning": "OK"}),
+    ("edge-rate-limited-requests", None, "101 answered 429 by each rule", [{"BlockedRequests": 101}],
+     {"front-edge-rate-limited-requests-per-ip-warning": "ALARM",
+      "front-edge-rate-limited-requests-per-client-warning": "ALARM"}),
+    ("edge-rate-limited-requests", None, "100 answered 429", [{"BlockedRequests": 100}],
+     {"front-edge-rate-limited-requests-per-ip-warning": "OK"}),
     ("maintenance-window", None, "an operator opened a window", [{"MaintenanceWindow": 1}],
      {"maintenance-window-warning": "ALARM"}),
     ("maintenance-window", None, "closed", [{"MaintenanceWindow": 0}], {"maintenance-window-warning": "OK"}),

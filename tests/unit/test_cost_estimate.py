@@ -60,6 +60,14 @@ PRICES = {
     "lambda.provisionedGbSecond.arm64": 0.000003,
     "lambda.provisionedGbSecond.x86_64": 0.000004,
     "codedeploy.lambdaDeployment": 0.0,
+    "acm.publicCertificateMonth": 0.0,
+    "route53.aliasQueriesPerMillion": 0.0,
+    "route53.standardQueriesPerMillion": 0.4,
+    "cloudfront.httpsRequestsPer10k": 0.01,
+    "cloudfront.dataTransferOutGb": 0.085,
+    "waf.webAclMonth": 5.0,
+    "waf.ruleMonth": 1.0,
+    "waf.requestsPerMillion": 0.6,
 }
 TEST_PRICES = Prices(
     as_of="test",

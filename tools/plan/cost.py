@@ -84,6 +84,14 @@ DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolic
 PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 RELEASE = "pulumi-python:dynamic/prodready:Release"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+RECORD = "aws:route53/record:Record"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+EDGE_COMPONENT = "prodready:edge:EdgeFront"
+MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
+# WAF delivers its logs only to groups named so.
+WAF_LOG_PREFIX = "aws-waf-logs-"
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -246,8 +254,9 @@ def within(plan: Plan, resource: PlannedResource, component_type: str) -> bool:
 
 
 def layer_of(plan: Plan, resource: PlannedResource) -> str:
-    """`service` for what the service component owns (it serves requests), else `operations`."""
-    return SERVICE if within(plan, resource, SERVICE_COMPONENT) else OPERATIONS
+    """`service` for what the service component or its front owns (they serve requests), else `operations`."""
+    serving = within(plan, resource, SERVICE_COMPONENT) or within(plan, resource, EDGE_COMPONENT)
+    return SERVICE if serving else OPERATIONS
 
 
 def _value(resource: PlannedResource, key: str, default: Any = None) -> Any:
@@ -491,9 +500,48 @@ def estimate(
         r, layer = resource_region(plan, api), layer_of(plan, api)
         out.add(layer, "HTTP API requests", "M requests", p(r, "apigateway.httpRequestsPerMillion"),
                 rest_n * metering / 1e6, traffic_n * metering / 1e6, r)
+        # Behind a CloudFront front the responses leave AWS from CloudFront (priced with it); API Gateway to
+        # CloudFront is free.
+        if not plan.of_type(DISTRIBUTION):
+            gb_out = traffic.average_payload_kb * 1024 / GB
+            out.add(layer, "Data transfer out (responses)", "GB", p(r, "dataTransfer.outToInternetGb"),
+                    rest_n * gb_out, traffic_n * gb_out, r)
+
+    # The edge: ACM public certificates are free; alias records to API Gateway or CloudFront answer without a
+    # query charge; other records (the certificate's validation CNAME) are queried by ACM alone.
+    for certificate in plan.of_type(CERTIFICATE):
+        r, layer = resource_region(plan, certificate), layer_of(plan, certificate)
+        out.add(layer, "ACM public certificates", "certificates", p(r, "acm.publicCertificateMonth"), 1, 1, r)
+    for record in plan.of_type(RECORD):
+        if not record.inputs.get("aliases"):
+            continue
+        r, layer = resource_region(plan, record), layer_of(plan, record)
+        dns_share = float(prices.assumptions["dnsQueriesPerRequest"])
+        out.add(layer, "Route 53 alias queries (API Gateway, CloudFront targets)", "M queries",
+                p(r, "route53.aliasQueriesPerMillion"), rest_n * dns_share / 1e6, traffic_n * dns_share / 1e6, r)
+
+    # A CloudFront front: every request and response passes the distribution and its web ACL (the API behind
+    # it is still billed above); the distribution's responses leave AWS, not the API's.
+    for distribution in plan.of_type(DISTRIBUTION):
+        r, layer = resource_region(plan, distribution), layer_of(plan, distribution)
+        out.add(layer, "CloudFront HTTPS requests", "10k requests", p(r, "cloudfront.httpsRequestsPer10k"),
+                rest_n / 1e4, traffic_n / 1e4, r)
         gb_out = traffic.average_payload_kb * 1024 / GB
-        out.add(layer, "Data transfer out (responses)", "GB", p(r, "dataTransfer.outToInternetGb"),
+        out.add(layer, "CloudFront data transfer out", "GB", p(r, "cloudfront.dataTransferOutGb"),
                 rest_n * gb_out, traffic_n * gb_out, r)
+    for subscription in plan.of_type(MONITORING_SUBSCRIPTION):
+        # The distribution's additional metrics are billed as custom metrics while it has traffic.
+        r = resource_region(plan, subscription)
+        count = float(prices.assumptions["cloudfrontAdditionalMetrics"])
+        out.add(OPERATIONS, "CloudFront additional metrics", "metrics", p(r, "cloudwatch.customMetricMonth"),
+                count if rest_n else 0, count if traffic_n else 0, r)
+    for acl in plan.of_type(WEB_ACL):
+        r, layer = resource_region(plan, acl), layer_of(plan, acl)
+        rules = len(acl.inputs.get("rules") or [])
+        out.add(layer, "WAF web ACLs", "web ACLs", p(r, "waf.webAclMonth"), 1, 1, r)
+        out.add(layer, "WAF rules and managed rule groups", "rules", p(r, "waf.ruleMonth"), rules, rules, r)
+        out.add(layer, "WAF requests inspected", "M requests", p(r, "waf.requestsPerMillion"),
+                rest_n / 1e6, traffic_n / 1e6, r)
 
     # DynamoDB: request units (every write also writes each index), storage, backups. The items table
     # takes the traffic's request units and data; the idempotency table two write units per create that
@@ -561,6 +609,8 @@ def estimate(
             per_request += traffic.function_log_bytes_per_request
         if str(group.outputs.get("arn")) in access_groups:
             per_request += traffic.access_log_bytes_per_request
+        if str(_value(group, "name")).startswith(WAF_LOG_PREFIX) and plan.of_type(WEB_ACL):
+            per_request += float(prices.assumptions["wafLogBytesPerRequest"])
         if not per_request:
             continue
         rest_gb, traffic_gb = rest_n * per_request / GB, traffic_n * per_request / GB
@@ -694,7 +744,7 @@ def _quantity(value: float) -> str:
 
 # Units counted in whole things read "each"; measured units read "per unit".
 _COUNTED_UNITS = frozenset({"keys", "alarm metrics", "alarms", "dashboards", "metrics", "runs", "resources",
-                            "app clients"})
+                            "app clients", "certificates", "web ACLs", "rules"})
 
 
 def _unit_price(price: float, unit: str) -> str:

@@ -417,6 +417,122 @@ def _data_protection_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return str(ctx.inputs.get("logGroupName")), {}
 
 
+# API Gateway's regional endpoints answer from one Route 53 zone per region (AWS General Reference, API
+# Gateway endpoints); an alias record to a custom domain's target names it.
+API_GATEWAY_REGIONAL_ZONES = {
+    "us-east-1": "Z1UJRXOUMOOFQ8", "us-east-2": "ZOJJZC49E0EPZ", "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD", "eu-central-1": "Z1U9ULNL0V5AJ3", "eu-west-2": "ZJ5UAJN8Y3Z2Q",
+}
+
+
+@_shape("aws:acm/certificate:Certificate")
+def _certificate(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the ARN; a DNS-validated request gets one CNAME per name to validate.
+    arn = ctx.arn("acm", f"certificate/{stable_uuid(ctx.urn_seed)}")
+    domain = str(ctx.inputs.get("domainName"))
+    token = short_hash(ctx.urn_seed + "v", 32)
+    return arn, {
+        "arn": arn,
+        "domainValidationOptions": [{
+            "domainName": domain,
+            "resourceRecordName": f"_{token}.{domain}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{short_hash(ctx.urn_seed + 'w', 32)}.{short_hash(ctx.urn_seed, 10)}"
+                                   ".acm-validations.aws.",
+        }],
+        "keyAlgorithm": ctx.inputs.get("keyAlgorithm") or "RSA_2048",
+        "status": "PENDING_VALIDATION",
+        "type": "AMAZON_ISSUED",
+        "validationEmails": [],
+        "pendingRenewal": False,
+        "renewalEligibility": "INELIGIBLE",
+        "subjectAlternativeNames": [domain],
+    }
+
+
+@_shape("aws:acm/certificateValidation:CertificateValidation")
+def _certificate_validation(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider identifies a validation by the certificate's issue time.
+    return "2026-01-01 00:00:00 +0000 UTC", {}
+
+
+@_shape("aws:apigatewayv2/domainName:DomainName")
+def _domain_name(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    domain = str(ctx.inputs.get("domainName"))
+    configuration = dict(ctx.inputs.get("domainNameConfiguration") or {})
+    configuration.update(
+        targetDomainName=f"d-{_alnum_id(ctx.urn_seed, 10)}.execute-api.{ctx.region}.amazonaws.com",
+        hostedZoneId=API_GATEWAY_REGIONAL_ZONES.get(ctx.region, "Z1UJRXOUMOOFQ8"),
+        ipAddressType=configuration.get("ipAddressType") or "ipv4",
+    )
+    return domain, {
+        "arn": f"arn:{PARTITION}:apigateway:{ctx.region}::/domainnames/{domain}",
+        "apiMappingSelectionExpression": "$request.basepath",
+        "domainNameConfiguration": configuration,
+        "routingMode": ctx.inputs.get("routingMode") or "API_MAPPING_ONLY",
+    }
+
+
+@_shape("aws:apigatewayv2/apiMapping:ApiMapping")
+def _api_mapping(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return _alnum_id(ctx.urn_seed, 6), {}
+
+
+@_shape("aws:route53/record:Record")
+def _record(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Id `<zone>_<name>_<type>`; fqdn is the name without its trailing dot, in lower case.
+    record = str(ctx.inputs.get("name"))
+    fqdn = record.rstrip(".").lower()
+    return f"{ctx.inputs.get('zoneId')}_{record}_{ctx.inputs.get('type')}", {"fqdn": fqdn}
+
+
+# CloudFront distributions answer from one global hosted zone (Route 53 developer guide, alias targets).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+
+
+@_shape("aws:cloudfront/distribution:Distribution")
+def _distribution(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Ids are `E` and 13 upper-case alphanumerics; the ARN is global (no region).
+    distribution_id = "E" + short_hash(ctx.urn_seed, 13).upper()
+    return distribution_id, {
+        "arn": f"arn:{PARTITION}:cloudfront::{ctx.account}:distribution/{distribution_id}",
+        "domainName": f"d{short_hash(ctx.urn_seed + 'd', 13)}.cloudfront.net",
+        "hostedZoneId": CLOUDFRONT_ZONE_ID,
+        "status": "Deployed",
+        "etag": "E" + short_hash(ctx.urn_seed + "e", 13).upper(),
+        "callerReference": f"terraform-{short_hash(ctx.urn_seed + 'c', 26)}",
+        "inProgressValidationBatches": 0,
+        "lastModifiedTime": CREATED_AT,
+        "trustedKeyGroups": [{"enabled": False, "items": []}],
+        "trustedSigners": [{"enabled": False, "items": []}],
+    }
+
+
+@_shape("aws:cloudfront/monitoringSubscription:MonitoringSubscription")
+def _monitoring_subscription(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its distribution's id.
+    return str(ctx.inputs.get("distributionId")), {}
+
+
+@_shape("aws:wafv2/webAcl:WebAcl")
+def _web_acl(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # CLOUDFRONT-scope ACLs live in us-east-1 under `global/`; regional ones under `regional/`.
+    acl_id = stable_uuid(ctx.urn_seed)
+    scope = "global" if ctx.inputs.get("scope") == "CLOUDFRONT" else "regional"
+    return acl_id, {
+        "arn": ctx.arn("wafv2", f"{scope}/webacl/{name}/{acl_id}"),
+        "capacity": 1400,
+        "lockToken": stable_uuid(ctx.urn_seed + "lock"),
+        "applicationIntegrationUrl": "",
+    }
+
+
+@_shape("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+def _web_acl_logging(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by the web ACL's ARN.
+    return str(ctx.inputs.get("resourceArn")), {}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",
@@ -516,6 +632,22 @@ class EngineMocks(pulumi.runtime.Mocks):
                 "region": region,
                 "endpoint": f"ec2.{region}.amazonaws.com",
                 "description": region,
+            }, []
+        if args.token == "aws:route53/getZone:getZone":
+            zone = str(args.args.get("name") or "").rstrip(".")
+            zone_id = "Z" + short_hash(f"zone::{zone}", 13).upper()
+            return {
+                "id": zone_id,
+                "zoneId": zone_id,
+                "name": zone,
+                "arn": f"arn:{PARTITION}:route53:::hostedzone/{zone_id}",
+                "privateZone": False,
+                "callerReference": stable_uuid(zone),
+                "comment": "",
+                "nameServers": [f"ns-{n}.awsdns-{n:02d}.com" for n in (1, 2)],
+                "primaryNameServer": "ns-1.awsdns-01.com",
+                "resourceRecordSetCount": 2,
+                "tags": {},
             }, []
         if args.token == "aws:index/getPartition:getPartition":
             return {

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from components.monitoring.kinds.base import LogFilter, Watched
 from components.monitoring.kinds.canary import WatchedCanary
+from components.monitoring.kinds.certificate import WatchedCertificate
 from components.monitoring.kinds.function import WatchedFunction
 from components.monitoring.kinds.http_api import WatchedApi
 from components.monitoring.kinds.table import WatchedTable
 from components.monitoring.kinds.topic import WatchedTopic
 
-__all__ = ["LogFilter", "Watched", "WatchedApi", "WatchedCanary", "WatchedFunction", "WatchedTable", "WatchedTopic"]
+__all__ = [
+    "LogFilter", "Watched", "WatchedApi", "WatchedCanary", "WatchedCertificate", "WatchedFunction", "WatchedTable",
+    "WatchedTopic",
+]
