@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components.settings import Settings, check_retention
+from components.settings import CERTIFICATE_ARN_PATTERN, Settings, check_retention
 
 
 class LambdaConfig(Settings):
