@@ -199,30 +199,6 @@ class StackConfig(Settings):
         return self
 
     @model_validator(mode="after")
-    def _front_has_a_name(self) -> StackConfig:
-        if self.edge.cloud_front is not None and self.api.domain is None:
-            raise ValueError(
-                "edge.cloudFront: needs api.domain: CloudFront enforces TLS 1.2 only with a certificate for a name "
-                "of your own, and the API's execute-api endpoint is closed behind a domain"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _certificates_in_region(self) -> StackConfig:
-        # A regional API Gateway domain takes a certificate of its own region only, and DaysToExpiry is
-        # published in the certificate's region, where this stack's alarms live.
-        given = {f"monitoring.certificateArns[{i}]": arn for i, arn in enumerate(self.monitoring.certificate_arns)}
-        if self.api.domain is not None and self.api.domain.certificate_arn:
-            given["api.domain.certificateArn"] = self.api.domain.certificate_arn
-        problems = [
-            f"{key}: certificate {arn} is in {arn.split(':')[3]}, not in the stack's region {self.region}"
-            for key, arn in given.items() if arn.split(":")[3] != self.region
-        ]
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
-    @model_validator(mode="after")
     def _within_cloudwatch_limits(self, info: ValidationInfo) -> StackConfig:
         watched = (info.context or {}).get("watched")
         if not watched:
