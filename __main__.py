@@ -13,14 +13,17 @@ import pulumi_aws as aws
 from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import PUBLIC_ROUTE_KEYS, READ_SCOPE, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
 from app.service.schema import TABLE_HASH_KEY
+from components.alerting.documents import BACKUP_PUBLISHER, PUBLISHERS
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
-from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable
+from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable, WatchedVault
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
+from components.resilience import documents as backup_documents
+from components.resilience.backup import ServiceBackup, ServiceBackupArgs
 from components.service.function import source_version
 from components.service.service import LIVE_ALIAS, ServerlessService, ServerlessServiceArgs, ServiceAccess
 
@@ -28,7 +31,9 @@ ROOT = Path(__file__).resolve().parent
 # What monitoring watches of the service, by key (alarm and resource names carry it) and scope; config
 # may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
 FUNCTION, API, TABLE, IDEMPOTENCY, HOOK = "api", "http", "table", "idempotency", "pre-traffic"
-WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function", **OWN_WATCHED}
+BACKUP = "backup"
+WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function",
+           BACKUP: "vault", **OWN_WATCHED}
 SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
@@ -47,6 +52,17 @@ provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=config.tags),
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
+resilience = config.resilience
+# The second region's resources (the copy vault and its key) go through their own provider, tagged alike.
+copy_provider = (
+    aws.Provider(
+        "aws-copy",
+        region=resilience.copy_region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=config.tags),
+    )
+    if resilience.enabled and resilience.copy_region
+    else None
+)
 
 service = ServerlessService(
     config.service,
@@ -148,9 +164,16 @@ monitoring = ServiceMonitoring(
                 table_name=service.idempotency_table_name,
                 operations=dynamodb_operations(IDEMPOTENCY_ACTIONS),
             ),
+            *(
+                [WatchedVault(key=BACKUP, vault_name=backup_documents.vault_name(config.prefix, "primary"))]
+                if copy_provider is not None
+                else []
+            ),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
+        # AWS Backup notifies the warning topic of failed jobs.
+        publishers=(*PUBLISHERS, BACKUP_PUBLISHER) if copy_provider is not None else tuple(PUBLISHERS),
     ),
     opts=with_provider,
 )
@@ -176,6 +199,26 @@ delivery = SafeDelivery(
         source_version=source_version(ROOT / "app", SERVICE_PACKAGES),
     ),
     opts=with_provider,
+)
+
+# Daily backups of both tables, copied to the second region, failed jobs notified to the warning topic.
+backup = (
+    ServiceBackup(
+        f"{config.service}-backup",
+        ServiceBackupArgs(
+            name_prefix=config.prefix,
+            region=config.region,
+            config=resilience,
+            table_arns=[service.table_arn, service.idempotency_table_arn],
+            table_key_arns=service.table_key_arns,
+            copy_provider=copy_provider,
+            notification_topic_arn=monitoring.alert_topic_arns["warning"],
+            retain=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if copy_provider is not None
+    else None
 )
 
 # Budget, cost anomaly alerts and (for the stack that owns them) the account-level cost settings;
@@ -218,6 +261,9 @@ pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
 pulumi.export("alarmNames", monitoring.alarm_names)
 pulumi.export("budgetName", cost_guard.budget_name)
 pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)
+if backup is not None:
+    pulumi.export("backupVaults", {"primary": backup.vault_arn, "copy": backup.copy_vault_arn})
+    pulumi.export("backupPlanId", backup.plan_id)
 if cost_guard.cost_allocation_tags is not None:
     # Keys billing has not activated yet (a new account); each `pulumi up` asks again until it does.
     pulumi.export("pendingCostAllocationTags", cost_guard.cost_allocation_tags.pending_keys)

@@ -10,6 +10,7 @@ value and what is expected, before a single resource is registered.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -575,6 +576,107 @@ class MonitoringConfig(_Model):
         return self
 
 
+# DynamoDB keeps a table restorable to any second up to about five minutes ago while PITR is on
+# (LatestRestorableDateTime): the in-region recovery point objective PITR can promise.
+PITR_RPO_MINUTES = 5
+
+
+def schedule_interval_minutes(expression: str) -> int | None:
+    """Longest gap between two runs of an AWS Backup schedule, in minutes, or None when it cannot be read.
+
+    Reads `cron(m h dom mon dow year)` with every day of the month (`*` or `?`) and a fixed minute:
+    the hour field a number (daily), `*` (hourly), `*/n` or `a/n` (every n hours) or a list (the widest
+    gap, wrapping past midnight). Anything else (weekdays only, days of the month) is not guessed at."""
+    match = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)", expression.strip())
+    if not match:
+        return None
+    minute, hour, day, month, weekday, _year = match.groups()
+    if not minute.isdigit() or day not in ("*", "?") or month != "*" or weekday not in ("*", "?"):
+        return None
+    if hour == "*":
+        return 60
+    step = re.fullmatch(r"(\*|\d{1,2})/(\d{1,2})", hour)
+    if step:
+        every = int(step.group(2))
+        return every * 60 if every and 24 % every == 0 else None
+    if re.fullmatch(r"\d{1,2}(,\d{1,2})*", hour):
+        hours = sorted({int(h) for h in hour.split(",")})
+        if any(h > 23 for h in hours):
+            return None
+        gaps = [b - a for a, b in itertools.pairwise(hours)] + [hours[0] + 24 - hours[-1]]
+        return max(gaps) * 60
+    return None
+
+
+class ResilienceConfig(_Model):
+    """Backups, their copy in a second region, and the recovery objectives they must meet."""
+
+    enabled: bool = False
+    """AWS Backup for the stack's tables: a vault per region under its own key, a plan with a copy
+    action to the second region, notifications of failed jobs and alarms on them."""
+    rpo_minutes: int = Field(default=60, ge=1, le=525_600)
+    """Recovery point objective in the stack's region, in minutes: the most data a restore may lose.
+    PITR meets it down to 5 minutes; without PITR only the backup interval can."""
+    copy_rpo_minutes: int = Field(default=1440, ge=1, le=525_600)
+    """Recovery point objective when the stack's region is lost, in minutes: only the copies in the
+    second region survive, so it can be no shorter than the backup interval."""
+    rto_minutes: int = Field(default=60, ge=15, le=10_080)
+    """Recovery time objective, in minutes: from the decision to restore to a serving table. At least 15:
+    a restore creates a new table, which takes minutes even when it is empty."""
+    backup_schedule: str = "cron(0 3 * * ? *)"
+    """When AWS Backup takes a backup (UTC cron expression; default daily at 03:00)."""
+    retention_days: int = Field(default=30, ge=1, le=36_500)
+    """Days a backup is kept in the stack's region."""
+    cold_storage_after_days: int | None = Field(default=None, ge=1, le=36_500)
+    """Days after which a backup moves to cold storage (cheaper; AWS Backup keeps it there at least 90
+    days, so retentionDays must be at least this plus 90). None keeps every backup warm."""
+    copy_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    """Region of the second vault that receives a copy of every backup; None makes no copy."""
+    copy_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    """Days a copy is kept in the second region; None keeps it as long as the backup (retentionDays)."""
+    vault_lock: bool = False
+    """Lock both vaults in governance mode: nobody deletes a backup before its retention ends, except a
+    principal allowed backup:DeleteBackupVaultLockConfiguration (see the README for why not compliance)."""
+
+    @field_validator("backup_schedule")
+    @classmethod
+    def _schedule_is_readable(cls, schedule: str) -> str:
+        if schedule_interval_minutes(schedule) is None:
+            raise ValueError(
+                "use a cron expression AWS Backup accepts with every day of the month and a fixed minute, e.g. "
+                "cron(0 3 * * ? *) (daily), cron(0 */6 * * ? *) (every 6 hours); the recovery point objectives "
+                "are checked against its interval"
+            )
+        return schedule
+
+    @model_validator(mode="after")
+    def _lifecycle_aws_accepts(self) -> ResilienceConfig:
+        cold = self.cold_storage_after_days
+        if cold is not None and self.retention_days < cold + 90:
+            raise ValueError(
+                f"retentionDays ({self.retention_days}) must be at least coldStorageAfterDays ({cold}) + 90: "
+                "AWS Backup keeps a backup in cold storage for at least 90 days"
+            )
+        if cold is not None and self.copy_retention_days is not None and self.copy_retention_days < cold + 90:
+            raise ValueError(
+                f"copyRetentionDays ({self.copy_retention_days}) must be at least coldStorageAfterDays ({cold}) "
+                "+ 90: the copy moves to cold storage on the same schedule"
+            )
+        if self.copy_retention_days is not None and self.copy_region is None:
+            raise ValueError("copyRetentionDays applies only with copyRegion")
+        return self
+
+    @property
+    def interval_minutes(self) -> int:
+        """Longest gap between two backups (the schedule was validated readable)."""
+        return schedule_interval_minutes(self.backup_schedule) or 0
+
+    @property
+    def copy_days(self) -> int:
+        """Days a copy is kept in the second region."""
+        return self.copy_retention_days or self.retention_days
+
+
 class StackConfig(_Model):
     """Everything a stack is built from; one instance per `pulumi up`."""
 
@@ -608,6 +710,8 @@ class StackConfig(_Model):
     """Alerting, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
     delivery: DeliveryConfig = DeliveryConfig()
     """Traffic shifting of releases (CodeDeploy) and the pre-traffic check."""
+    resilience: ResilienceConfig = ResilienceConfig()
+    """Backups, the copy in a second region, vault lock, and the recovery objectives they must meet."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -633,6 +737,55 @@ class StackConfig(_Model):
             problems.append(
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
                 f"(got {self.logs.access_log_retention_days})"
+            )
+        if not self.resilience.enabled:
+            problems.append(
+                "resilience.enabled: must be true in a prod stack (daily backups with a copy in a second region)"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _objectives_are_reachable(self) -> StackConfig:
+        """The recovery objectives must be ones the configured setup can meet; each finding names its keys."""
+        backup = self.resilience
+        if not backup.enabled:
+            return self
+        problems = []
+        interval = backup.interval_minutes
+        if self.data_protection.point_in_time_recovery:
+            if backup.rpo_minutes < PITR_RPO_MINUTES:
+                problems.append(
+                    f"resilience.rpoMinutes: {backup.rpo_minutes} is shorter than point-in-time recovery can "
+                    f"promise (restorable to about {PITR_RPO_MINUTES} minutes ago)"
+                )
+        elif backup.rpo_minutes < interval:
+            problems.append(
+                f"resilience.rpoMinutes: {backup.rpo_minutes} is shorter than the backup interval of "
+                f"resilience.backupSchedule ({interval} minutes) and dataProtection.pointInTimeRecovery is off: "
+                "turn PITR on or back up more often"
+            )
+        if backup.copy_region is None:
+            problems.append(
+                "resilience.copyRegion: required when resilience is enabled: resilience.copyRpoMinutes promises "
+                "recovery when the region is lost, which needs a copy outside it"
+            )
+        elif backup.copy_region == self.region:
+            problems.append(
+                f"resilience.copyRegion: {backup.copy_region} is the stack's own region (aws:region); a copy "
+                "there does not survive the region's loss"
+            )
+        if backup.copy_rpo_minutes < interval:
+            problems.append(
+                f"resilience.copyRpoMinutes: {backup.copy_rpo_minutes} is shorter than the backup interval of "
+                f"resilience.backupSchedule ({interval} minutes): copies in the second region are made once per "
+                "backup, so a region loss can lose up to one interval of writes"
+            )
+        if backup.rpo_minutes > backup.copy_rpo_minutes:
+            problems.append(
+                f"resilience.rpoMinutes ({backup.rpo_minutes}) is longer than resilience.copyRpoMinutes "
+                f"({backup.copy_rpo_minutes}): the in-region objective is never the looser one"
             )
         if problems:
             raise ValueError("\n".join(problems))
@@ -697,6 +850,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "canary": {"enabled": False}},
         # Releases still go through CodeDeploy and the pre-traffic check, all at once.
         "delivery": {"strategy": "all-at-once", "preTrafficCheck": True},
+        # Disposable data: PITR only, no backup plan (a stack file may turn it on to try it).
+        "resilience": {"enabled": False},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -724,6 +879,11 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
         # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
         "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True},
+        # Daily backups kept 30 days, copied to a second region, both vaults locked; RPO and RTO one hour in
+        # the region (PITR), one backup interval when the region is lost.
+        "resilience": {"enabled": True, "rpoMinutes": 60, "copyRpoMinutes": 1440, "rtoMinutes": 60,
+                       "backupSchedule": "cron(0 3 * * ? *)", "retentionDays": 30, "copyRegion": "eu-central-1",
+                       "vaultLock": True},
     },
 }
 

@@ -18,6 +18,7 @@ DYNAMODB_NS = "AWS/DynamoDB"
 SNS_NS = "AWS/SNS"
 SYNTHETICS_NS = "CloudWatchSynthetics"
 BILLING_NS = "AWS/Billing"
+BACKUP_NS = "AWS/Backup"
 
 STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 

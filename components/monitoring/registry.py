@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components.monitoring import service_level
 from components.monitoring.catalog import AlarmKind, kinds_by_name
-from components.monitoring.kinds import account, canary, function, http_api, table, topic
+from components.monitoring.kinds import account, backup, canary, function, http_api, table, topic
 
 # Watched type of each scope (the `scope` of its alarm kinds).
 WATCHED_TYPES: dict[str, type] = {
@@ -14,6 +14,7 @@ WATCHED_TYPES: dict[str, type] = {
     "table": table.WatchedTable,
     "canary": canary.WatchedCanary,
     "topic": topic.WatchedTopic,
+    "vault": backup.WatchedVault,
 }
 
 KINDS: dict[str, AlarmKind] = kinds_by_name(
@@ -22,6 +23,7 @@ KINDS: dict[str, AlarmKind] = kinds_by_name(
     *table.ALARM_KINDS,
     *canary.ALARM_KINDS,
     *topic.ALARM_KINDS,
+    *backup.ALARM_KINDS,
     *account.ALARM_KINDS,
     *service_level.ALARM_KINDS,
 )

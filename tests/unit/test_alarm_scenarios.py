@@ -16,7 +16,15 @@ from cloudwatch_semantics import alarm_state, composite_state
 
 from components.monitoring.alarm_set import alarm_set
 from components.monitoring.catalog import AlarmContext, AlarmSet, AlarmSpec, Thresholds
-from components.monitoring.kinds import WatchedApi, WatchedCanary, WatchedFunction, WatchedTable, WatchedTopic, account
+from components.monitoring.kinds import (
+    WatchedApi,
+    WatchedCanary,
+    WatchedFunction,
+    WatchedTable,
+    WatchedTopic,
+    WatchedVault,
+    account,
+)
 from components.monitoring.registry import KINDS
 from components.monitoring.service_level import SloTarget
 
@@ -31,6 +39,7 @@ PLAIN_TABLE = WatchedTable("plain", "svc-test-plain", operations=("GetItem",))
 CANARY = WatchedCanary("health", "svc-test-health", "/health/ready", timeout_seconds=60)
 TOPICS = (WatchedTopic("critical", "svc-test-alerts-critical", "warning"),
           WatchedTopic("warning", "svc-test-alerts-warning", "critical"))
+VAULT = WatchedVault("backup", "svc-test-backup")
 SLOS = (SloTarget("slo-availability-burn-rate", 99.9), SloTarget("slo-latency-burn-rate", 99.0, 500))
 
 
@@ -39,7 +48,7 @@ def _ctx(thresholds: Thresholds | None = None) -> AlarmContext:
                         anomaly_detection=True)
 
 
-FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS], metrics_namespace=NS,
+FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, VAULT], metrics_namespace=NS,
                            slos=SLOS)
 
 
@@ -191,6 +200,15 @@ SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]
      [{"NumberOfNotificationsFailed": 1}], {"warning-alert-topic-delivery-failures-critical": "ALARM"}),
     ("alert-topic-delivery-failures", "critical", "every delivery succeeded", [{"NumberOfNotificationsFailed": 0}],
      {"critical-alert-topic-delivery-failures-warning": "OK"}),
+    ("backup-jobs-failed", "backup", "the nightly backup of one table failed", [{"NumberOfBackupJobsFailed": 1}],
+     {"backup-backup-jobs-failed-warning": "ALARM"}),
+    ("backup-jobs-failed", "backup", "both backups completed",
+     [{"NumberOfBackupJobsFailed": 0, "NumberOfBackupJobsCompleted": 2}], {"backup-backup-jobs-failed-warning": "OK"}),
+    ("backup-jobs-failed", "backup", "no backup ran this hour", [{}], {"backup-backup-jobs-failed-warning": "OK"}),
+    ("backup-copy-jobs-failed", "backup", "a copy to the second region failed", [{"NumberOfCopyJobsFailed": 1}],
+     {"backup-backup-copy-jobs-failed-warning": "ALARM"}),
+    ("backup-copy-jobs-failed", "backup", "every copy completed",
+     [{"NumberOfCopyJobsFailed": 0, "NumberOfCopyJobsCompleted": 2}], {"backup-backup-copy-jobs-failed-warning": "OK"}),
     ("maintenance-window", None, "an operator opened a window", [{"MaintenanceWindow": 1}],
      {"maintenance-window-warning": "ALARM"}),
     ("maintenance-window", None, "closed", [{"MaintenanceWindow": 0}], {"maintenance-window-warning": "OK"}),
@@ -281,3 +299,8 @@ def test_a_function_called_a_few_times_per_release_is_judged_from_one_invocation
     # The service function, gated at the stack's 10 requests, would not judge the same two invocations.
     assert _states("lambda-error-rate", [{"Errors": 1, "Invocations": 2}], "api") == {
         "api-lambda-error-rate-critical": "OK", "api-lambda-error-rate-warning": "OK"}
+
+
+def test_a_vault_without_a_copy_region_has_no_copy_alarm() -> None:
+    kinds = {spec.kind for spec in WatchedVault("backup", "svc-test-backup", copies=False).alarms(_ctx())}
+    assert kinds == {"backup-jobs-failed"}

@@ -417,6 +417,32 @@ def _data_protection_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return str(ctx.inputs.get("logGroupName")), {}
 
 
+@_shape("aws:backup/vault:Vault")
+def _backup_vault(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its name; its ARN names it too.
+    return name, {"arn": ctx.arn("backup", f"backup-vault:{name}"), "recoveryPoints": 0}
+
+
+@_shape("aws:backup/plan:Plan")
+def _backup_plan(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    plan_id = stable_uuid(ctx.urn_seed)
+    return plan_id, {"arn": ctx.arn("backup", f"backup-plan:{plan_id}"),
+                     "version": short_hash(ctx.urn_seed + "v", 32)}
+
+
+@_shape("aws:backup/selection:Selection")
+def _backup_selection(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Selection ids are opaque hex strings, unique within the plan.
+    return short_hash(ctx.urn_seed, 32), {}
+
+
+@_shape("aws:backup/vaultNotifications:VaultNotifications", "aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+def _backup_vault_setting(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # A vault's settings are identified by the vault's name and report its ARN.
+    vault = str(ctx.inputs.get("backupVaultName"))
+    return vault, {"backupVaultArn": ctx.arn("backup", f"backup-vault:{vault}")}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",
