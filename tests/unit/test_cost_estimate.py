@@ -60,6 +60,9 @@ PRICES = {
     "lambda.provisionedGbSecond.arm64": 0.000003,
     "lambda.provisionedGbSecond.x86_64": 0.000004,
     "codedeploy.lambdaDeployment": 0.0,
+    "backup.dynamodbWarmGbMonth": 0.1,
+    "backup.dynamodbColdGbMonth": 0.03,
+    "backup.crossRegionTransferGb": 0.02,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -508,3 +511,44 @@ def test_releases_run_the_hook_and_codedeploy_is_free() -> None:
     assert (deployments.quantity_at_traffic, deployments.at_traffic) == (30, 0.0)
     # The hook serves no client request: the client-request lines are unchanged.
     assert _line(est, "Lambda requests").at_traffic == _line(_estimate(), "Lambda requests").at_traffic
+
+
+def _backed_up(rule: dict[str, Any]) -> Plan:
+    """The small plan with its table (2 GB) selected by a backup plan of one rule."""
+    plan = small_plan()
+    table = next(r for r in plan.resources if r.name == "table")
+    table.outputs["arn"] = "arn:aws:dynamodb:eu-west-1:123456789012:table/items"
+    backup_plan = _res("aws:backup/plan:Plan", "backup-plan", STACK, inputs={"rules": [rule]})
+    selection = _res("aws:backup/selection:Selection", "selection", STACK,
+                     inputs={"resources": [table.outputs["arn"]], "planId": "plan-id"})
+    selection.dependencies = [backup_plan.urn]
+    return _with(plan, backup_plan, selection)
+
+
+COPY_VAULT = "arn:aws:backup:us-east-1:123456789012:backup-vault:copy"
+
+
+def test_daily_backups_kept_30_days_with_a_copy_cost_storage_in_both_regions_and_the_transfer() -> None:
+    est = _estimate(_backed_up({"schedule": "cron(0 3 * * ? *)", "lifecycle": {"deleteAfter": 30.0},
+                                "copyActions": [{"destinationVaultArn": COPY_VAULT,
+                                                 "lifecycle": {"deleteAfter": 30.0}}]}))
+    # 30 full backups of the 2 GB table in each region; 730/24 backups a month cross the region boundary.
+    warm = _line(est, "AWS Backup warm storage")
+    assert (warm.region, warm.at_rest) == ("eu-west-1", pytest.approx(30 * 2 * 0.1))
+    copy = _line(est, "AWS Backup warm storage (copy)")
+    assert (copy.region, copy.at_traffic) == ("us-east-1", pytest.approx(30 * 2 * 0.1))
+    assert _line(est, "AWS Backup cross-region copy transfer").at_traffic == pytest.approx(730 / 24 * 2 * 0.02)
+    assert not [x for x in est.lines if "cold" in x.item]
+
+
+def test_cold_storage_splits_the_retained_backups_and_no_copy_means_no_transfer() -> None:
+    est = _estimate(_backed_up({"schedule": "cron(0 */12 * * ? *)",
+                                "lifecycle": {"deleteAfter": 120.0, "coldStorageAfter": 30.0}}))
+    assert _line(est, "AWS Backup warm storage").at_rest == pytest.approx(30 * 2 * 2 * 0.1)
+    assert _line(est, "AWS Backup cold storage").at_rest == pytest.approx(90 * 2 * 2 * 0.03)
+    assert not [x for x in est.lines if "copy" in x.item]
+
+
+def test_retained_points() -> None:
+    assert cost.retained_points(1440, 30, None) == (30, 0)
+    assert cost.retained_points(60, 2, 1) == (24, 24)

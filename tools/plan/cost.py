@@ -10,9 +10,11 @@ Two scenarios:
   they send through the API, function and table), stored data is still stored.
 - at traffic: the `prodready:traffic` level on top of that.
 
-List prices, first tier, free tier excluded (see prices.json). The estimate leaves out what no
-plan input can predict: Logs Insights queries, X-Ray trace retrieval, the canary's own Lambda and
-S3 artifacts, and support plans.
+List prices, first tier, free tier excluded (see prices.json). AWS Backup is priced from the plan's
+rules (one full recovery point of each selected table per scheduled backup, kept as the lifecycle says)
+and each copy's transfer out of its region. The estimate leaves out what no plan input can predict:
+Logs Insights queries, X-Ray trace retrieval, the canary's own Lambda and S3 artifacts, restore jobs,
+and support plans.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolic
 PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 RELEASE = "pulumi-python:dynamic/prodready:Release"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+BACKUP_SELECTION = "aws:backup/selection:Selection"
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -476,6 +480,7 @@ def estimate(
     # takes the traffic's request units and data; the idempotency table two write units per create that
     # carries an Idempotency-Key, and holds each record until its TTL.
     table_keys: set[str] = set()
+    backup_sizes: dict[str, tuple[float, float]] = {}
     idempotency_tables = _tables_named_by(functions, "IDEMPOTENCY_TABLE_NAME")
     idempotent_rest, idempotent_traffic = (0.0, traffic_n * traffic.idempotent_requests_share)
     for table in plan.of_type(TABLE):
@@ -517,6 +522,9 @@ def estimate(
         sse = table.inputs.get("serverSideEncryption") or {}
         if sse.get("kmsKeyArn"):
             table_keys.add(str(sse["kmsKeyArn"]))
+        # A DynamoDB backup is a full copy of the table's data, like the PITR base.
+        backup_sizes[str(table.outputs.get("arn"))] = (stored[0], stored[1]) if idempotency \
+            else (traffic.stored_gb, traffic.stored_gb)
 
     # KMS: each customer-managed key, and the requests DynamoDB makes with a table key.
     for key in plan.of_type(KMS_KEY):
@@ -622,6 +630,8 @@ def estimate(
         out.add(OPERATIONS, "SNS email deliveries", "100k emails", p(region, "sns.emailPer100k"),
                 deliveries / 1e5, deliveries / 1e5, region)
 
+    _backups(plan, prices, backup_sizes, out)
+
     free = sum(len(plan.of_type(t)) for t in FREE_COST_TYPES)
     if free:
         out.add(OPERATIONS, "Budgets, anomaly detection, cost allocation tags", "resources",
@@ -640,6 +650,53 @@ def estimate(
         warn_share=warn_share,
         notes=tuple(notes),
     )
+
+
+def retained_points(
+    interval_minutes: float, delete_after_days: float, cold_after_days: float | None
+) -> tuple[float, float]:
+    """Recovery points held at steady state, (warm, cold), for one backup every `interval_minutes` kept
+    `delete_after_days` and moved to cold storage after `cold_after_days` (None: never)."""
+    per_day = 1440 / interval_minutes
+    warm_days = delete_after_days if cold_after_days is None else min(cold_after_days, delete_after_days)
+    return warm_days * per_day, (delete_after_days - warm_days) * per_day
+
+
+def _backups(plan: Plan, prices: Prices, sizes: Mapping[str, tuple[float, float]], out: _Lines) -> None:
+    """AWS Backup: each plan rule's recovery points of the tables its selections name, warm and cold, in its
+    region; each copy's transfer out of the region and its storage in the destination's."""
+    from components.config import schedule_interval_minutes
+
+    p = prices.price
+    for plan_resource in plan.of_type(BACKUP_PLAN):
+        r, layer = resource_region(plan, plan_resource), layer_of(plan, plan_resource)
+        selected = [str(arn) for s in plan.of_type(BACKUP_SELECTION)
+                    if plan_resource.urn in s.dependencies for arn in (s.inputs.get("resources") or [])]
+        rest_gb = sum(sizes.get(arn, (0.0, 0.0))[0] for arn in selected)
+        traffic_gb = sum(sizes.get(arn, (0.0, 0.0))[1] for arn in selected)
+        for rule in plan_resource.inputs.get("rules") or []:
+            interval = schedule_interval_minutes(str(rule.get("schedule") or ""))
+            if not interval:
+                continue
+            backups_per_month = prices.hours_per_month * 60 / interval
+            targets = [(r, rule.get("lifecycle") or {}, "")]
+            for copy_action in rule.get("copyActions") or []:
+                destination = str(copy_action.get("destinationVaultArn") or "").split(":")
+                copy_region = destination[3] if len(destination) > 3 and destination[3] else r
+                targets.append((copy_region, copy_action.get("lifecycle") or {}, " (copy)"))
+                out.add(layer, "AWS Backup cross-region copy transfer", "GB", p(r, "backup.crossRegionTransferGb"),
+                        rest_gb * backups_per_month, traffic_gb * backups_per_month, r)
+            for region, lifecycle, label in targets:
+                kept = float(lifecycle.get("deleteAfter") or 0)
+                if not kept:
+                    continue
+                cold_after = lifecycle.get("coldStorageAfter")
+                warm, cold = retained_points(interval, kept, float(cold_after) if cold_after else None)
+                out.add(layer, f"AWS Backup warm storage{label}", "GB-month", p(region, "backup.dynamodbWarmGbMonth"),
+                        rest_gb * warm, traffic_gb * warm, region)
+                if cold:
+                    out.add(layer, f"AWS Backup cold storage{label}", "GB-month",
+                            p(region, "backup.dynamodbColdGbMonth"), rest_gb * cold, traffic_gb * cold, region)
 
 
 def _catalog_metrics() -> tuple[str, ...]:
