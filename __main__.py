@@ -19,10 +19,11 @@ from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
-from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedTable, WatchedVault
+from components.monitoring.kinds import WatchedApi, WatchedFunction, WatchedStream, WatchedTable, WatchedVault
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
 from components.resilience import documents as backup_documents
+from components.resilience.archive import LogArchive, LogArchiveArgs, stream_name
 from components.resilience.backup import ServiceBackup, ServiceBackupArgs
 from components.service.function import source_version
 from components.service.service import LIVE_ALIAS, ServerlessService, ServerlessServiceArgs, ServiceAccess
@@ -31,9 +32,9 @@ ROOT = Path(__file__).resolve().parent
 # What monitoring watches of the service, by key (alarm and resource names carry it) and scope; config
 # may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
 FUNCTION, API, TABLE, IDEMPOTENCY, HOOK = "api", "http", "table", "idempotency", "pre-traffic"
-BACKUP = "backup"
+BACKUP, LOG_ARCHIVE = "backup", "log-archive"
 WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function",
-           BACKUP: "vault", **OWN_WATCHED}
+           BACKUP: "vault", LOG_ARCHIVE: "archive", **OWN_WATCHED}
 SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
@@ -169,6 +170,8 @@ monitoring = ServiceMonitoring(
                 if copy_provider is not None
                 else []
             ),
+            *([WatchedStream(key=LOG_ARCHIVE, stream_name=stream_name(config.prefix))]
+              if config.log_archive.enabled else []),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
@@ -221,6 +224,23 @@ backup = (
     else None
 )
 
+# The function and access logs, streamed to the stack's archive bucket as they arrive.
+log_archive = (
+    LogArchive(
+        f"{config.service}-log-archive",
+        LogArchiveArgs(
+            name_prefix=config.prefix,
+            region=config.region,
+            config=config.log_archive,
+            log_groups={"function": service.log_group_name, "access": service.access_log_group_name},
+            retain=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if config.log_archive.enabled
+    else None
+)
+
 # Budget, cost anomaly alerts and (for the stack that owns them) the account-level cost settings;
 # alerts go to the monitoring layer's topics, whose policies let Budgets and Cost Anomaly Detection publish.
 cost_guard = CostGuard(
@@ -264,6 +284,8 @@ pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)
 if backup is not None:
     pulumi.export("backupVaults", {"primary": backup.vault_arn, "copy": backup.copy_vault_arn})
     pulumi.export("backupPlanId", backup.plan_id)
+if log_archive is not None:
+    pulumi.export("logArchiveBucket", log_archive.bucket_name)
 if cost_guard.cost_allocation_tags is not None:
     # Keys billing has not activated yet (a new account); each `pulumi up` asks again until it does.
     pulumi.export("pendingCostAllocationTags", cost_guard.cost_allocation_tags.pending_keys)

@@ -677,6 +677,43 @@ class ResilienceConfig(_Model):
         return self.copy_retention_days or self.retention_days
 
 
+# Storage classes a lifecycle rule may move the archive to, with the shortest age S3 accepts for it
+# (S3 lifecycle: Standard-IA and One Zone-IA need objects at least 30 days old; the Glacier classes none).
+ARCHIVE_STORAGE_CLASSES: dict[str, int] = {
+    "STANDARD_IA": 30, "ONEZONE_IA": 30, "GLACIER_IR": 0, "GLACIER": 0, "DEEP_ARCHIVE": 0,
+}
+
+
+class LogArchiveConfig(_Model):
+    """The function and access logs streamed to an S3 bucket of the stack, kept longer and cheaper than in
+    CloudWatch Logs."""
+
+    enabled: bool = False
+    """Subscription filters on the function and access log groups feed a Firehose stream that writes to an
+    encrypted, versioned, TLS-only bucket with a lifecycle; failed deliveries alarm."""
+    archive_after_days: int = Field(default=30, ge=0, le=3650)
+    """Days after which archived logs move to `storageClass`."""
+    storage_class: Literal["STANDARD_IA", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = "GLACIER_IR"
+    """The archive storage class (Glacier Instant Retrieval: milliseconds to read, billed 90 days at least)."""
+    expire_after_days: int = Field(default=365, ge=1, le=36_500)
+    """Days after which archived logs are deleted (older versions 30 days after they are replaced)."""
+
+    @model_validator(mode="after")
+    def _lifecycle_s3_accepts(self) -> LogArchiveConfig:
+        minimum = ARCHIVE_STORAGE_CLASSES[self.storage_class]
+        if self.archive_after_days < minimum:
+            raise ValueError(
+                f"archiveAfterDays ({self.archive_after_days}) must be at least {minimum} for storageClass "
+                f"{self.storage_class} (S3 lifecycle refuses an earlier transition)"
+            )
+        if self.expire_after_days <= self.archive_after_days:
+            raise ValueError(
+                f"expireAfterDays ({self.expire_after_days}) must be later than archiveAfterDays "
+                f"({self.archive_after_days})"
+            )
+        return self
+
+
 class StackConfig(_Model):
     """Everything a stack is built from; one instance per `pulumi up`."""
 
@@ -712,6 +749,8 @@ class StackConfig(_Model):
     """Traffic shifting of releases (CodeDeploy) and the pre-traffic check."""
     resilience: ResilienceConfig = ResilienceConfig()
     """Backups, the copy in a second region, vault lock, and the recovery objectives they must meet."""
+    log_archive: LogArchiveConfig = LogArchiveConfig()
+    """Function and access logs archived to an S3 bucket of the stack."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -852,6 +891,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "delivery": {"strategy": "all-at-once", "preTrafficCheck": True},
         # Disposable data: PITR only, no backup plan (a stack file may turn it on to try it).
         "resilience": {"enabled": False},
+        "logArchive": {"enabled": False},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -884,6 +924,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "resilience": {"enabled": True, "rpoMinutes": 60, "copyRpoMinutes": 1440, "rtoMinutes": 60,
                        "backupSchedule": "cron(0 3 * * ? *)", "retentionDays": 30, "copyRegion": "eu-central-1",
                        "vaultLock": True},
+        # Logs leave CloudWatch for S3 as they arrive: Glacier Instant Retrieval after 30 days, gone after 2 years.
+        "logArchive": {"enabled": True, "archiveAfterDays": 30, "storageClass": "GLACIER_IR", "expireAfterDays": 730},
     },
 }
 

@@ -19,6 +19,7 @@ SNS_NS = "AWS/SNS"
 SYNTHETICS_NS = "CloudWatchSynthetics"
 BILLING_NS = "AWS/Billing"
 BACKUP_NS = "AWS/Backup"
+FIREHOSE_NS = "AWS/Firehose"
 
 STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components.monitoring import service_level
 from components.monitoring.catalog import AlarmKind, kinds_by_name
-from components.monitoring.kinds import account, backup, canary, function, http_api, table, topic
+from components.monitoring.kinds import account, archive, backup, canary, function, http_api, table, topic
 
 # Watched type of each scope (the `scope` of its alarm kinds).
 WATCHED_TYPES: dict[str, type] = {
@@ -15,6 +15,7 @@ WATCHED_TYPES: dict[str, type] = {
     "canary": canary.WatchedCanary,
     "topic": topic.WatchedTopic,
     "vault": backup.WatchedVault,
+    "archive": archive.WatchedStream,
 }
 
 KINDS: dict[str, AlarmKind] = kinds_by_name(
@@ -24,6 +25,7 @@ KINDS: dict[str, AlarmKind] = kinds_by_name(
     *canary.ALARM_KINDS,
     *topic.ALARM_KINDS,
     *backup.ALARM_KINDS,
+    *archive.ALARM_KINDS,
     *account.ALARM_KINDS,
     *service_level.ALARM_KINDS,
 )

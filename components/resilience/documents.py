@@ -132,3 +132,112 @@ def backup_role_policy(
             "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
         })
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# --- the log archive ------------------------------------------------------------------------------
+# CloudWatch Logs subscription filters -> Firehose -> an S3 bucket encrypted with the archive key.
+# Sources: CloudWatch Logs "Subscription filters with Amazon Data Firehose" (SubscriptionFilters.html:
+# the role CloudWatch Logs assumes, trusted by logs.<region> with an aws:SourceArn condition), Firehose
+# "Grant Firehose access to an Amazon S3 destination" (controlling-access.html: the S3 actions, kms with
+# kms:ViaService s3 and the object ARN as encryption context, sts:ExternalId = the account id).
+
+ARCHIVE_S3_ACTIONS: tuple[str, ...] = (
+    "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:ListBucketMultipartUploads",
+    "s3:PutObject",
+)
+ARCHIVE_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+def archive_key_policy(account_id: str, region: str, partition: str = "aws") -> PolicyDocument:
+    """The archive bucket's key: administered by the account, used only through S3 of its region."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(account_id, partition)},
+                "Action": list(KEY_ADMIN_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "UseOnlyThroughS3",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(account_id, partition)},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": account_id,
+                                               "kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            },
+        ],
+    }
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
+    """Refuse any request to the bucket or its objects that does not come over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }],
+    }
+
+
+def firehose_trust_policy(account_id: str) -> PolicyDocument:
+    """Firehose assumes the delivery role for this account's streams only (its external id is the account)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": account_id}},
+        }],
+    }
+
+
+def firehose_delivery_policy(bucket_arn: str, key_arn: str, region: str) -> PolicyDocument:
+    """Write into the archive bucket, encrypting with its key through S3 for objects of this bucket only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "WriteTheArchive", "Effect": "Allow", "Action": list(ARCHIVE_S3_ACTIONS),
+             "Resource": [bucket_arn, f"{bucket_arn}/*"]},
+            {"Sid": "EncryptThroughS3", "Effect": "Allow", "Action": list(ARCHIVE_KEY_ACTIONS), "Resource": [key_arn],
+             "Condition": {
+                 "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                 "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{bucket_arn}/*"},
+             }},
+        ],
+    }
+
+
+def logs_to_firehose_trust_policy(account_id: str, region: str, partition: str = "aws") -> PolicyDocument:
+    """CloudWatch Logs of this region assumes the role, for this account's log groups only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}},
+        }],
+    }
+
+
+def logs_to_firehose_policy(stream_arn: str) -> PolicyDocument:
+    """Put records into the archive stream, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "PutIntoTheArchiveStream", "Effect": "Allow",
+                       "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"], "Resource": [stream_arn]}],
+    }

@@ -1,5 +1,6 @@
 """Resilience: every DynamoDB table backed up by a plan that keeps its backups long enough and copies
-them to another region."""
+them to another region; every S3 bucket (the log archive, canary artifacts) encrypted, closed to the
+public and reachable over TLS only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from pulumi_policy import Policy, Severity
 
 from prodready_policy.base import Config, PolicySpec, stack_policy
-from prodready_policy.values import ResourceView, as_list, get, is_unknown, number
+from prodready_policy.values import ResourceView, as_list, get, is_unknown, json_value, number
 
 DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 BACKUP_PLAN = "aws:backup/plan:Plan"
@@ -132,5 +133,101 @@ def check_backup_plans(resources: list[ResourceView], config: Config) -> Iterato
                 yield table.urn, f"{label}: {problem}."
 
 
+
+
+# -- S3 buckets ---------------------------------------------------------------------------------------
+
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+SSE_TYPES = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+             "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+BUCKET_BASELINE = PolicySpec(
+    name="s3-bucket-baseline",
+    description=(
+        "Requires every S3 bucket to have default encryption with an allowed algorithm, a public access block "
+        "with all four settings on, and a bucket policy that denies requests not made over TLS."
+    ),
+    severity=Severity.HIGH,
+    remediation_steps=(
+        "Give each aws.s3.Bucket an aws.s3.BucketServerSideEncryptionConfiguration (aws:kms with a stack key, or "
+        "AES256), an aws.s3.BucketPublicAccessBlock with block_public_acls, block_public_policy, "
+        "ignore_public_acls and restrict_public_buckets true, and an aws.s3.BucketPolicy with a Deny statement "
+        "on the bucket and its objects when aws:SecureTransport is false (see "
+        "components/resilience/documents.py tls_only_bucket_policy)."
+    ),
+    config_properties={
+        "allowedSseAlgorithms": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                                 "default": ["AES256", "aws:kms", "aws:kms:dsse"],
+                                 "description": "Default encryption algorithms a bucket may use."},
+    },
+)
+
+
+def _settings_of(bucket: ResourceView, resources: list[ResourceView], types: tuple[str, ...]) -> list[ResourceView]:
+    """The bucket's configuration resources of these types: by the bucket name they name, or at preview by
+    what that name was computed from."""
+    name = get(bucket.props, "bucket")
+    found = []
+    for resource in resources:
+        if resource.type not in types:
+            continue
+        target = get(resource.props, "bucket")
+        named = isinstance(name, str) and target == name
+        if named or (is_unknown(target) and bucket.urn in resource.sources("bucket")):
+            found.append(resource)
+    return found
+
+
+def _denies_plain_http(document: Any, bucket_arn: Any) -> bool:
+    for statement in as_list(get(document, "Statement")):
+        if get(statement, "Effect") != "Deny":
+            continue
+        secure = get(statement, "Condition", "Bool", "aws:SecureTransport")
+        if str(secure).lower() != "false":
+            continue
+        actions = {str(a) for a in as_list(get(statement, "Action"))}
+        if not actions & {"s3:*", "*"}:
+            continue
+        resources = {str(r) for r in as_list(get(statement, "Resource"))}
+        if "*" in resources or not isinstance(bucket_arn, str) or {bucket_arn, f"{bucket_arn}/*"} <= resources:
+            return True
+    return False
+
+
+def check_bucket_baseline(resources: list[ResourceView], config: Config) -> Iterator[tuple[str | None, str]]:
+    allowed = [str(a) for a in config["allowedSseAlgorithms"]]
+    for bucket in (r for r in resources if r.type in BUCKET_TYPES):
+        name = get(bucket.props, "bucket", default=bucket.name)
+        label = f"S3 bucket '{name if not is_unknown(name) else bucket.name}'"
+        algorithms = [
+            get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
+            for sse in _settings_of(bucket, resources, SSE_TYPES) for rule in as_list(get(sse.props, "rules"))
+        ]
+        if not any(is_unknown(a) or a in allowed for a in algorithms):
+            got = f" (got {', '.join(str(a) for a in algorithms)})" if algorithms else ""
+            yield bucket.urn, f"{label} has no default encryption with {' or '.join(allowed)}{got}."
+        blocks = _settings_of(bucket, resources, (PUBLIC_ACCESS_BLOCK,))
+        if not any(all(get(b.props, flag) is True or is_unknown(get(b.props, flag)) for flag in PUBLIC_ACCESS_FLAGS)
+                   for b in blocks):
+            yield bucket.urn, f"{label} has no public access block with all of {', '.join(PUBLIC_ACCESS_FLAGS)}."
+        policies = _settings_of(bucket, resources, (BUCKET_POLICY,))
+        tls_only = False
+        for policy in policies:
+            text = get(policy.props, "policy")
+            if is_unknown(text):
+                tls_only = True
+                continue
+            try:
+                document = json_value(text)
+            except ValueError:
+                continue
+            tls_only = tls_only or _denies_plain_http(document, get(bucket.props, "arn"))
+        if not tls_only:
+            yield bucket.urn, f"{label} has no bucket policy denying requests without TLS (aws:SecureTransport false)."
+
+
 def policies() -> list[Policy]:
-    return [stack_policy(BACKUP_PLAN_POLICY, check_backup_plans)]
+    return [stack_policy(BACKUP_PLAN_POLICY, check_backup_plans), stack_policy(BUCKET_BASELINE, check_bucket_baseline)]

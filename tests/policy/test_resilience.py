@@ -3,12 +3,20 @@ as the rule alone (synthetic stacks) and inside the pack over the committed prod
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from prodready_policy.resilience import BACKUP_PLAN_POLICY, arn_region, check_backup_plans
+from prodready_policy.resilience import (
+    BACKUP_PLAN_POLICY,
+    BUCKET_BASELINE,
+    arn_region,
+    check_backup_plans,
+    check_bucket_baseline,
+)
 
+from components.resilience.documents import tls_only_bucket_policy
 from tests.policy.builders import ACCOUNT, REGION, UNKNOWN, StackBuilder, mutate, remove, stack_views
 from tests.policy.conftest import summary
 from tools.plan.harness import Plan, PlannedResource
@@ -164,3 +172,106 @@ def test_a_prod_plan_keeping_backups_a_week_is_refused(prod_plan: Plan, analyze)
                     _set_rule(lambda rule: rule["lifecycle"].update(deleteAfter=7.0)))
     found = summary(analyze(broken))
     assert len(found) == 2 and all("keeps backups 7 days; the stack requires at least 30" in m for _, _, m in found)
+
+
+# -- s3-bucket-baseline ---------------------------------------------------------------------------------
+
+BASELINE = BUCKET_BASELINE.effective_config({})
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+
+
+def _bucket(stack: StackBuilder, name: str = "archive", *, sse: str | None = "aws:kms", block: bool = True,
+            policy: Any = "tls") -> str:
+    arn = f"arn:aws:s3:::{name}"
+    urn = stack.add("aws:s3/bucket:Bucket", f"{name}-bucket", {}, {"bucket": name, "arn": arn})
+    if sse is not None:
+        stack.add(SSE, f"{name}-sse", {"bucket": name, "rules": [
+            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": sse}, "bucketKeyEnabled": True}]})
+    stack.add(PAB, f"{name}-pab", {"bucket": name, "blockPublicAcls": True, "blockPublicPolicy": True,
+                                   "ignorePublicAcls": True, "restrictPublicBuckets": block})
+    if policy == "tls":
+        policy = json.dumps(tls_only_bucket_policy(arn))
+    if policy is not None:
+        stack.add(BUCKET_POLICY, f"{name}-policy", {"bucket": name, "policy": policy})
+    return urn
+
+
+def _baseline(stack: StackBuilder | Plan) -> list[tuple[str, str]]:
+    plan = stack.plan() if isinstance(stack, StackBuilder) else stack
+    return sorted((str(u).rsplit("::", 1)[-1], m) for u, m in check_bucket_baseline(stack_views(plan), BASELINE))
+
+
+def test_an_encrypted_closed_tls_only_bucket_passes_with_kms_or_aes256():
+    stack = StackBuilder("prod")
+    _bucket(stack)
+    _bucket(stack, "artifacts", sse="AES256")
+    assert _baseline(stack) == []
+
+
+def test_a_bucket_without_encryption_or_with_an_unlisted_algorithm_fires():
+    stack = StackBuilder("prod")
+    _bucket(stack, sse=None)
+    assert _baseline(stack) == [("archive-bucket", "S3 bucket 'archive' has no default encryption with AES256 or "
+                                                   "aws:kms or aws:kms:dsse.")]
+    odd = StackBuilder("prod")
+    _bucket(odd, sse="none")
+    assert "(got none)" in _baseline(odd)[0][1]
+
+
+def test_a_public_access_block_with_one_setting_off_fires():
+    stack = StackBuilder("prod")
+    _bucket(stack, block=False)
+    assert _baseline(stack) == [("archive-bucket", "S3 bucket 'archive' has no public access block with all of "
+                                                   "blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
+                                                   "restrictPublicBuckets.")]
+
+
+@pytest.mark.parametrize("policy", [
+    None,
+    json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                        "Resource": "arn:aws:s3:::archive/*"}]}),
+    # A TLS deny that covers only the objects leaves bucket-level calls open.
+    json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::archive/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+    "not json",
+], ids=["no-policy", "no-deny", "objects-only", "not-json"])
+def test_a_bucket_reachable_without_tls_fires(policy: Any):
+    stack = StackBuilder("prod")
+    _bucket(stack, policy=policy)
+    assert _baseline(stack) == [("archive-bucket", "S3 bucket 'archive' has no bucket policy denying requests "
+                                                   "without TLS (aws:SecureTransport false).")]
+
+
+def test_settings_of_another_bucket_do_not_count_and_unknowns_at_preview_do_not_fire():
+    stack = StackBuilder("prod")
+    _bucket(stack, "other")
+    stack.add("aws:s3/bucket:Bucket", "bare-bucket", {}, {"bucket": "bare", "arn": "arn:aws:s3:::bare"})
+    assert [name for name, _ in _baseline(stack)] == ["bare-bucket"] * 3
+    preview = StackBuilder("prod")
+    bucket = preview.add("aws:s3/bucket:Bucket", "new-bucket", {}, {"bucket": UNKNOWN, "arn": UNKNOWN})
+    for type_, name, props in ((SSE, "sse", {"rules": [{"applyServerSideEncryptionByDefault":
+                                                         {"sseAlgorithm": "aws:kms"}}]}),
+                               (PAB, "pab", dict.fromkeys(("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                           "restrictPublicBuckets"), True)),
+                               (BUCKET_POLICY, "policy", {"policy": UNKNOWN})):
+        preview.add(type_, name, {"bucket": UNKNOWN, **props}, deps={"bucket": [bucket]})
+    assert _baseline(preview) == []
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_the_prod_archive_bucket_without_its_policy_is_refused(view: str, prod_plan: Plan, analyze):
+    report = analyze(remove(prod_plan, "$aws:s3/bucketPolicy:BucketPolicy::catalog-log-archive-policy"), views=(view,))
+    ((policy, name, message),) = summary(report)
+    assert (policy, name) == ("s3-bucket-baseline", "catalog-log-archive-bucket")
+    assert message.endswith("has no bucket policy denying requests without TLS (aws:SecureTransport false).")
+
+
+def test_the_prod_archive_bucket_with_an_open_public_access_block_is_refused(prod_plan: Plan, analyze):
+    block = "$aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock::catalog-log-archive-public-access"
+    broken = mutate(prod_plan, block,
+                    lambda r: [props.update(restrictPublicBuckets=False) for props in (r.inputs, r.outputs)])
+    found = summary(analyze(broken))
+    assert [(p, n) for p, n, _ in found] == [("s3-bucket-baseline", "catalog-log-archive-bucket")]

@@ -98,3 +98,46 @@ def test_the_backup_alarms_watch_the_primary_vault_and_link_their_runbooks(prod_
         assert alarm.inputs["dimensions"] == {"BackupVaultName": "catalog-prod-backup"}
         kind = name.removeprefix("catalog-prod-backup-").removesuffix("-warning")
         assert alarm.inputs["alarmDescription"].endswith(f"/docs/runbooks/{kind}.md")
+
+
+def test_dev_archives_no_logs(dev_plan: Plan) -> None:
+    assert not dev_plan.of_type("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    assert not dev_plan.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+
+
+def test_prod_streams_function_and_access_logs_to_an_encrypted_versioned_bucket(prod_plan: Plan) -> None:
+    stream = prod_plan.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    bucket = _named(prod_plan, "aws:s3/bucket:Bucket", "log-archive-bucket")
+    key = _named(prod_plan, "aws:kms/key:Key", "log-archive-key")
+    s3 = stream.inputs["extendedS3Configuration"]
+    assert (s3["bucketArn"], s3["kmsKeyArn"]) == (bucket.outputs["arn"], key.outputs["arn"])
+    filters = prod_plan.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+    groups = {f.inputs["logGroup"] for f in filters if f.inputs["destinationArn"] == stream.outputs["arn"]}
+    function_group = _named(prod_plan, "aws:cloudwatch/logGroup:LogGroup", "catalog-function-logs")
+    access_group = _named(prod_plan, "aws:cloudwatch/logGroup:LogGroup", "access-logs")
+    assert groups == {function_group.inputs["name"], access_group.inputs["name"]}
+    name = bucket.outputs["bucket"]
+    sse = _named(prod_plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                 "log-archive-encryption")
+    (rule,) = sse.inputs["rules"]
+    assert (sse.inputs["bucket"], rule["applyServerSideEncryptionByDefault"]) == (
+        name, {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.outputs["arn"]})
+    versioning = _named(prod_plan, "aws:s3/bucketVersioning:BucketVersioning", "log-archive-versioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    (lifecycle,) = _named(prod_plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                          "log-archive-lifecycle").inputs["rules"]
+    assert lifecycle["transitions"] == [{"days": 30, "storageClass": "GLACIER_IR"}]
+    assert lifecycle["expiration"]["days"] == 730
+    # Kept like the table in prod: never destroyed with the stack, never emptied.
+    assert bucket.protect and bucket.retain_on_delete and bucket.inputs["forceDestroy"] is False
+
+
+def test_the_archive_key_is_used_only_through_s3_and_the_roles_only_for_the_archive(prod_plan: Plan) -> None:
+    key_policy = json.loads(_named(prod_plan, "aws:kms/key:Key", "log-archive-key").inputs["policy"])
+    assert key_policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
+    stream = prod_plan.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    logs_policy = json.loads(_named(prod_plan, "aws:iam/rolePolicy:RolePolicy", "log-archive-logs-policy")
+                             .inputs["policy"])
+    assert logs_policy["Statement"][0]["Resource"] == [stream.outputs["arn"]]
+    trust = json.loads(_named(prod_plan, "aws:iam/role:Role", "log-archive-logs-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}

@@ -20,6 +20,7 @@ from components.monitoring.kinds import (
     WatchedApi,
     WatchedCanary,
     WatchedFunction,
+    WatchedStream,
     WatchedTable,
     WatchedTopic,
     WatchedVault,
@@ -40,6 +41,7 @@ CANARY = WatchedCanary("health", "svc-test-health", "/health/ready", timeout_sec
 TOPICS = (WatchedTopic("critical", "svc-test-alerts-critical", "warning"),
           WatchedTopic("warning", "svc-test-alerts-warning", "critical"))
 VAULT = WatchedVault("backup", "svc-test-backup")
+ARCHIVE = WatchedStream("log-archive", "svc-test-log-archive")
 SLOS = (SloTarget("slo-availability-burn-rate", 99.9), SloTarget("slo-latency-burn-rate", 99.0, 500))
 
 
@@ -48,8 +50,8 @@ def _ctx(thresholds: Thresholds | None = None) -> AlarmContext:
                         anomaly_detection=True)
 
 
-FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, VAULT], metrics_namespace=NS,
-                           slos=SLOS)
+FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, VAULT, ARCHIVE],
+                           metrics_namespace=NS, slos=SLOS)
 
 
 def _specs(kind: str, resource: str | None = None) -> dict[str, AlarmSpec]:
@@ -209,6 +211,12 @@ SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]
      {"backup-backup-copy-jobs-failed-warning": "ALARM"}),
     ("backup-copy-jobs-failed", "backup", "every copy completed",
      [{"NumberOfCopyJobsFailed": 0, "NumberOfCopyJobsCompleted": 2}], {"backup-backup-copy-jobs-failed-warning": "OK"}),
+    ("log-archive-delivery-failures", "log-archive", "one S3 put of the period failed",
+     [{"DeliveryToS3.Success": 0.5}], {"log-archive-log-archive-delivery-failures-warning": "ALARM"}),
+    ("log-archive-delivery-failures", "log-archive", "every put succeeded", [{"DeliveryToS3.Success": 1}],
+     {"log-archive-log-archive-delivery-failures-warning": "OK"}),
+    ("log-archive-delivery-failures", "log-archive", "nothing to deliver (idle stack)", [{}],
+     {"log-archive-log-archive-delivery-failures-warning": "OK"}),
     ("maintenance-window", None, "an operator opened a window", [{"MaintenanceWindow": 1}],
      {"maintenance-window-warning": "ALARM"}),
     ("maintenance-window", None, "closed", [{"MaintenanceWindow": 0}], {"maintenance-window-warning": "OK"}),

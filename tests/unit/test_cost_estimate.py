@@ -63,6 +63,13 @@ PRICES = {
     "backup.dynamodbWarmGbMonth": 0.1,
     "backup.dynamodbColdGbMonth": 0.03,
     "backup.crossRegionTransferGb": 0.02,
+    "firehose.ingestionGb": 0.03,
+    "s3.standardGbMonth": 0.02,
+    "s3.standardIaGbMonth": 0.01,
+    "s3.oneZoneIaGbMonth": 0.01,
+    "s3.glacierIrGbMonth": 0.004,
+    "s3.glacierGbMonth": 0.004,
+    "s3.deepArchiveGbMonth": 0.001,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -552,3 +559,23 @@ def test_cold_storage_splits_the_retained_backups_and_no_copy_means_no_transfer(
 def test_retained_points() -> None:
     assert cost.retained_points(1440, 30, None) == (30, 0)
     assert cost.retained_points(60, 2, 1) == (24, 24)
+
+
+def test_the_log_archive_costs_ingestion_and_storage_in_standard_then_the_archive_class() -> None:
+    stream_arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/archive"
+    bucket = _res("aws:s3/bucket:Bucket", "bucket", STACK, outputs={"bucket": "b", "arn": "arn:aws:s3:::b"})
+    stream = _res("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "stream", STACK,
+                  inputs={"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}}, outputs={"arn": stream_arn})
+    lifecycle = _res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "lifecycle", STACK,
+                     inputs={"bucket": "b", "rules": [{"transitions": [{"days": 30, "storageClass": "GLACIER_IR"}],
+                                                       "expiration": {"days": 365}}]})
+    # Only the function's group is subscribed: 1024 bytes per request.
+    subscription = _res("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", "fn-archive", STACK,
+                        inputs={"logGroup": "/aws/lambda/fn", "destinationArn": stream_arn})
+    est = _estimate(_with(small_plan(), bucket, stream, lifecycle, subscription))
+    n = TRAFFIC.requests_per_month + RUNS
+    gb = n * 1024 / GB
+    assert _line(est, "Firehose ingestion (log archive)").at_traffic == pytest.approx(gb * 0.03)
+    assert _line(est, "S3 Standard storage (log archive)").at_traffic == pytest.approx(gb * 30 / DAYS_PER_MONTH * 0.02)
+    assert _line(est, "S3 GLACIER_IR storage (log archive)").at_traffic == pytest.approx(
+        gb * 335 / DAYS_PER_MONTH * 0.004)

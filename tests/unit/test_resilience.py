@@ -164,3 +164,33 @@ def test_aws_backup_may_publish_only_where_it_is_a_publisher_and_only_for_this_a
     key = alerting.alert_key_policy(ACCOUNT, publishers=(alerting.BACKUP_PUBLISHER,))
     assert allows(key, "Service:backup.amazonaws.com", "kms:GenerateDataKey", {"aws:SourceAccount": ACCOUNT})
     assert not allows(key, "Service:backup.amazonaws.com", "kms:GenerateDataKey", {"aws:SourceAccount": "1" * 12})
+
+
+def test_log_archive_profiles_and_the_lifecycle_s3_accepts() -> None:
+    prod = _load("prod").log_archive
+    assert (prod.enabled, prod.archive_after_days, prod.storage_class, prod.expire_after_days) == \
+        (True, 30, "GLACIER_IR", 730)
+    assert _load("dev").log_archive.enabled is False
+    (problem,) = _problems("prod", {}, logArchive={"storageClass": "STANDARD_IA", "archiveAfterDays": 7})
+    assert problem.startswith("prodready:logArchive: archiveAfterDays (7) must be at least 30 for storageClass "
+                              "STANDARD_IA (S3 lifecycle refuses an earlier transition)")
+    (problem,) = _problems("prod", {}, logArchive={"expireAfterDays": 30})
+    assert problem.startswith("prodready:logArchive: expireAfterDays (30) must be later than archiveAfterDays (30)")
+    assert _load("dev", logArchive={"enabled": True, "archiveAfterDays": 0, "expireAfterDays": 7}).log_archive.enabled
+
+
+def test_archive_documents_scope_each_grant_to_the_archive() -> None:
+    bucket = "arn:aws:s3:::catalog-prod-archive"
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/a"
+    policy = docs.firehose_delivery_policy(bucket, key, REGION)
+    write, encrypt = policy["Statement"]
+    assert write["Resource"] == [bucket, f"{bucket}/*"] and "s3:DeleteObject" not in write["Action"]
+    assert encrypt["Condition"]["StringLike"] == {"kms:EncryptionContext:aws:s3:arn": f"{bucket}/*"}
+    assert docs.firehose_trust_policy(ACCOUNT)["Statement"][0]["Condition"] == {
+        "StringEquals": {"sts:ExternalId": ACCOUNT}}
+    key_policy = docs.archive_key_policy(ACCOUNT, REGION)
+    via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+    assert allows(key_policy, ROOT, "kms:GenerateDataKey", via_s3)
+    assert not allows(key_policy, ROOT, "kms:Decrypt", {"kms:CallerAccount": ACCOUNT})
+    (deny,) = docs.tls_only_bucket_policy(bucket)["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

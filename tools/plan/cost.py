@@ -65,6 +65,13 @@ DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 RELEASE = "pulumi-python:dynamic/prodready:Release"
 BACKUP_PLAN = "aws:backup/plan:Plan"
 BACKUP_SELECTION = "aws:backup/selection:Selection"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+SUBSCRIPTION_FILTER = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
+BUCKET = "aws:s3/bucket:Bucket"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+ARCHIVE_PRICE_KEYS = {"STANDARD_IA": "s3.standardIaGbMonth", "ONEZONE_IA": "s3.oneZoneIaGbMonth",
+                      "GLACIER_IR": "s3.glacierIrGbMonth", "GLACIER": "s3.glacierGbMonth",
+                      "DEEP_ARCHIVE": "s3.deepArchiveGbMonth"}
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -631,6 +638,12 @@ def estimate(
                 deliveries / 1e5, deliveries / 1e5, region)
 
     _backups(plan, prices, backup_sizes, out)
+    per_group = {name: traffic.function_log_bytes_per_request for name in function_groups}
+    for group in plan.of_type(LOG_GROUP):
+        if str(group.outputs.get("arn")) in access_groups:
+            per_group[str(_value(group, "name"))] = per_group.get(str(_value(group, "name")), 0) \
+                + traffic.access_log_bytes_per_request
+    _log_archive(plan, prices, per_group, rest_n, traffic_n, out)
 
     free = sum(len(plan.of_type(t)) for t in FREE_COST_TYPES)
     if free:
@@ -697,6 +710,43 @@ def _backups(plan: Plan, prices: Prices, sizes: Mapping[str, tuple[float, float]
                 if cold:
                     out.add(layer, f"AWS Backup cold storage{label}", "GB-month",
                             p(region, "backup.dynamodbColdGbMonth"), rest_gb * cold, traffic_gb * cold, region)
+
+
+def _log_archive(
+    plan: Plan, prices: Prices, bytes_per_request: Mapping[str, float], rest_n: float, traffic_n: float, out: _Lines
+) -> None:
+    """Firehose ingestion of what the subscribed log groups receive, and its storage in the archive bucket:
+    Standard until the lifecycle's transition, the archive class until expiry (steady state)."""
+    p = prices.price
+    buckets = {str(b.outputs.get("arn")): b for b in plan.of_type(BUCKET)}
+    for stream in plan.of_type(FIREHOSE):
+        r = resource_region(plan, stream)
+        arn = str(stream.outputs.get("arn"))
+        per_request = sum(bytes_per_request.get(str(f.inputs.get("logGroup")), 0.0)
+                          for f in plan.of_type(SUBSCRIPTION_FILTER) if str(f.inputs.get("destinationArn")) == arn)
+        if not per_request:
+            continue
+        rest_gb, traffic_gb = rest_n * per_request / GB, traffic_n * per_request / GB
+        out.add(OPERATIONS, "Firehose ingestion (log archive)", "GB", p(r, "firehose.ingestionGb"),
+                rest_gb, traffic_gb, r)
+        bucket = buckets.get(str((stream.inputs.get("extendedS3Configuration") or {}).get("bucketArn")))
+        if bucket is None:
+            continue
+        rules = [rule for lc in plan.of_type(LIFECYCLE) if lc.inputs.get("bucket") == bucket.outputs.get("bucket")
+                 for rule in lc.inputs.get("rules") or []]
+        expire = next((float(r_["expiration"]["days"]) for r_ in rules if (r_.get("expiration") or {}).get("days")),
+                      None)
+        transition = next((t for r_ in rules for t in r_.get("transitions") or []), None)
+        kept_days = expire if expire is not None else 365.0
+        standard_days = min(float(transition["days"]), kept_days) if transition else kept_days
+        days_per_month = prices.hours_per_month / 24
+        out.add(OPERATIONS, "S3 Standard storage (log archive)", "GB-month", p(r, "s3.standardGbMonth"),
+                rest_gb * standard_days / days_per_month, traffic_gb * standard_days / days_per_month, r)
+        if transition and kept_days > standard_days:
+            archived = (kept_days - standard_days) / days_per_month
+            out.add(OPERATIONS, f"S3 {transition['storageClass']} storage (log archive)", "GB-month",
+                    p(r, ARCHIVE_PRICE_KEYS[str(transition["storageClass"])]), rest_gb * archived,
+                    traffic_gb * archived, r)
 
 
 def _catalog_metrics() -> tuple[str, ...]:

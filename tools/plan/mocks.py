@@ -443,6 +443,19 @@ def _backup_vault_setting(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return vault, {"backupVaultArn": ctx.arn("backup", f"backup-vault:{vault}")}
 
 
+@_shape("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+def _firehose_stream(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the stream's ARN.
+    arn = ctx.arn("firehose", f"deliverystream/{name}")
+    return arn, {"arn": arn, "versionId": "1", "destinationId": "destinationId-000000000001"}
+
+
+@_shape("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+def _subscription_filter(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `cwlsf-<hash>`; the filter has no ARN.
+    return f"cwlsf-{short_hash(ctx.urn_seed, 10)}", {"distribution": "ByLogStream"}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",

@@ -3,6 +3,7 @@ specs and its dashboard panels. Each is registered in components/monitoring/regi
 
 from __future__ import annotations
 
+from components.monitoring.kinds.archive import WatchedStream
 from components.monitoring.kinds.backup import WatchedVault
 from components.monitoring.kinds.base import LogFilter, Watched
 from components.monitoring.kinds.canary import WatchedCanary
@@ -11,5 +12,14 @@ from components.monitoring.kinds.http_api import WatchedApi
 from components.monitoring.kinds.table import WatchedTable
 from components.monitoring.kinds.topic import WatchedTopic
 
-__all__ = ["LogFilter", "Watched", "WatchedApi", "WatchedCanary", "WatchedFunction", "WatchedTable", "WatchedTopic",
-           "WatchedVault"]
+__all__ = [
+           "LogFilter",
+           "Watched",
+           "WatchedApi",
+           "WatchedCanary",
+           "WatchedFunction",
+           "WatchedStream",
+           "WatchedTable",
+           "WatchedTopic",
+           "WatchedVault",
+]
