@@ -24,6 +24,7 @@ from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
 from components.resilience import documents as backup_documents
 from components.resilience.archive import LogArchive, LogArchiveArgs, stream_name
+from components.resilience.audit import AuditTrail, AuditTrailArgs
 from components.resilience.backup import ServiceBackup, ServiceBackupArgs
 from components.service.function import source_version
 from components.service.service import LIVE_ALIAS, ServerlessService, ServerlessServiceArgs, ServiceAccess
@@ -241,6 +242,23 @@ log_archive = (
     else None
 )
 
+# Who did what: the tables' item-level calls and the region's control plane (opt-in; prod has it).
+audit_trail = (
+    AuditTrail(
+        f"{config.service}-audit",
+        AuditTrailArgs(
+            name_prefix=config.prefix,
+            region=config.region,
+            config=config.audit_trail,
+            table_arns=[service.table_arn, service.idempotency_table_arn],
+            retain=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if config.audit_trail.enabled
+    else None
+)
+
 # Budget, cost anomaly alerts and (for the stack that owns them) the account-level cost settings;
 # alerts go to the monitoring layer's topics, whose policies let Budgets and Cost Anomaly Detection publish.
 cost_guard = CostGuard(
@@ -286,6 +304,8 @@ if backup is not None:
     pulumi.export("backupPlanId", backup.plan_id)
 if log_archive is not None:
     pulumi.export("logArchiveBucket", log_archive.bucket_name)
+if audit_trail is not None:
+    pulumi.export("auditTrailArn", audit_trail.trail_arn)
 if cost_guard.cost_allocation_tags is not None:
     # Keys billing has not activated yet (a new account); each `pulumi up` asks again until it does.
     pulumi.export("pendingCostAllocationTags", cost_guard.cost_allocation_tags.pending_keys)

@@ -714,6 +714,26 @@ class LogArchiveConfig(_Model):
         return self
 
 
+class AuditTrailConfig(_Model):
+    """A CloudTrail trail of the stack: who did what to its tables and its account region."""
+
+    enabled: bool = False
+    """Create the trail, its encrypted bucket and key. Turn it off where an organization trail already
+    records this account (see the README for how to check): a second copy of management events is billed."""
+    management_events: bool = True
+    """Record management events (every control-plane call in the region, and global services such as IAM)."""
+    data_events: bool = True
+    """Record the stack's tables' data events (every item read and write: GetItem, PutItem, Query...)."""
+    retention_days: int = Field(default=365, ge=1, le=36_500)
+    """Days the trail's log files are kept in its bucket."""
+
+    @model_validator(mode="after")
+    def _records_something(self) -> AuditTrailConfig:
+        if self.enabled and not (self.management_events or self.data_events):
+            raise ValueError("managementEvents and dataEvents are both off: the trail would record nothing")
+        return self
+
+
 class StackConfig(_Model):
     """Everything a stack is built from; one instance per `pulumi up`."""
 
@@ -751,6 +771,8 @@ class StackConfig(_Model):
     """Backups, the copy in a second region, vault lock, and the recovery objectives they must meet."""
     log_archive: LogArchiveConfig = LogArchiveConfig()
     """Function and access logs archived to an S3 bucket of the stack."""
+    audit_trail: AuditTrailConfig = AuditTrailConfig()
+    """A CloudTrail trail with the tables' data events and the region's management events."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -892,6 +914,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         # Disposable data: PITR only, no backup plan (a stack file may turn it on to try it).
         "resilience": {"enabled": False},
         "logArchive": {"enabled": False},
+        "auditTrail": {"enabled": False},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -926,6 +949,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                        "vaultLock": True},
         # Logs leave CloudWatch for S3 as they arrive: Glacier Instant Retrieval after 30 days, gone after 2 years.
         "logArchive": {"enabled": True, "archiveAfterDays": 30, "storageClass": "GLACIER_IR", "expireAfterDays": 730},
+        # Who did what: the tables' item-level calls and the region's control plane, kept a year.
+        "auditTrail": {"enabled": True, "managementEvents": True, "dataEvents": True, "retentionDays": 365},
     },
 }
 

@@ -241,3 +241,97 @@ def logs_to_firehose_policy(stream_arn: str) -> PolicyDocument:
         "Statement": [{"Sid": "PutIntoTheArchiveStream", "Effect": "Allow",
                        "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"], "Resource": [stream_arn]}],
     }
+
+
+# --- the audit trail ------------------------------------------------------------------------------
+# Sources: CloudTrail "Configure AWS KMS key policies for CloudTrail" (create-kms-key-policy-for-cloudtrail:
+# encrypt with the trail's ARN as encryption context and aws:SourceArn, describe, decrypt for the account)
+# and "Amazon S3 bucket policy for CloudTrail" (create-s3-bucket-policy-for-cloudtrail: GetBucketAcl and
+# PutObject under AWSLogs/<account>/ with bucket-owner-full-control, both conditioned on aws:SourceArn).
+
+def trail_arn(partition: str, region: str, account_id: str, name: str) -> str:
+    return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{name}"
+
+
+def trail_key_policy(account_id: str, trail: str, partition: str = "aws") -> PolicyDocument:
+    """The trail's key: CloudTrail encrypts with it for this trail only; the account reads what it wrote."""
+    trails = f"arn:{partition}:cloudtrail:*:{account_id}:trail/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(account_id, partition)},
+                "Action": list(KEY_ADMIN_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudTrailEncryptsThisTrail",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail},
+                              "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
+            },
+            {
+                "Sid": "CloudTrailDescribesKey",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
+            },
+            {
+                "Sid": "AccountReadsTrailLogs",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root(account_id, partition)},
+                "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": account_id},
+                              "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
+            },
+        ],
+    }
+
+
+def trail_bucket_policy(bucket_arn: str, account_id: str, trail: str) -> PolicyDocument:
+    """CloudTrail may check the bucket's ACL and write this trail's log files; nothing comes in over plain HTTP."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket_arn,
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
+            },
+            {
+                "Sid": "CloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/AWSLogs/{account_id}/*",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            },
+            *tls_only_bucket_policy(bucket_arn)["Statement"],
+        ],
+    }
+
+
+def trail_event_selectors(table_arns: Sequence[str], management: bool, data: bool) -> list[dict[str, Any]]:
+    """Advanced event selectors: the region's management events, and the data events of these tables only."""
+    selectors: list[dict[str, Any]] = []
+    if management:
+        selectors.append({"name": "Management events",
+                          "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]})
+    if data and table_arns:
+        selectors.append({"name": "Data events of the stack's tables", "fieldSelectors": [
+            {"field": "eventCategory", "equals": ["Data"]},
+            {"field": "resources.type", "equals": ["AWS::DynamoDB::Table"]},
+            {"field": "resources.ARN", "equals": list(table_arns)},
+        ]})
+    return selectors

@@ -141,3 +141,29 @@ def test_the_archive_key_is_used_only_through_s3_and_the_roles_only_for_the_arch
     assert logs_policy["Statement"][0]["Resource"] == [stream.outputs["arn"]]
     trust = json.loads(_named(prod_plan, "aws:iam/role:Role", "log-archive-logs-role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+
+
+def test_dev_has_no_trail(dev_plan: Plan) -> None:
+    assert not dev_plan.of_type("aws:cloudtrail/trail:Trail")
+
+
+def test_prod_trail_records_the_tables_data_events_encrypted_and_validated(prod_plan: Plan) -> None:
+    trail = prod_plan.one("aws:cloudtrail/trail:Trail")
+    key = _named(prod_plan, "aws:kms/key:Key", "audit-key")
+    bucket = _named(prod_plan, "aws:s3/bucket:Bucket", "audit-bucket")
+    assert trail.inputs["enableLogFileValidation"] is True
+    assert (trail.inputs["kmsKeyId"], trail.inputs["s3BucketName"]) == (key.outputs["arn"], bucket.outputs["bucket"])
+    data = [s for s in trail.inputs["advancedEventSelectors"]
+            if {"field": "eventCategory", "equals": ["Data"]} in s["fieldSelectors"]]
+    (selector,) = data
+    (arns,) = [f["equals"] for f in selector["fieldSelectors"] if f["field"] == "resources.ARN"]
+    assert sorted(arns) == sorted(t.outputs["arn"] for t in prod_plan.of_type("aws:dynamodb/table:Table"))
+    # CloudTrail may write and encrypt for this trail only; the trail waits for both policies.
+    policy = _named(prod_plan, "aws:s3/bucketPolicy:BucketPolicy", "audit-policy")
+    document = json.loads(policy.inputs["policy"])
+    write = next(s for s in document["Statement"] if s["Sid"] == "CloudTrailWrite")
+    assert write["Condition"]["StringEquals"]["aws:SourceArn"] == trail.outputs["arn"]
+    key_policy = json.loads(key.inputs["policy"])
+    encrypt = next(s for s in key_policy["Statement"] if s["Sid"] == "CloudTrailEncryptsThisTrail")
+    assert encrypt["Condition"]["StringEquals"]["aws:SourceArn"] == trail.outputs["arn"]
+    assert {policy.urn, key.urn} <= set(trail.dependencies)

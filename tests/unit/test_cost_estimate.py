@@ -70,6 +70,7 @@ PRICES = {
     "s3.glacierIrGbMonth": 0.004,
     "s3.glacierGbMonth": 0.004,
     "s3.deepArchiveGbMonth": 0.001,
+    "cloudtrail.dataEventsPer100k": 0.1,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -82,6 +83,7 @@ TEST_PRICES = Prices(
         "httpApiDetailedMetricsPerRoute": 6,
         "lambdaDefaultSampling": {"reservoirPerSecond": 1, "fixedRate": 0.05},
         "snapStartCachedVersions": 2,
+        "cloudTrailDataEventsPerRequest": 1,
     },
 )
 TRAFFIC = TrafficConfig(
@@ -579,3 +581,16 @@ def test_the_log_archive_costs_ingestion_and_storage_in_standard_then_the_archiv
     assert _line(est, "S3 Standard storage (log archive)").at_traffic == pytest.approx(gb * 30 / DAYS_PER_MONTH * 0.02)
     assert _line(est, "S3 GLACIER_IR storage (log archive)").at_traffic == pytest.approx(
         gb * 335 / DAYS_PER_MONTH * 0.004)
+
+
+def test_a_trail_with_the_tables_data_events_costs_one_event_per_request() -> None:
+    data = {"name": "tables", "fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]},
+                                                 {"field": "resources.type", "equals": ["AWS::DynamoDB::Table"]}]}
+    management = {"name": "m", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}
+    trail = _res("aws:cloudtrail/trail:Trail", "trail", STACK, inputs={"advancedEventSelectors": [management, data]})
+    est = _estimate(_with(small_plan(), trail))
+    assert _line(est, "CloudTrail data events (tables)").at_traffic == pytest.approx(
+        (TRAFFIC.requests_per_month + RUNS) / 1e5 * 0.1)
+    only_management = _res("aws:cloudtrail/trail:Trail", "trail", STACK,
+                           inputs={"advancedEventSelectors": [management]})
+    assert not [x for x in _estimate(_with(small_plan(), only_management)).lines if "CloudTrail" in x.item]

@@ -194,3 +194,30 @@ def test_archive_documents_scope_each_grant_to_the_archive() -> None:
     assert not allows(key_policy, ROOT, "kms:Decrypt", {"kms:CallerAccount": ACCOUNT})
     (deny,) = docs.tls_only_bucket_policy(bucket)["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_audit_trail_is_on_in_prod_and_must_record_something() -> None:
+    assert _load("prod").audit_trail.enabled and not _load("dev").audit_trail.enabled
+    (problem,) = _problems("prod", {}, auditTrail={"managementEvents": False, "dataEvents": False})
+    assert problem.startswith("prodready:auditTrail: managementEvents and dataEvents are both off")
+    assert _load("prod", auditTrail={"enabled": False}).audit_trail.enabled is False
+
+
+def test_trail_documents_hold_cloudtrail_to_this_trail() -> None:
+    trail = docs.trail_arn("aws", REGION, ACCOUNT, "catalog-prod-audit")
+    key = docs.trail_key_policy(ACCOUNT, trail)
+    context = {"aws:SourceArn": trail, "kms:EncryptionContext:aws:cloudtrail:arn": trail}
+    assert allows(key, "Service:cloudtrail.amazonaws.com", "kms:GenerateDataKey", context)
+    other = docs.trail_arn("aws", REGION, ACCOUNT, "someone-elses")
+    cloudtrail = "Service:cloudtrail.amazonaws.com"
+    assert not allows(key, cloudtrail, "kms:GenerateDataKey", {**context, "aws:SourceArn": other})
+    assert allows(key, ROOT, "kms:Decrypt", {"kms:CallerAccount": ACCOUNT,
+                                             "kms:EncryptionContext:aws:cloudtrail:arn": trail})
+    assert not allows(key, ROOT, "kms:Decrypt", {"kms:CallerAccount": ACCOUNT})
+    bucket = docs.trail_bucket_policy("arn:aws:s3:::b", ACCOUNT, trail)
+    sids = [s["Sid"] for s in bucket["Statement"]]
+    assert sids == ["CloudTrailAclCheck", "CloudTrailWrite", "DenyInsecureTransport"]
+    assert bucket["Statement"][1]["Resource"] == f"arn:aws:s3:::b/AWSLogs/{ACCOUNT}/*"
+    assert docs.trail_event_selectors(["arn:t"], management=False, data=True)[0]["fieldSelectors"][2] == {
+        "field": "resources.ARN", "equals": ["arn:t"]}
+    assert docs.trail_event_selectors(["arn:t"], management=True, data=False)[0]["name"] == "Management events"

@@ -69,6 +69,7 @@ FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 SUBSCRIPTION_FILTER = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
 BUCKET = "aws:s3/bucket:Bucket"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+TRAIL = "aws:cloudtrail/trail:Trail"
 ARCHIVE_PRICE_KEYS = {"STANDARD_IA": "s3.standardIaGbMonth", "ONEZONE_IA": "s3.oneZoneIaGbMonth",
                       "GLACIER_IR": "s3.glacierIrGbMonth", "GLACIER": "s3.glacierGbMonth",
                       "DEEP_ARCHIVE": "s3.deepArchiveGbMonth"}
@@ -644,6 +645,17 @@ def estimate(
             per_group[str(_value(group, "name"))] = per_group.get(str(_value(group, "name")), 0) \
                 + traffic.access_log_bytes_per_request
     _log_archive(plan, prices, per_group, rest_n, traffic_n, out)
+
+    # CloudTrail: the data events of the tables a trail selects, one per DynamoDB call.
+    for trail in plan.of_type(TRAIL):
+        selectors = trail.inputs.get("advancedEventSelectors") or []
+        selects_tables = any("AWS::DynamoDB::Table" in (f.get("equals") or [])
+                             for selector in selectors for f in selector.get("fieldSelectors") or [])
+        if selects_tables:
+            r = resource_region(plan, trail)
+            per_request = float(prices.assumptions["cloudTrailDataEventsPerRequest"])
+            out.add(OPERATIONS, "CloudTrail data events (tables)", "100k events", p(r, "cloudtrail.dataEventsPer100k"),
+                    rest_n * per_request / 1e5, traffic_n * per_request / 1e5, r)
 
     free = sum(len(plan.of_type(t)) for t in FREE_COST_TYPES)
     if free:

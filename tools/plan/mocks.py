@@ -456,6 +456,13 @@ def _subscription_filter(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return f"cwlsf-{short_hash(ctx.urn_seed, 10)}", {"distribution": "ByLogStream"}
 
 
+@_shape("aws:cloudtrail/trail:Trail")
+def _trail(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the trail's ARN.
+    arn = ctx.arn("cloudtrail", f"trail/{name}")
+    return arn, {"arn": arn, "homeRegion": ctx.region}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",
