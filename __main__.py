@@ -26,6 +26,13 @@ from components.resilience import documents as backup_documents
 from components.resilience.archive import LogArchive, LogArchiveArgs, stream_name
 from components.resilience.audit import AuditTrail, AuditTrailArgs
 from components.resilience.backup import ServiceBackup, ServiceBackupArgs
+from components.resilience.restore_testing import (
+    CHECK_MEMORY_MB,
+    CHECK_TIMEOUT_SECONDS,
+    RestoreTesting,
+    RestoreTestingArgs,
+    check_function_name,
+)
 from components.service.function import source_version
 from components.service.service import LIVE_ALIAS, ServerlessService, ServerlessServiceArgs, ServiceAccess
 
@@ -33,9 +40,9 @@ ROOT = Path(__file__).resolve().parent
 # What monitoring watches of the service, by key (alarm and resource names carry it) and scope; config
 # may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
 FUNCTION, API, TABLE, IDEMPOTENCY, HOOK = "api", "http", "table", "idempotency", "pre-traffic"
-BACKUP, LOG_ARCHIVE = "backup", "log-archive"
+BACKUP, LOG_ARCHIVE, RESTORE_CHECK = "backup", "log-archive", "restore-check"
 WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function",
-           BACKUP: "vault", LOG_ARCHIVE: "archive", **OWN_WATCHED}
+           BACKUP: "vault", LOG_ARCHIVE: "archive", RESTORE_CHECK: "function", **OWN_WATCHED}
 SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
@@ -173,6 +180,22 @@ monitoring = ServiceMonitoring(
             ),
             *([WatchedStream(key=LOG_ARCHIVE, stream_name=stream_name(config.prefix))]
               if config.log_archive.enabled else []),
+            # The restore-test validation (created with the backups, below): its names are fixed.
+            *(
+                [WatchedFunction(
+                    key=RESTORE_CHECK,
+                    function_name=check_function_name(config.prefix),
+                    log_group_name=f"/aws/lambda/{check_function_name(config.prefix)}",
+                    timeout_seconds=CHECK_TIMEOUT_SECONDS,
+                    memory_mb=CHECK_MEMORY_MB,
+                    metrics_namespace=service.metrics_namespace,
+                    # One invocation per restore test; a failed validation logs at ERROR, which warns.
+                    min_invocations=1,
+                    pages=False,
+                )]
+                if copy_provider is not None and resilience.restore_test_schedule
+                else []
+            ),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
@@ -222,6 +245,35 @@ backup = (
         opts=with_provider,
     )
     if copy_provider is not None
+    else None
+)
+
+# Each restore test restores the latest backup of the items table; a function validates it.
+restore_testing = (
+    RestoreTesting(
+        f"{config.service}-restore-test",
+        RestoreTestingArgs(
+            name_prefix=config.prefix,
+            service_name=config.service,
+            region=config.region,
+            schedule=resilience.restore_test_schedule,
+            code_dir=ROOT / "app",
+            vault_arn=backup.vault_arn,
+            vault_key_arn=backup.vault_key_arn,
+            table_arn=service.table_arn,
+            table_name=service.table_name,
+            hash_key=TABLE_HASH_KEY,
+            index_names=service.table_index_names,
+            function=config.lambda_,
+            log_retention_days=config.logs.retention_days,
+            metrics_namespace=service.metrics_namespace,
+            table_key_arns=service.table_key_arns,
+            logs_kms_key_arn=service.logs_kms_key_arn,
+            retain_logs=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if backup is not None and resilience.restore_test_schedule
     else None
 )
 

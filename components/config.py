@@ -634,6 +634,9 @@ class ResilienceConfig(_Model):
     """Region of the second vault that receives a copy of every backup; None makes no copy."""
     copy_retention_days: int | None = Field(default=None, ge=1, le=36_500)
     """Days a copy is kept in the second region; None keeps it as long as the backup (retentionDays)."""
+    restore_test_schedule: str | None = None
+    """When AWS Backup restores the latest backup of the items table into a scratch table and a function
+    validates it (schema, items) before AWS Backup deletes it (cron, UTC); None runs no restore test."""
     vault_lock: bool = False
     """Lock both vaults in governance mode: nobody deletes a backup before its retention ends, except a
     principal allowed backup:DeleteBackupVaultLockConfiguration (see the README for why not compliance)."""
@@ -661,6 +664,12 @@ class ResilienceConfig(_Model):
             raise ValueError(
                 f"copyRetentionDays ({self.copy_retention_days}) must be at least coldStorageAfterDays ({cold}) "
                 "+ 90: the copy moves to cold storage on the same schedule"
+            )
+        if self.restore_test_schedule is not None and not re.fullmatch(r"cron\(\S+( \S+){5}\)",
+                                                                        self.restore_test_schedule):
+            raise ValueError(
+                f"restoreTestSchedule {self.restore_test_schedule!r} is not a cron expression AWS Backup accepts, "
+                "e.g. cron(0 6 ? * MON *) (Mondays 06:00 UTC)"
             )
         if self.copy_retention_days is not None and self.copy_region is None:
             raise ValueError("copyRetentionDays applies only with copyRegion")
@@ -946,7 +955,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         # the region (PITR), one backup interval when the region is lost.
         "resilience": {"enabled": True, "rpoMinutes": 60, "copyRpoMinutes": 1440, "rtoMinutes": 60,
                        "backupSchedule": "cron(0 3 * * ? *)", "retentionDays": 30, "copyRegion": "eu-central-1",
-                       "vaultLock": True},
+                       "vaultLock": True, "restoreTestSchedule": "cron(0 6 ? * MON *)"},
         # Logs leave CloudWatch for S3 as they arrive: Glacier Instant Retrieval after 30 days, gone after 2 years.
         "logArchive": {"enabled": True, "archiveAfterDays": 30, "storageClass": "GLACIER_IR", "expireAfterDays": 730},
         # Who did what: the tables' item-level calls and the region's control plane, kept a year.

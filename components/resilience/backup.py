@@ -56,6 +56,7 @@ class ServiceBackup(pulumi.ComponentResource):
 
     vault_name: pulumi.Output[str]
     vault_arn: pulumi.Output[str]
+    vault_key_arn: pulumi.Output[str]
     copy_vault_arn: pulumi.Output[str]
     plan_id: pulumi.Output[str]
     role_arn: pulumi.Output[str]
@@ -147,6 +148,7 @@ class ServiceBackup(pulumi.ComponentResource):
 
         self.vault_name = vault.name
         self.vault_arn = vault.arn
+        self.vault_key_arn = vault_key.arn
         self.copy_vault_arn = copy_vault.arn
         self.plan_id = plan.id
         self.role_arn = role.arn

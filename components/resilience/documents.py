@@ -335,3 +335,78 @@ def trail_event_selectors(table_arns: Sequence[str], management: bool, data: boo
             {"field": "resources.ARN", "equals": list(table_arns)},
         ]})
     return selectors
+
+
+# --- restore testing ------------------------------------------------------------------------------
+# AWS Backup names a restore test's table `awsbackup-restore-test-<random>` (AWS Backup "Restore testing
+# inferred metadata", DynamoDB targetTableName); the restore role and the validation function may touch
+# those tables only. The restore role's DynamoDB actions are those of AWS's
+# AWSBackupServiceRolePolicyForRestores for DynamoDB (advanced backups restore through
+# RestoreTableFromAwsBackup); restore testing deletes the table again with the same role.
+
+RESTORE_TEST_TABLE_PREFIX = "awsbackup-restore-test-"
+RESTORE_TABLE_ACTIONS: tuple[str, ...] = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:RestoreTableFromAwsBackup",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:UpdateTimeToLive",
+)
+VALIDATION_ACTIONS: tuple[str, ...] = ("dynamodb:DescribeTable", "dynamodb:Scan")
+
+
+def restore_test_tables(partition: str, region: str, account_id: str) -> str:
+    return f"arn:{partition}:dynamodb:{region}:{account_id}:table/{RESTORE_TEST_TABLE_PREFIX}*"
+
+
+def restore_role_policy(
+    restore_tables: str, vault_arn: str, vault_key_arn: str, table_key_arns: Sequence[str] = (), *, region: str
+) -> PolicyDocument:
+    """Restore a backup of the vault into a restore-test table (and delete it after validation)."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "RestoreIntoTestTables", "Effect": "Allow", "Action": list(RESTORE_TABLE_ACTIONS),
+         "Resource": [restore_tables, f"{restore_tables.removesuffix('*')}*/index/*"]},
+        {"Sid": "ReadTheVault", "Effect": "Allow", "Action": ["backup:DescribeBackupVault"], "Resource": [vault_arn]},
+        {"Sid": "UseTheVaultKey", "Effect": "Allow", "Action": list(VAULT_KEY_ACTIONS), "Resource": [vault_key_arn]},
+    ]
+    if table_key_arns:
+        # The restored table is encrypted like its source (restore testing infers kmsMasterKeyArn).
+        statements.append({
+            "Sid": "EncryptTheRestoredTable", "Effect": "Allow", "Action": [*TABLE_KEY_ACTIONS, "kms:Encrypt"],
+            "Resource": list(table_key_arns),
+            "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def validation_statements(
+    restore_tables: str, source_table_arn: str, table_key_arns: Sequence[str] = (), *, region: str
+) -> list[dict[str, Any]]:
+    """The validation function's own grants: read restore-test tables, describe the source, report results."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadRestoreTestTables", "Effect": "Allow", "Action": list(VALIDATION_ACTIONS),
+         "Resource": [restore_tables]},
+        {"Sid": "DescribeTheSourceTable", "Effect": "Allow", "Action": ["dynamodb:DescribeTable"],
+         "Resource": [source_table_arn]},
+        # PutRestoreValidationResult has no resource type in IAM (a restore job is not one): "*" only.
+        {"Sid": "ReportValidationResults", "Effect": "Allow", "Action": ["backup:PutRestoreValidationResult"],
+         "Resource": "*"},
+    ]
+    if table_key_arns:
+        statements.append({
+            "Sid": "DecryptThroughDynamoDB", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": list(table_key_arns),
+            "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+        })
+    return statements
+
+
+def restore_completed_pattern(restore_testing_plan_arn: str) -> dict[str, Any]:
+    """EventBridge pattern: a restore job of this restore testing plan completed."""
+    return {
+        "source": ["aws.backup"],
+        "detail-type": ["Restore Job State Change"],
+        "detail": {"status": ["COMPLETED"], "restoreTestingPlanArn": [restore_testing_plan_arn]},
+    }

@@ -167,3 +167,37 @@ def test_prod_trail_records_the_tables_data_events_encrypted_and_validated(prod_
     encrypt = next(s for s in key_policy["Statement"] if s["Sid"] == "CloudTrailEncryptsThisTrail")
     assert encrypt["Condition"]["StringEquals"]["aws:SourceArn"] == trail.outputs["arn"]
     assert {policy.urn, key.urn} <= set(trail.dependencies)
+
+
+def test_prod_restore_tests_the_items_table_weekly_and_validates_it(prod_plan: Plan) -> None:
+    testing = prod_plan.one("aws:backup/restoreTestingPlan:RestoreTestingPlan")
+    vault = _named(prod_plan, "aws:backup/vault:Vault", "backup-vault")
+    assert testing.inputs["name"] == "catalog_prod_restore_test"
+    assert testing.inputs["scheduleExpression"] == "cron(0 6 ? * MON *)"
+    assert testing.inputs["recoveryPointSelection"]["includeVaults"] == [vault.outputs["arn"]]
+    selection = prod_plan.one("aws:backup/restoreTestingSelection:RestoreTestingSelection")
+    items = _named(prod_plan, "aws:dynamodb/table:Table", "catalog-table-dynamodb")
+    assert selection.inputs["protectedResourceArns"] == [items.outputs["arn"]]
+    assert selection.inputs["protectedResourceType"] == "DynamoDB"
+    role_policy = json.loads(_named(prod_plan, "aws:iam/rolePolicy:RolePolicy", "restore-test-role-policy")
+                             .inputs["policy"])
+    restore = next(s for s in role_policy["Statement"] if s["Sid"] == "RestoreIntoTestTables")
+    assert all("table/awsbackup-restore-test-*" in r for r in restore["Resource"])
+    # The trigger: a completed restore job of this plan invokes the function, which only EventBridge may call.
+    rule = prod_plan.one("aws:cloudwatch/eventRule:EventRule")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"]["restoreTestingPlanArn"] == [testing.outputs["arn"]]
+    function = _named(prod_plan, "aws:lambda/function:Function", "restore-test-function-lambda")
+    target = prod_plan.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == function.outputs["arn"]
+    permission = _named(prod_plan, "aws:lambda/permission:Permission", "restore-test-invoke")
+    assert (permission.inputs["principal"], permission.inputs["sourceArn"]) == ("events.amazonaws.com",
+                                                                                rule.outputs["arn"])
+    assert function.inputs["environment"]["variables"]["SOURCE_TABLE"] == items.outputs["name"]
+    assert function.inputs["tracingConfig"]["mode"] == "Active"
+
+
+def test_the_validation_function_is_watched_like_the_others(prod_plan: Plan) -> None:
+    names = {a.inputs["name"] for a in prod_plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert {"catalog-prod-restore-check-lambda-error-rate-warning",
+            "catalog-prod-restore-check-lambda-error-logs-warning"} <= names

@@ -71,6 +71,7 @@ PRICES = {
     "s3.glacierGbMonth": 0.004,
     "s3.deepArchiveGbMonth": 0.001,
     "cloudtrail.dataEventsPer100k": 0.1,
+    "backup.dynamodbRestoreGb": 0.15,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -594,3 +595,23 @@ def test_a_trail_with_the_tables_data_events_costs_one_event_per_request() -> No
     only_management = _res("aws:cloudtrail/trail:Trail", "trail", STACK,
                            inputs={"advancedEventSelectors": [management]})
     assert not [x for x in _estimate(_with(small_plan(), only_management)).lines if "CloudTrail" in x.item]
+
+
+@pytest.mark.parametrize(("expression", "runs"), [
+    ("cron(0 6 ? * MON *)", 730 / 24 / 7), ("cron(0 6 ? * MON-FRI *)", 730 / 24 / 7 * 5),
+    ("cron(0 6 ? * MON,THU *)", 730 / 24 / 7 * 2), ("cron(0 6 * * ? *)", 730 / 24),
+    ("cron(0 6 1 * ? *)", 0), ("rate(7 days)", 0),
+])
+def test_restore_test_schedules(expression: str, runs: float) -> None:
+    assert cost.weekly_cron_runs_per_month(expression) == pytest.approx(runs)
+
+
+def test_a_weekly_restore_test_restores_the_selected_table_each_week() -> None:
+    plan = _backed_up({"schedule": "cron(0 3 * * ? *)", "lifecycle": {"deleteAfter": 7.0}})
+    testing = _res("aws:backup/restoreTestingPlan:RestoreTestingPlan", "restore-plan", STACK,
+                   inputs={"name": "svc_restore_test", "scheduleExpression": "cron(0 6 ? * MON *)"})
+    selection = _res("aws:backup/restoreTestingSelection:RestoreTestingSelection", "restore-selection", STACK,
+                     inputs={"restoreTestingPlanName": "svc_restore_test",
+                             "protectedResourceArns": ["arn:aws:dynamodb:eu-west-1:123456789012:table/items"]})
+    est = _estimate(_with(plan, testing, selection))
+    assert _line(est, "AWS Backup restore tests").at_rest == pytest.approx(730 / 24 / 7 * 2 * 0.15)

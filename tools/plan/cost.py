@@ -70,6 +70,9 @@ SUBSCRIPTION_FILTER = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilte
 BUCKET = "aws:s3/bucket:Bucket"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 TRAIL = "aws:cloudtrail/trail:Trail"
+RESTORE_TESTING_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 ARCHIVE_PRICE_KEYS = {"STANDARD_IA": "s3.standardIaGbMonth", "ONEZONE_IA": "s3.oneZoneIaGbMonth",
                       "GLACIER_IR": "s3.glacierIrGbMonth", "GLACIER": "s3.glacierGbMonth",
                       "DEEP_ARCHIVE": "s3.deepArchiveGbMonth"}
@@ -687,6 +690,24 @@ def retained_points(
     return warm_days * per_day, (delete_after_days - warm_days) * per_day
 
 
+def weekly_cron_runs_per_month(expression: str, hours_per_month: float = 730.0) -> float:
+    """Runs a month of `cron(m h dom mon dow year)` with fixed minute and hour, every day of the month and
+    either every day of the week or named weekdays (`MON`, `MON,THU`, `MON-FRI`); 0 for anything else."""
+    match = re.fullmatch(r"cron\((\d+) (\d+) (\S+) \* (\S+) \S+\)", expression.strip())
+    if not match or match.group(3) not in ("*", "?"):
+        return 0.0
+    weekdays = match.group(4).upper()
+    days = 7
+    if weekdays not in ("*", "?"):
+        days = 0
+        for part in weekdays.split(","):
+            first, _, last = part.partition("-")
+            if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
+                return 0.0
+            days += (_WEEKDAYS.index(last) - _WEEKDAYS.index(first) + 1) if last else 1
+    return hours_per_month / 24 / 7 * days
+
+
 def _backups(plan: Plan, prices: Prices, sizes: Mapping[str, tuple[float, float]], out: _Lines) -> None:
     """AWS Backup: each plan rule's recovery points of the tables its selections name, warm and cold, in its
     region; each copy's transfer out of the region and its storage in the destination's."""
@@ -722,6 +743,20 @@ def _backups(plan: Plan, prices: Prices, sizes: Mapping[str, tuple[float, float]
                 if cold:
                     out.add(layer, f"AWS Backup cold storage{label}", "GB-month",
                             p(region, "backup.dynamodbColdGbMonth"), rest_gb * cold, traffic_gb * cold, region)
+    # Restore tests: each run restores the selected tables from a warm recovery point, billed per GB.
+    plans = {str(r.outputs.get("name") or r.inputs.get("name")): r for r in plan.of_type(RESTORE_TESTING_PLAN)}
+    for selection in plan.of_type(RESTORE_TESTING_SELECTION):
+        testing_plan = plans.get(str(selection.inputs.get("restoreTestingPlanName")))
+        if testing_plan is None:
+            continue
+        r, layer = resource_region(plan, testing_plan), layer_of(plan, testing_plan)
+        runs = weekly_cron_runs_per_month(str(testing_plan.inputs.get("scheduleExpression") or ""),
+                                          prices.hours_per_month)
+        arns = [str(a) for a in selection.inputs.get("protectedResourceArns") or []]
+        rest_gb = sum(sizes.get(a, (0.0, 0.0))[0] for a in arns)
+        traffic_gb = sum(sizes.get(a, (0.0, 0.0))[1] for a in arns)
+        out.add(layer, "AWS Backup restore tests", "GB restored", p(r, "backup.dynamodbRestoreGb"),
+                rest_gb * runs, traffic_gb * runs, r)
 
 
 def _log_archive(

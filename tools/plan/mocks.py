@@ -463,6 +463,30 @@ def _trail(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return arn, {"arn": arn, "homeRegion": ctx.region}
 
 
+@_shape("aws:backup/restoreTestingPlan:RestoreTestingPlan")
+def _restore_testing_plan(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its name; the ARN ends with the name and a generated suffix.
+    return name, {"arn": ctx.arn("backup", f"restore-testing-plan:{name}-{short_hash(ctx.urn_seed, 6)}")}
+
+
+@_shape("aws:backup/restoreTestingSelection:RestoreTestingSelection")
+def _restore_testing_selection(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `<selection name>:<plan name>`.
+    return f"{name}:{ctx.inputs.get('restoreTestingPlanName')}", {}
+
+
+@_shape("aws:cloudwatch/eventRule:EventRule")
+def _event_rule(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {"arn": ctx.arn("events", f"rule/{name}")}
+
+
+@_shape("aws:cloudwatch/eventTarget:EventTarget")
+def _event_target(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `<rule>-<target id>`; the target id is generated when not given.
+    target_id = ctx.inputs.get("targetId") or f"terraform-{short_hash(ctx.urn_seed, 26)}"
+    return f"{ctx.inputs.get('rule')}-{target_id}", {"targetId": target_id, "eventBusName": "default"}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",
