@@ -270,6 +270,7 @@ restore_testing = (
             table_key_arns=service.table_key_arns,
             logs_kms_key_arn=service.logs_kms_key_arn,
             retain_logs=config.data_protection.protect_resources,
+            mask_sensitive_data=config.logs.mask_sensitive_data,
         ),
         opts=with_provider,
     )

@@ -83,6 +83,8 @@ class RestoreTestingArgs:
     """Customer-managed key of the function's log group (prod)."""
     retain_logs: bool = False
     """Keep the function's log group when the stack is destroyed."""
+    mask_sensitive_data: bool = False
+    """Mask identifiers in its logs like the service's."""
 
 
 class RestoreTesting(pulumi.ComponentResource):
@@ -164,6 +166,7 @@ class RestoreTesting(pulumi.ComponentResource):
                 ).apply(lambda v: docs.validation_statements(v[0], v[1], v[2], region=args.region)),
                 retain_logs=args.retain_logs,
                 logs_kms_key_arn=args.logs_kms_key_arn,
+                mask_sensitive_data=args.mask_sensitive_data,
             ),
             opts=child,
         )

@@ -168,5 +168,7 @@ def test_dev_plan_breaks_prod_rules(dev_plan: Plan, analyze):
     assert ("log-group-encryption", function_logs) in found
     # Dev releases all at once (its profile), which prod's config forbids.
     assert ("lambda-safe-deployment", "catalog-delivery-group") in found
+    # Dev backs up nothing (its profile): prod's config requires every table in a backup plan.
+    assert ("dynamodb-backup-plan", table) in found
     assert {p for p, _ in found} == {"dynamodb-data-protection", "log-group-retention", "required-tags",
-                                     "log-group-encryption", "lambda-safe-deployment"}
+                                     "log-group-encryption", "lambda-safe-deployment", "dynamodb-backup-plan"}

@@ -57,6 +57,11 @@ EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
         "topic": TOPIC,
         "service": {("dynamodb-user-errors", W), ("maintenance-window", W), ("canary-success-rate", C),
                     ("canary-duration", W)},
+        # The resilience layer: the restore-test validation is watched like the hook (never pages), the backup
+        # vault's failed backups and copies and the log archive's failed deliveries warn.
+        "restore-check": HOOK,
+        "vault": {("backup-jobs-failed", W), ("backup-copy-jobs-failed", W)},
+        "archive": {("log-archive-delivery-failures", W)},
     },
 }
 
@@ -78,7 +83,7 @@ def _metrics(alarm: PlannedResource) -> list[tuple[str, dict[str, str]]]:
 
 def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     """Which resource an alarm watches, from its metrics' dimensions (as the policy pack matches them)."""
-    function, hook = f"catalog-{stack}-api", f"catalog-{stack}-pre-traffic"
+    function, hook, check = f"catalog-{stack}-api", f"catalog-{stack}-pre-traffic", f"catalog-{stack}-restore-check"
     api = plan.one("aws:apigatewayv2/api:Api").id
     tables = {t.outputs["name"] for t in plan.of_type("aws:dynamodb/table:Table")}
     found = set()
@@ -87,6 +92,12 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
             found.add("function")
         elif dims.get("FunctionName") == hook or namespace == f"prodready/catalog-{stack}/pre-traffic":
             found.add("hook")
+        elif dims.get("FunctionName") == check or namespace == f"prodready/catalog-{stack}/restore-check":
+            found.add("restore-check")
+        elif "BackupVaultName" in dims:
+            found.add("vault")
+        elif "DeliveryStreamName" in dims:
+            found.add("archive")
         elif (dims.get("ApiId") == api and dims.get("Stage") == "$default") or \
                 namespace == f"prodready/catalog-{stack}/http":
             found.add("api")
@@ -138,7 +149,8 @@ def test_alarm_summary_counts_by_severity(prod_plan: Plan) -> None:
     metric_row = next(line for line in summary.splitlines() if line.strip().startswith("metric alarms")).split()
     # Other layers' alarms (the cost guard's billing alarm) are counted too, by their own Severity tag.
     assert int(metric_row[2]) >= critical and int(metric_row[-1]) >= len(mine)
-    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 7" in summary
+    # Metric filters: the service function's, the hook's and the restore-test validation's three each, and one.
+    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 10" in summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,7 +165,8 @@ def _stack_monitoring(stack: str) -> dict[str, Any]:
 def _by_kind(plan: Plan) -> dict[tuple[str, str], PlannedResource]:
     # The service's alarms (not the pre-traffic hook's, which has the same function kinds).
     return {(a.inputs["tags"]["AlarmKind"], a.inputs["tags"]["Severity"]): a for a in _mine(plan, METRIC_ALARM)
-            if "slo" not in a.inputs["tags"]["AlarmKind"] and "-pre-traffic-" not in a.inputs["name"]}
+            if "slo" not in a.inputs["tags"]["AlarmKind"] and "-pre-traffic-" not in a.inputs["name"]
+            and "-restore-check-" not in a.inputs["name"]}
 
 
 def test_thresholds_follow_config_overrides(dev_plan: Plan, plan_with: Callable[..., Plan]) -> None:
