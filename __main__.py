@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import PUBLIC_ROUTE_KEYS, READ_SCOPE, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
 from app.service.schema import TABLE_HASH_KEY
+from components.alerting.documents import BACKUP_PUBLISHER, PUBLISHERS
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
@@ -21,11 +22,29 @@ from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
 from components.edge.front import EdgeFront, EdgeFrontArgs, origin_domain_name
 from components.edge.monitoring import EdgeMonitoring, EdgeMonitoringArgs
 from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
-from components.monitoring.kinds import WatchedApi, WatchedCertificate, WatchedFunction, WatchedTable
+from components.monitoring.kinds import (
+    WatchedApi,
+    WatchedCertificate,
+    WatchedFunction,
+    WatchedStream,
+    WatchedTable,
+    WatchedVault,
+)
 from components.monitoring.kinds.certificate import DOMAIN_KEY, imported_key
 from components.monitoring.kinds.edge import EDGE_KEY, WatchedEdge
 from components.monitoring.kinds.table import dynamodb_operations
 from components.monitoring.monitoring import OWN_WATCHED, ServiceMonitoring, ServiceMonitoringArgs
+from components.resilience import documents as backup_documents
+from components.resilience.archive import LogArchive, LogArchiveArgs, stream_name
+from components.resilience.audit import AuditTrail, AuditTrailArgs
+from components.resilience.backup import ServiceBackup, ServiceBackupArgs
+from components.resilience.restore_testing import (
+    CHECK_MEMORY_MB,
+    CHECK_TIMEOUT_SECONDS,
+    RestoreTesting,
+    RestoreTestingArgs,
+    check_function_name,
+)
 from components.service.function import source_version
 from components.service.service import LIVE_ALIAS, ServerlessService, ServerlessServiceArgs, ServiceAccess
 
@@ -34,8 +53,10 @@ ROOT = Path(__file__).resolve().parent
 # may override thresholds per key (`monitoring.thresholds`, `<key>/<alarm kind>`).
 FUNCTION, API, TABLE, IDEMPOTENCY = "api", "http", "table", "idempotency"
 HOOK, POST_HOOK = "pre-traffic", "post-traffic"
+BACKUP, LOG_ARCHIVE, RESTORE_CHECK = "backup", "log-archive", "restore-check"
 WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table", HOOK: "function",
-           POST_HOOK: "function", **OWN_WATCHED}
+           POST_HOOK: "function", BACKUP: "vault", LOG_ARCHIVE: "archive", RESTORE_CHECK: "function",
+           **OWN_WATCHED}
 SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
@@ -58,6 +79,17 @@ provider = aws.Provider(
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
 front_config = config.edge.cloud_front
+resilience = config.resilience
+# The second region's resources (the copy vault and its key) go through their own provider, tagged alike.
+copy_provider = (
+    aws.Provider(
+        "aws-copy",
+        region=resilience.copy_region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=config.tags),
+    )
+    if resilience.enabled and resilience.copy_region
+    else None
+)
 
 service = ServerlessService(
     config.service,
@@ -207,9 +239,34 @@ monitoring = ServiceMonitoring(
                 else []
             ),
             *(WatchedCertificate(imported_key(arn), arn, arn) for arn in config.monitoring.certificate_arns),
+            *(
+                [WatchedVault(key=BACKUP, vault_name=backup_documents.vault_name(config.prefix, "primary"))]
+                if copy_provider is not None
+                else []
+            ),
+            *([WatchedStream(key=LOG_ARCHIVE, stream_name=stream_name(config.prefix))]
+              if config.log_archive.enabled else []),
+            # The restore-test validation (created with the backups, below): its names are fixed.
+            *(
+                [WatchedFunction(
+                    key=RESTORE_CHECK,
+                    function_name=check_function_name(config.prefix),
+                    log_group_name=f"/aws/lambda/{check_function_name(config.prefix)}",
+                    timeout_seconds=CHECK_TIMEOUT_SECONDS,
+                    memory_mb=CHECK_MEMORY_MB,
+                    metrics_namespace=service.metrics_namespace,
+                    # One invocation per restore test; a failed validation logs at ERROR, which warns.
+                    min_invocations=1,
+                    pages=False,
+                )]
+                if copy_provider is not None and resilience.restore_test_schedule
+                else []
+            ),
         ],
         business_metrics=BUSINESS_METRICS,
         webhook_endpoints=webhooks,
+        # AWS Backup notifies the warning topic of failed jobs.
+        publishers=(*PUBLISHERS, BACKUP_PUBLISHER) if copy_provider is not None else tuple(PUBLISHERS),
     ),
     opts=with_provider,
 )
@@ -256,6 +313,90 @@ delivery = SafeDelivery(
         source_version=source_version(ROOT / "app", SERVICE_PACKAGES),
     ),
     opts=with_provider,
+)
+
+# Daily backups of both tables, copied to the second region, failed jobs notified to the warning topic.
+backup = (
+    ServiceBackup(
+        f"{config.service}-backup",
+        ServiceBackupArgs(
+            name_prefix=config.prefix,
+            region=config.region,
+            config=resilience,
+            table_arns=[service.table_arn, service.idempotency_table_arn],
+            table_key_arns=service.table_key_arns,
+            copy_provider=copy_provider,
+            notification_topic_arn=monitoring.alert_topic_arns["warning"],
+            retain=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if copy_provider is not None
+    else None
+)
+
+# Each restore test restores the latest backup of the items table; a function validates it.
+restore_testing = (
+    RestoreTesting(
+        f"{config.service}-restore-test",
+        RestoreTestingArgs(
+            name_prefix=config.prefix,
+            service_name=config.service,
+            region=config.region,
+            schedule=resilience.restore_test_schedule,
+            code_dir=ROOT / "app",
+            vault_arn=backup.vault_arn,
+            vault_key_arn=backup.vault_key_arn,
+            table_arn=service.table_arn,
+            table_name=service.table_name,
+            hash_key=TABLE_HASH_KEY,
+            index_names=service.table_index_names,
+            function=config.lambda_,
+            log_retention_days=config.logs.retention_days,
+            metrics_namespace=service.metrics_namespace,
+            table_key_arns=service.table_key_arns,
+            logs_kms_key_arn=service.logs_kms_key_arn,
+            retain_logs=config.data_protection.protect_resources,
+            mask_sensitive_data=config.logs.mask_sensitive_data,
+        ),
+        opts=with_provider,
+    )
+    if backup is not None and resilience.restore_test_schedule
+    else None
+)
+
+# The function and access logs, streamed to the stack's archive bucket as they arrive.
+log_archive = (
+    LogArchive(
+        f"{config.service}-log-archive",
+        LogArchiveArgs(
+            name_prefix=config.prefix,
+            region=config.region,
+            config=config.log_archive,
+            log_groups={"function": service.log_group_name, "access": service.access_log_group_name},
+            retain=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if config.log_archive.enabled
+    else None
+)
+
+# Who did what: the tables' item-level calls and the region's control plane (opt-in; prod has it).
+audit_trail = (
+    AuditTrail(
+        f"{config.service}-audit",
+        AuditTrailArgs(
+            name_prefix=config.prefix,
+            region=config.region,
+            config=config.audit_trail,
+            table_arns=[service.table_arn, service.idempotency_table_arn],
+            retain=config.data_protection.protect_resources,
+        ),
+        opts=with_provider,
+    )
+    if config.audit_trail.enabled
+    else None
 )
 
 # Budget, cost anomaly alerts and (for the stack that owns them) the account-level cost settings;
@@ -307,6 +448,13 @@ pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
 pulumi.export("alarmNames", monitoring.alarm_names)
 pulumi.export("budgetName", cost_guard.budget_name)
 pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)
+if backup is not None:
+    pulumi.export("backupVaults", {"primary": backup.vault_arn, "copy": backup.copy_vault_arn})
+    pulumi.export("backupPlanId", backup.plan_id)
+if log_archive is not None:
+    pulumi.export("logArchiveBucket", log_archive.bucket_name)
+if audit_trail is not None:
+    pulumi.export("auditTrailArn", audit_trail.trail_arn)
 if cost_guard.cost_allocation_tags is not None:
     # Keys billing has not activated yet (a new account); each `pulumi up` asks again until it does.
     pulumi.export("pendingCostAllocationTags", cost_guard.cost_allocation_tags.pending_keys)

@@ -32,6 +32,7 @@ from components.cost.settings import CostConfig, TrafficConfig
 from components.delivery.settings import DeliveryConfig
 from components.edge.settings import EdgeConfig
 from components.monitoring.settings import MonitoringConfig
+from components.resilience.settings import PITR_RPO_MINUTES, AuditTrailConfig, LogArchiveConfig, ResilienceConfig
 from components.service.settings import (
     ApiConfig,
     DataProtectionConfig,
@@ -134,6 +135,12 @@ class StackConfig(Settings):
     """Where the stack deploys in the pipeline's order, and whether a person approves it."""
     edge: EdgeConfig = EdgeConfig()
     """An optional CloudFront and WAF front."""
+    resilience: ResilienceConfig = ResilienceConfig()
+    """Backups, the copy in a second region, vault lock, and the recovery objectives they must meet."""
+    log_archive: LogArchiveConfig = LogArchiveConfig()
+    """Function and access logs archived to an S3 bucket of the stack."""
+    audit_trail: AuditTrailConfig = AuditTrailConfig()
+    """A CloudTrail trail with the tables' data events and the region's management events."""
 
     @model_validator(mode="after")
     def _prod_is_protected(self) -> StackConfig:
@@ -169,6 +176,55 @@ class StackConfig(Settings):
             problems.append(
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
                 f"(got {self.logs.access_log_retention_days})"
+            )
+        if not self.resilience.enabled:
+            problems.append(
+                "resilience.enabled: must be true in a prod stack (daily backups with a copy in a second region)"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _objectives_are_reachable(self) -> StackConfig:
+        """The recovery objectives must be ones the configured setup can meet; each finding names its keys."""
+        backup = self.resilience
+        if not backup.enabled:
+            return self
+        problems = []
+        interval = backup.interval_minutes
+        if self.data_protection.point_in_time_recovery:
+            if backup.rpo_minutes < PITR_RPO_MINUTES:
+                problems.append(
+                    f"resilience.rpoMinutes: {backup.rpo_minutes} is shorter than point-in-time recovery can "
+                    f"promise (restorable to about {PITR_RPO_MINUTES} minutes ago)"
+                )
+        elif backup.rpo_minutes < interval:
+            problems.append(
+                f"resilience.rpoMinutes: {backup.rpo_minutes} is shorter than the backup interval of "
+                f"resilience.backupSchedule ({interval} minutes) and dataProtection.pointInTimeRecovery is off: "
+                "turn PITR on or back up more often"
+            )
+        if backup.copy_region is None:
+            problems.append(
+                "resilience.copyRegion: required when resilience is enabled: resilience.copyRpoMinutes promises "
+                "recovery when the region is lost, which needs a copy outside it"
+            )
+        elif backup.copy_region == self.region:
+            problems.append(
+                f"resilience.copyRegion: {backup.copy_region} is the stack's own region (aws:region); a copy "
+                "there does not survive the region's loss"
+            )
+        if backup.copy_rpo_minutes < interval:
+            problems.append(
+                f"resilience.copyRpoMinutes: {backup.copy_rpo_minutes} is shorter than the backup interval of "
+                f"resilience.backupSchedule ({interval} minutes): copies in the second region are made once per "
+                "backup, so a region loss can lose up to one interval of writes"
+            )
+        if backup.rpo_minutes > backup.copy_rpo_minutes:
+            problems.append(
+                f"resilience.rpoMinutes ({backup.rpo_minutes}) is longer than resilience.copyRpoMinutes "
+                f"({backup.copy_rpo_minutes}): the in-region objective is never the looser one"
             )
         if problems:
             raise ValueError("\n".join(problems))
@@ -258,6 +314,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         # Releases still go through CodeDeploy and both traffic checks, all at once.
         "delivery": {"strategy": "all-at-once", "preTrafficCheck": True, "postTrafficCheck": True},
         "pipeline": {"order": 10, "approval": False},
+        # Disposable data: PITR only, no backup plan (a stack file may turn it on to try it).
+        "resilience": {"enabled": False},
+        "logArchive": {"enabled": False},
+        "auditTrail": {"enabled": False},
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
@@ -273,7 +333,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "table": {"billingMode": "PAY_PER_REQUEST"},
         "dataProtection": {"deletionProtection": True, "pointInTimeRecovery": True,
                            "customerManagedKey": True, "protectResources": True},
-        "cost": {"monthlyBudgetUsd": 200, "anomalyThresholdUsd": 10, "anomalyFrequency": "IMMEDIATE",
+        # 250: backups in two regions, the log archive, the audit trail and restore tests add about 60 USD.
+        "cost": {"monthlyBudgetUsd": 250, "anomalyThresholdUsd": 10, "anomalyFrequency": "IMMEDIATE",
                  "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
         "traffic": {"requestsPerMonth": 10_000_000, "averageDurationMs": 80, "averagePayloadKb": 2,
                     "functionLogBytesPerRequest": 1200, "accessLogBytesPerRequest": 700,
@@ -287,6 +348,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True,
                      "postTrafficCheck": True},
         "pipeline": {"order": 30, "approval": True},
+        # Daily backups kept 30 days, copied to a second region, both vaults locked; RPO and RTO one hour in
+        # the region (PITR), one backup interval when the region is lost.
+        "resilience": {"enabled": True, "rpoMinutes": 60, "copyRpoMinutes": 1440, "rtoMinutes": 60,
+                       "backupSchedule": "cron(0 3 * * ? *)", "retentionDays": 30, "copyRegion": "eu-central-1",
+                       "vaultLock": True, "restoreTestSchedule": "cron(0 6 ? * MON *)"},
+        # Logs leave CloudWatch for S3 as they arrive: Glacier Instant Retrieval after 30 days, gone after 2 years.
+        "logArchive": {"enabled": True, "archiveAfterDays": 30, "storageClass": "GLACIER_IR", "expireAfterDays": 730},
+        # Who did what: the tables' item-level calls and the region's control plane, kept a year.
+        "auditTrail": {"enabled": True, "managementEvents": True, "dataEvents": True, "retentionDays": 365},
     },
 }
 

@@ -29,6 +29,13 @@ PUBLISHERS: dict[str, str] = {
     "costalerts.amazonaws.com": "CostAnomalyDetection",
 }
 
+# AWS Backup publishes vault notifications (failed backup, copy and restore jobs) for stacks with backups
+# only, so it is not a default publisher. It notifies only topics of the vault's own account (AWS Backup
+# "Notification options": cross-account notifications are not supported); like the others it is held to
+# this account by aws:SourceAccount.
+BACKUP_PUBLISHER = "backup.amazonaws.com"
+_STATEMENT_IDS: dict[str, str] = {**PUBLISHERS, BACKUP_PUBLISHER: "Backup"}
+
 # What a publishing service needs from the topic's key: a data key to encrypt the message with.
 PUBLISH_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey*")
 
@@ -42,7 +49,8 @@ def _source_account(account_id: str) -> dict[str, Any]:
 def alert_key_policy(
     account_id: str, partition: str = "aws", publishers: Sequence[str] = tuple(PUBLISHERS)
 ) -> PolicyDocument:
-    """Key policy of an alert topic's customer-managed key; `publishers` are keys of PUBLISHERS."""
+    """Key policy of an alert topic's customer-managed key; `publishers` are keys of PUBLISHERS (or AWS
+    Backup's)."""
     statements: list[dict[str, Any]] = [
         {
             # The account's own IAM policies decide who administers and uses the key. Without this
@@ -56,7 +64,7 @@ def alert_key_policy(
         }
     ]
     for service in publishers:
-        sid = PUBLISHERS[service]
+        sid = _STATEMENT_IDS[service]
         statements.append(
             {
                 "Sid": f"{sid}EncryptAlerts",
@@ -94,7 +102,7 @@ def alert_topic_policy(
         if pattern:
             condition["ArnLike"] = {"aws:SourceArn": pattern}
         statements.append({
-            "Sid": f"{PUBLISHERS[service]}Publish",
+            "Sid": f"{_STATEMENT_IDS[service]}Publish",
             "Effect": "Allow",
             "Principal": {"Service": service},
             "Action": "sns:Publish",

@@ -21,6 +21,8 @@ BILLING_NS = "AWS/Billing"
 ACM_NS = "AWS/CertificateManager"
 CLOUDFRONT_NS = "AWS/CloudFront"
 WAF_NS = "AWS/WAFV2"
+BACKUP_NS = "AWS/Backup"
+FIREHOSE_NS = "AWS/Firehose"
 
 STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 

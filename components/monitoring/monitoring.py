@@ -80,6 +80,9 @@ class ServiceMonitoringArgs:
     """EMF metric names the service publishes (graphed on the dashboard)."""
     webhook_endpoints: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """HTTPS endpoint per severity, as secret outputs."""
+    publishers: Sequence[str] = tuple(alert_documents.PUBLISHERS)
+    """Services allowed to publish to the alert topics (keys of the alerting documents' publishers, plus
+    AWS Backup for a stack with backups)."""
 
 
 def _resolved(items: Sequence[Any]) -> pulumi.Output[list[Any]]:
@@ -140,6 +143,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
                 name_prefix=args.name_prefix,
                 emails={severity: list(emails) for severity, emails in args.config.alert_emails.items()},
                 webhook_endpoints=args.webhook_endpoints,
+                publishers=args.publishers,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from components.monitoring import service_level
 from components.monitoring.catalog import AlarmKind, kinds_by_name
-from components.monitoring.kinds import account, canary, certificate, edge, function, http_api, table, topic
+from components.monitoring.kinds import (
+    account,
+    archive,
+    backup,
+    canary,
+    certificate,
+    edge,
+    function,
+    http_api,
+    table,
+    topic,
+)
 
 # Watched type of each scope (the `scope` of its alarm kinds).
 WATCHED_TYPES: dict[str, type] = {
@@ -16,6 +27,8 @@ WATCHED_TYPES: dict[str, type] = {
     "topic": topic.WatchedTopic,
     "certificate": certificate.WatchedCertificate,
     "edge": edge.WatchedEdge,
+    "vault": backup.WatchedVault,
+    "archive": archive.WatchedStream,
 }
 
 KINDS: dict[str, AlarmKind] = kinds_by_name(
@@ -26,6 +39,8 @@ KINDS: dict[str, AlarmKind] = kinds_by_name(
     *topic.ALARM_KINDS,
     *certificate.ALARM_KINDS,
     *edge.ALARM_KINDS,
+    *backup.ALARM_KINDS,
+    *archive.ALARM_KINDS,
     *account.ALARM_KINDS,
     *service_level.ALARM_KINDS,
 )

@@ -96,6 +96,8 @@ class ServerlessService(pulumi.ComponentResource):
     table_arn: pulumi.Output[str]
     table_index_names: tuple[str, ...]
     idempotency_table_name: pulumi.Output[str]
+    idempotency_table_arn: pulumi.Output[str]
+    table_key_arns: list[pulumi.Output[str]]
     logs_kms_key_arn: pulumi.Output[str] | None
     auth: ApiAuth | None
     domain: ApiDomain | None
@@ -132,6 +134,9 @@ class ServerlessService(pulumi.ComponentResource):
         self.table_arn = table.arn
         self.table_index_names = table.index_names
         self.idempotency_table_name = idempotency.name
+        self.idempotency_table_arn = idempotency.arn
+        # The tables' customer-managed keys (none with AWS-owned encryption): a backup reads through them.
+        self.table_key_arns = [arn for arn in (table.kms_key_arn, idempotency.kms_key_arn) if arn is not None]
         self.register_outputs(
             {
                 "functionName": self.function_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from prodready_policy import access, alarms, delivery, edge, retention, security, tagging
+from prodready_policy import access, alarms, delivery, edge, resilience, retention, security, tagging
 
 PACK_NAME = "prodready-guard"
 # Every violation stops the deployment unless a stack's policy config lowers a policy's level.
@@ -30,4 +30,5 @@ def all_policies() -> list[Policy]:
         *access.policies(),
         *delivery.policies(),
         *edge.policies(),
+        *resilience.policies(),
     ]

@@ -20,6 +20,8 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     # deployments grants it on "*", and composites are returned only to a permission "scoped to *".
     "cloudwatch:DescribeAlarms",
     "cloudwatch:PutMetricData",
+    # Reporting a restore test's validation: IAM has no resource type for a restore job.
+    "backup:PutRestoreValidationResult",
     # Required of a Synthetics canary's role by AWS; S3 authorises it on "*" only.
     "s3:ListAllMyBuckets",
     "xray:GetSamplingRules",

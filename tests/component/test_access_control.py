@@ -122,10 +122,11 @@ def test_prod_log_groups_use_a_key_that_only_their_cloudwatch_logs_may_use(prod_
     (key,) = [k for k in prod_plan.of_type(KMS_KEY) if k.name == "catalog-logs-key"]
     assert key.protect and key.retain_on_delete
     groups = _groups(prod_plan)
-    # The service function's, the traffic hooks' and the API's access logs.
+    # The service function's, the traffic hooks', the restore-test validation's and the API's access logs.
     assert sorted(g.inputs["name"] for g in groups) == [
         "/aws/apigateway/catalog-prod/access-logs", "/aws/lambda/catalog-prod-api",
-        "/aws/lambda/catalog-prod-post-traffic", "/aws/lambda/catalog-prod-pre-traffic"]
+        "/aws/lambda/catalog-prod-post-traffic", "/aws/lambda/catalog-prod-pre-traffic",
+        "/aws/lambda/catalog-prod-restore-check"]
     policy = json.loads(key.inputs["policy"])
     (statement,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}]
     patterns = statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
@@ -162,9 +163,11 @@ def test_table_keys_are_usable_only_through_dynamodb(prod_plan: Plan) -> None:
 def test_the_function_log_group_masks_identifiers_aws_detects(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     policies = plan.of_type("aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy")
-    # Every function's log group: the service's and the traffic hooks' (they log response excerpts).
+    # Every function's log group: the service's, the traffic hooks' (they log response excerpts) and, with the
+    # prod profile, the restore-test validation's.
     function_groups = {g.outputs["name"] for g in _groups(plan) if g.inputs["name"].startswith("/aws/lambda/")}
-    assert {p.inputs["logGroupName"] for p in policies} == function_groups and len(function_groups) == 3
+    assert {p.inputs["logGroupName"] for p in policies} == function_groups
+    assert len(function_groups) == {"dev": 3, "prod": 4}[committed_config(stack).profile]
     for policy in policies:
         document = json.loads(policy.inputs["policyDocument"])
         assert document["Version"] == "2021-06-01"

@@ -122,7 +122,7 @@ def test_budget_notifications_on_the_plan(prod: Plan) -> None:
     budget = prod.one(BUDGET)
     assert (budget.inputs["budgetType"], budget.inputs["timeUnit"], budget.inputs["limitUnit"]) == (
         "COST", "MONTHLY", "USD"), budget.urn
-    assert budget.inputs["limitAmount"] == "200.00", budget.urn
+    assert budget.inputs["limitAmount"] == "250.00", budget.urn
     warning, critical = _topic_arn(prod, "warning"), _topic_arn(prod, "critical")
     emails = committed_cost("prod")["budgetEmails"]
     assert [

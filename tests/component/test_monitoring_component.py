@@ -61,6 +61,12 @@ def test_every_monitoring_resource_lives_under_the_component(plans: dict[str, Pl
     assert len(_mine(plan, TOPIC)) == 2 and len(_mine(plan, "aws:cloudwatch/dashboard:Dashboard")) == 1
 
 
+def _publishers(plan: Plan) -> tuple[str, ...]:
+    """The default publishers, and AWS Backup where a vault notifies the topics (prod)."""
+    backups = plan.of_type("aws:backup/vaultNotifications:VaultNotifications")
+    return (*routing.PUBLISHERS, *([routing.BACKUP_PUBLISHER] if backups else []))
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_topics_use_the_customer_managed_key_never_the_aws_managed_one(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
@@ -74,7 +80,7 @@ def test_topics_use_the_customer_managed_key_never_the_aws_managed_one(plans: di
         assert topic.inputs["kmsMasterKeyId"] != routing.AWS_MANAGED_SNS_KEY
         assert key.urn in topic.dependencies
     assert key.inputs["enableKeyRotation"] is True
-    assert json.loads(key.inputs["policy"]) == routing.alert_key_policy(ACCOUNT_ID)
+    assert json.loads(key.inputs["policy"]) == routing.alert_key_policy(ACCOUNT_ID, publishers=_publishers(plan))
     (alias,) = [r for r in plan.children(routing_component.urn) if r.type == "aws:kms/alias:Alias"]
     assert alias.inputs["name"] == f"alias/catalog-{stack}-alerts"
 
@@ -88,7 +94,7 @@ def test_each_topic_has_its_policy_and_subscribers(plans: dict[str, Plan], stack
     subscriptions = _mine(plan, "aws:sns/topicSubscription:TopicSubscription")
     for severity, topic in topics.items():
         arn = topic.outputs["arn"]
-        assert policies[arn] == routing.alert_topic_policy(arn, ACCOUNT_ID)
+        assert policies[arn] == routing.alert_topic_policy(arn, ACCOUNT_ID, _publishers(plan))
         emails = sorted(s.inputs["endpoint"] for s in subscriptions
                         if s.inputs["topic"] == arn and s.inputs["protocol"] == "email")
         assert emails == sorted(config.alert_emails[severity]), severity
@@ -201,15 +207,17 @@ def test_dashboard_body_is_valid_and_shows_existing_alarms(plans: dict[str, Plan
 def test_log_signals_read_the_service_log_groups(plans: dict[str, Plan], stack: str) -> None:
     plan = plans[stack]
     groups = {g.inputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    # Each watched function's log group (the service's and the traffic hooks'), and the access logs.
-    log_groups = {"api": f"/aws/lambda/catalog-{stack}-api", "pre-traffic": f"/aws/lambda/catalog-{stack}-pre-traffic",
-                  "post-traffic": f"/aws/lambda/catalog-{stack}-post-traffic",
+    # Each watched function's log group (the service's, the traffic hooks' and, with the prod profile, the
+    # restore-test validation's), and the access logs.
+    functions = ("api", "pre-traffic", "post-traffic",
+                 *(("restore-check",) if committed_config(stack).profile == "prod" else ()))
+    log_groups = {**{fn: f"/aws/lambda/catalog-{stack}-{fn}" for fn in functions},
                   "http": f"/aws/apigateway/catalog-{stack}/access-logs"}
     filters = {f.inputs["name"]: f for f in plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")}
     # With SnapStart (prod) the service's cold starts are restores: their duration has a filter of its own.
     restores = [f"catalog-{stack}-api-restore-duration"] if committed_config(stack).lambda_.snap_start else []
     assert sorted(filters) == sorted(
-        [f"catalog-{stack}-{fn}-{key}" for fn in ("api", "pre-traffic", "post-traffic")
+        [f"catalog-{stack}-{fn}-{key}" for fn in functions
          for key in ("init-duration", "max-memory-used", "error-log-lines")]
         + [f"catalog-{stack}-http-auth-refusals"] + restores)
     assert (committed_config(stack).profile == "prod") == bool(restores)
@@ -233,11 +241,10 @@ def test_tracing_follows_the_stack_config(plans: dict[str, Plan], stack: str) ->
     assert rule.inputs["reservoirSize"] == tracing_config.reservoir_per_second
     assert rule.inputs["serviceName"] == f"catalog-{stack}-*" and rule.inputs["priority"] < 10000
     group = plan.one("aws:xray/group:Group")
-    assert group.inputs["filterExpression"] == (
-        f'service("catalog-{stack}-api") {{ fault = true OR error = true }} '
-        f'OR service("catalog-{stack}-pre-traffic") {{ fault = true OR error = true }} '
-        f'OR service("catalog-{stack}-post-traffic") {{ fault = true OR error = true }}'
-    )
+    functions = ("api", "pre-traffic", "post-traffic",
+                 *(("restore-check",) if committed_config(stack).profile == "prod" else ()))
+    assert group.inputs["filterExpression"] == " OR ".join(
+        f'service("catalog-{stack}-{fn}") {{ fault = true OR error = true }}' for fn in functions)
     assert group.inputs["insightsConfiguration"] == {"insightsEnabled": True, "notificationsEnabled": True}
     assert (rule.inputs["fixedRate"], committed_config(stack).profile) in ((1.0, "dev"), (0.05, "prod"))
 

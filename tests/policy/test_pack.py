@@ -35,7 +35,7 @@ def test_plugin_and_analyzer_info(policy_pack: PolicyPackProcess):
     assert info.name == PACK_NAME
     # As the engine does: PulumiPolicy.yaml's version wins over the SDK's placeholder.
     assert info.version == yaml.safe_load((POLICY_PACK_DIR / "PulumiPolicy.yaml").read_text())["version"]
-    assert len(info.policies) == 19
+    assert len(info.policies) == 21
 
 
 def test_every_policy_is_documented_mandatory_and_configurable(policy_pack: PolicyPackProcess):

@@ -46,9 +46,10 @@ def test_mandatory_violation_fails_the_plan_after_writing_it(tmp_path: Path, cap
     block = printed[printed.index("[mandatory] alarm-coverage (high)"):]
     assert "$aws:lambda/function:Function::catalog-function-lambda\n" in block
     assert "has no alarm on AWS/Lambda ClaimedConcurrency (FunctionName=catalog-prod-api).  [preview+update]" in block
-    # The traffic hooks are functions like any other: they lack the alarm too.
+    # The traffic hooks and the restore-test validation are functions like any other: they lack it too.
     assert "has no alarm on AWS/Lambda ClaimedConcurrency (FunctionName=catalog-prod-pre-traffic)." in block
     assert "has no alarm on AWS/Lambda ClaimedConcurrency (FunctionName=catalog-prod-post-traffic)." in block
+    assert "has no alarm on AWS/Lambda ClaimedConcurrency (FunctionName=catalog-prod-restore-check)." in block
     assert "remediation: Add the missing CloudWatch metric alarm" in block
     assert "keeps logs 365 days; the stack requires at least 400." in printed
     assert printed.rstrip().endswith("policy violations: 4 mandatory, 0 advisory: the deployment would be refused")

@@ -168,6 +168,8 @@ def test_dev_plan_breaks_prod_rules(dev_plan: Plan, analyze):
     assert ("log-group-encryption", function_logs) in found
     # Dev releases all at once (its profile), which prod's config forbids.
     assert ("lambda-safe-deployment", "catalog-delivery-group") in found
+    # Dev backs up nothing (its profile): prod's config requires every table in a backup plan.
+    assert ("dynamodb-backup-plan", table) in found
     # Its Environment tag is its own stack's name, which is what every profile's config requires.
     assert {p for p, _ in found} == {"dynamodb-data-protection", "log-group-retention", "log-group-encryption",
-                                     "lambda-safe-deployment"}
+                                     "lambda-safe-deployment", "dynamodb-backup-plan"}

@@ -112,6 +112,9 @@ def test_budget_and_anomaly_topics_accept_their_publishers_and_nothing_broader(
     # the account alone (AWS's documented topic policies condition on exactly these).
     sources = {BUDGETS: {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT}:budget/catalog-{stack}-monthly"},
                ANOMALIES: {}}
+    # AWS Backup publishes too, only where the stack has backups whose vault notifies (prod).
+    publishers = (BUDGETS, ANOMALIES, CLOUDWATCH) + (
+        ("Service:backup.amazonaws.com",) if plan.of_type("aws:backup/vaultNotifications:VaultNotifications") else ())
     for arn, topic in topics.items():
         policy = policies[arn]
         for publisher in (BUDGETS, ANOMALIES):
@@ -122,7 +125,7 @@ def test_budget_and_anomaly_topics_accept_their_publishers_and_nothing_broader(
         budgets_elsewhere = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": f"arn:aws:budgets::{OTHER_ACCOUNT}:b/x"}
         assert not can(policy, BUDGETS, "sns:Publish", arn, budgets_elsewhere), topic.urn
         for grant in grants(policy):
-            assert grant.principal in (BUDGETS, ANOMALIES, CLOUDWATCH), (topic.urn, grant)
+            assert grant.principal in publishers, (topic.urn, grant)
             assert grant.actions == {"sns:Publish"} and grant.resources == {arn}, (topic.urn, grant)
             assert grant.conditions["StringEquals"] == {"aws:SourceAccount": ACCOUNT}, (topic.urn, grant)
         key = keys[topic.inputs["kmsMasterKeyId"]]
@@ -133,7 +136,7 @@ def test_budget_and_anomaly_topics_accept_their_publishers_and_nothing_broader(
             assert not can(key, publisher, "kms:Encrypt", "*", ACCOUNT), (topic.urn, publisher)
         for grant in grants(key):
             if grant.principal.startswith("Service:"):
-                assert grant.principal in (BUDGETS, ANOMALIES, CLOUDWATCH), (topic.urn, grant)
+                assert grant.principal in publishers, (topic.urn, grant)
                 assert grant.actions <= {"kms:Decrypt", "kms:GenerateDataKey*"}, (topic.urn, grant)
                 assert grant.conditions == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, (topic.urn, grant)
             else:

@@ -90,7 +90,8 @@ def test_prod_shifts_a_ten_percent_canary_for_five_minutes_and_rolls_back_on_any
     assert group.inputs["autoRollbackConfiguration"] == {
         "enabled": True, "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST"]}
     (trigger,) = group.inputs["triggerConfigurations"]
-    warning = next(t for t in prod_plan.of_type("aws:sns/topic:Topic") if t.inputs["name"] == "catalog-prod-alerts-warning")
+    topics = prod_plan.of_type("aws:sns/topic:Topic")
+    (warning,) = [t for t in topics if t.inputs["name"] == "catalog-prod-alerts-warning"]
     assert trigger["triggerTargetArn"] == warning.outputs["arn"]
     assert "DeploymentRollback" in trigger["triggerEvents"] and "DeploymentFailure" in trigger["triggerEvents"]
 

@@ -61,6 +61,11 @@ EXPECTED: dict[str, dict[str, set[tuple[str, str]]]] = {
         "topic": TOPIC,
         "service": {("dynamodb-user-errors", W), ("maintenance-window", W), ("canary-success-rate", C),
                     ("canary-duration", W)},
+        # The resilience layer: the restore-test validation is watched like the hook (never pages), the backup
+        # vault's failed backups and copies and the log archive's failed deliveries warn.
+        "restore-check": HOOK,
+        "vault": {("backup-jobs-failed", W), ("backup-copy-jobs-failed", W)},
+        "archive": {("log-archive-delivery-failures", W)},
     },
 }
 # staging has prod's profile, and its alarms: the same set, under its own names.
@@ -85,7 +90,7 @@ def _metrics(alarm: PlannedResource) -> list[tuple[str, dict[str, str]]]:
 def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     """Which resource an alarm watches, from its metrics' dimensions (as the policy pack matches them)."""
     function, hook = f"catalog-{stack}-api", f"catalog-{stack}-pre-traffic"
-    post_hook = f"catalog-{stack}-post-traffic"
+    post_hook, check = f"catalog-{stack}-post-traffic", f"catalog-{stack}-restore-check"
     api = plan.one("aws:apigatewayv2/api:Api").id
     tables = {t.outputs["name"] for t in plan.of_type("aws:dynamodb/table:Table")}
     found = set()
@@ -96,6 +101,12 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
             found.add("hook")
         elif dims.get("FunctionName") == post_hook or namespace == f"prodready/catalog-{stack}/post-traffic":
             found.add("post-hook")
+        elif dims.get("FunctionName") == check or namespace == f"prodready/catalog-{stack}/restore-check":
+            found.add("restore-check")
+        elif "BackupVaultName" in dims:
+            found.add("vault")
+        elif "DeliveryStreamName" in dims:
+            found.add("archive")
         elif (dims.get("ApiId") == api and dims.get("Stage") == "$default") or \
                 namespace == f"prodready/catalog-{stack}/http":
             found.add("api")
@@ -147,8 +158,9 @@ def test_alarm_summary_counts_by_severity(prod_plan: Plan) -> None:
     metric_row = next(line for line in summary.splitlines() if line.strip().startswith("metric alarms")).split()
     # Other layers' alarms (the cost guard's billing alarm) are counted too, by their own Severity tag.
     assert int(metric_row[2]) >= critical and int(metric_row[-1]) >= len(mine)
-    # Three per function (the service's and both hooks'), the service's SnapStart restores, the access log's.
-    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 11" in summary
+    # Three per function (the service's, both hooks' and the restore-test validation's), the service's
+    # SnapStart restores, the access log's.
+    assert "dashboards" in summary and "saved queries 9" in summary and "metric filters 14" in summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +176,7 @@ def _by_kind(plan: Plan) -> dict[tuple[str, str], PlannedResource]:
     # The service's alarms (not the traffic hooks', which have the same function kinds).
     return {(a.inputs["tags"]["AlarmKind"], a.inputs["tags"]["Severity"]): a for a in _mine(plan, METRIC_ALARM)
             if "slo" not in a.inputs["tags"]["AlarmKind"] and "-pre-traffic-" not in a.inputs["name"]
-            and "-post-traffic-" not in a.inputs["name"]}
+            and "-post-traffic-" not in a.inputs["name"] and "-restore-check-" not in a.inputs["name"]}
 
 
 def test_thresholds_follow_config_overrides(dev_plan: Plan, plan_with: Callable[..., Plan]) -> None:

@@ -16,7 +16,16 @@ from cloudwatch_semantics import alarm_state, composite_state
 
 from components.monitoring.alarm_set import alarm_set
 from components.monitoring.catalog import AlarmContext, AlarmSet, AlarmSpec, Thresholds
-from components.monitoring.kinds import WatchedApi, WatchedCanary, WatchedFunction, WatchedTable, WatchedTopic, account
+from components.monitoring.kinds import (
+    WatchedApi,
+    WatchedCanary,
+    WatchedFunction,
+    WatchedStream,
+    WatchedTable,
+    WatchedTopic,
+    WatchedVault,
+    account,
+)
 from components.monitoring.kinds.certificate import WatchedCertificate
 from components.monitoring.kinds.edge import WatchedEdge
 from components.monitoring.registry import KINDS
@@ -37,6 +46,8 @@ TOPICS = (WatchedTopic("critical", "svc-test-alerts-critical", "warning"),
 CERTIFICATE = WatchedCertificate("domain", "arn:aws:acm:eu-west-1:123456789012:certificate/1234abcd-0000-0000-0000-"
                                  "000000000000", "api.example.com")
 EDGE = WatchedEdge("front", "E2QWRUHAPOMQZL", "svc-test-edge", ("per-ip", "per-client"))
+VAULT = WatchedVault("backup", "svc-test-backup")
+ARCHIVE = WatchedStream("log-archive", "svc-test-log-archive")
 SLOS = (SloTarget("slo-availability-burn-rate", 99.9), SloTarget("slo-latency-burn-rate", 99.0, 500))
 
 
@@ -45,8 +56,8 @@ def _ctx(thresholds: Thresholds | None = None) -> AlarmContext:
                         anomaly_detection=True)
 
 
-FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, CERTIFICATE, EDGE],
-                           metrics_namespace=NS, slos=SLOS)
+FULL: AlarmSet = alarm_set(_ctx(), [FUNCTION, API, TABLE, PLAIN_TABLE, CANARY, *TOPICS, CERTIFICATE, EDGE, VAULT,
+                                     ARCHIVE], metrics_namespace=NS, slos=SLOS)
 
 
 def _specs(kind: str, resource: str | None = None) -> dict[str, AlarmSpec]:
@@ -260,6 +271,21 @@ SCENARIOS: list[tuple[str, str | None, str, list[dict[str, Any]], dict[str, str]
       "front-edge-rate-limited-requests-per-client-warning": "ALARM"}),
     ("edge-rate-limited-requests", None, "100 answered 429", [{"BlockedRequests": 100}],
      {"front-edge-rate-limited-requests-per-ip-warning": "OK"}),
+    ("backup-jobs-failed", "backup", "the nightly backup of one table failed", [{"NumberOfBackupJobsFailed": 1}],
+     {"backup-backup-jobs-failed-warning": "ALARM"}),
+    ("backup-jobs-failed", "backup", "both backups completed",
+     [{"NumberOfBackupJobsFailed": 0, "NumberOfBackupJobsCompleted": 2}], {"backup-backup-jobs-failed-warning": "OK"}),
+    ("backup-jobs-failed", "backup", "no backup ran this hour", [{}], {"backup-backup-jobs-failed-warning": "OK"}),
+    ("backup-copy-jobs-failed", "backup", "a copy to the second region failed", [{"NumberOfCopyJobsFailed": 1}],
+     {"backup-backup-copy-jobs-failed-warning": "ALARM"}),
+    ("backup-copy-jobs-failed", "backup", "every copy completed",
+     [{"NumberOfCopyJobsFailed": 0, "NumberOfCopyJobsCompleted": 2}], {"backup-backup-copy-jobs-failed-warning": "OK"}),
+    ("log-archive-delivery-failures", "log-archive", "one S3 put of the period failed",
+     [{"DeliveryToS3.Success": 0.5}], {"log-archive-log-archive-delivery-failures-warning": "ALARM"}),
+    ("log-archive-delivery-failures", "log-archive", "every put succeeded", [{"DeliveryToS3.Success": 1}],
+     {"log-archive-log-archive-delivery-failures-warning": "OK"}),
+    ("log-archive-delivery-failures", "log-archive", "nothing to deliver (idle stack)", [{}],
+     {"log-archive-log-archive-delivery-failures-warning": "OK"}),
     ("maintenance-window", None, "an operator opened a window", [{"MaintenanceWindow": 1}],
      {"maintenance-window-warning": "ALARM"}),
     ("maintenance-window", None, "closed", [{"MaintenanceWindow": 0}], {"maintenance-window-warning": "OK"}),
@@ -350,3 +376,8 @@ def test_a_function_called_a_few_times_per_release_is_judged_from_one_invocation
     # The service function, gated at the stack's 10 requests, would not judge the same two invocations.
     assert _states("lambda-error-rate", [{"Errors": 1, "Invocations": 2}], "api") == {
         "api-lambda-error-rate-critical": "OK", "api-lambda-error-rate-warning": "OK"}
+
+
+def test_a_vault_without_a_copy_region_has_no_copy_alarm() -> None:
+    kinds = {spec.kind for spec in WatchedVault("backup", "svc-test-backup", copies=False).alarms(_ctx())}
+    assert kinds == {"backup-jobs-failed"}

@@ -68,6 +68,18 @@ PRICES = {
     "waf.webAclMonth": 5.0,
     "waf.ruleMonth": 1.0,
     "waf.requestsPerMillion": 0.6,
+    "backup.dynamodbWarmGbMonth": 0.1,
+    "backup.dynamodbColdGbMonth": 0.03,
+    "backup.crossRegionTransferGb": 0.02,
+    "firehose.ingestionGb": 0.03,
+    "s3.standardGbMonth": 0.02,
+    "s3.standardIaGbMonth": 0.01,
+    "s3.oneZoneIaGbMonth": 0.01,
+    "s3.glacierIrGbMonth": 0.004,
+    "s3.glacierGbMonth": 0.004,
+    "s3.deepArchiveGbMonth": 0.001,
+    "cloudtrail.dataEventsPer100k": 0.1,
+    "backup.dynamodbRestoreGb": 0.15,
 }
 TEST_PRICES = Prices(
     as_of="test",
@@ -80,6 +92,7 @@ TEST_PRICES = Prices(
         "httpApiDetailedMetricsPerRoute": 6,
         "lambdaDefaultSampling": {"reservoirPerSecond": 1, "fixedRate": 0.05},
         "snapStartCachedVersions": 2,
+        "cloudTrailDataEventsPerRequest": 1,
     },
 )
 TRAFFIC = TrafficConfig(
@@ -529,3 +542,95 @@ def test_releases_run_the_post_traffic_hook_too() -> None:
     assert (checks.quantity_at_rest, checks.quantity_at_traffic) == (0, pytest.approx(30 * 4 / 1e6))
     assert _line(est, "Lambda post-traffic hook compute (arm64)").quantity_at_traffic == pytest.approx(0.25 * 30)
     assert not [line for line in est.lines if "pre-traffic" in line.item]
+def _backed_up(rule: dict[str, Any]) -> Plan:
+    """The small plan with its table (2 GB) selected by a backup plan of one rule."""
+    plan = small_plan()
+    table = next(r for r in plan.resources if r.name == "table")
+    table.outputs["arn"] = "arn:aws:dynamodb:eu-west-1:123456789012:table/items"
+    backup_plan = _res("aws:backup/plan:Plan", "backup-plan", STACK, inputs={"rules": [rule]})
+    selection = _res("aws:backup/selection:Selection", "selection", STACK,
+                     inputs={"resources": [table.outputs["arn"]], "planId": "plan-id"})
+    selection.dependencies = [backup_plan.urn]
+    return _with(plan, backup_plan, selection)
+
+
+COPY_VAULT = "arn:aws:backup:us-east-1:123456789012:backup-vault:copy"
+
+
+def test_daily_backups_kept_30_days_with_a_copy_cost_storage_in_both_regions_and_the_transfer() -> None:
+    est = _estimate(_backed_up({"schedule": "cron(0 3 * * ? *)", "lifecycle": {"deleteAfter": 30.0},
+                                "copyActions": [{"destinationVaultArn": COPY_VAULT,
+                                                 "lifecycle": {"deleteAfter": 30.0}}]}))
+    # 30 full backups of the 2 GB table in each region; 730/24 backups a month cross the region boundary.
+    warm = _line(est, "AWS Backup warm storage")
+    assert (warm.region, warm.at_rest) == ("eu-west-1", pytest.approx(30 * 2 * 0.1))
+    copy = _line(est, "AWS Backup warm storage (copy)")
+    assert (copy.region, copy.at_traffic) == ("us-east-1", pytest.approx(30 * 2 * 0.1))
+    assert _line(est, "AWS Backup cross-region copy transfer").at_traffic == pytest.approx(730 / 24 * 2 * 0.02)
+    assert not [x for x in est.lines if "cold" in x.item]
+
+
+def test_cold_storage_splits_the_retained_backups_and_no_copy_means_no_transfer() -> None:
+    est = _estimate(_backed_up({"schedule": "cron(0 */12 * * ? *)",
+                                "lifecycle": {"deleteAfter": 120.0, "coldStorageAfter": 30.0}}))
+    assert _line(est, "AWS Backup warm storage").at_rest == pytest.approx(30 * 2 * 2 * 0.1)
+    assert _line(est, "AWS Backup cold storage").at_rest == pytest.approx(90 * 2 * 2 * 0.03)
+    assert not [x for x in est.lines if "copy" in x.item]
+
+
+def test_retained_points() -> None:
+    assert cost.retained_points(1440, 30, None) == (30, 0)
+    assert cost.retained_points(60, 2, 1) == (24, 24)
+
+
+def test_the_log_archive_costs_ingestion_and_storage_in_standard_then_the_archive_class() -> None:
+    stream_arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/archive"
+    bucket = _res("aws:s3/bucket:Bucket", "bucket", STACK, outputs={"bucket": "b", "arn": "arn:aws:s3:::b"})
+    stream = _res("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "stream", STACK,
+                  inputs={"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}}, outputs={"arn": stream_arn})
+    lifecycle = _res("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "lifecycle", STACK,
+                     inputs={"bucket": "b", "rules": [{"transitions": [{"days": 30, "storageClass": "GLACIER_IR"}],
+                                                       "expiration": {"days": 365}}]})
+    # Only the function's group is subscribed: 1024 bytes per request.
+    subscription = _res("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", "fn-archive", STACK,
+                        inputs={"logGroup": "/aws/lambda/fn", "destinationArn": stream_arn})
+    est = _estimate(_with(small_plan(), bucket, stream, lifecycle, subscription))
+    n = TRAFFIC.requests_per_month + RUNS
+    gb = n * 1024 / GB
+    assert _line(est, "Firehose ingestion (log archive)").at_traffic == pytest.approx(gb * 0.03)
+    assert _line(est, "S3 Standard storage (log archive)").at_traffic == pytest.approx(gb * 30 / DAYS_PER_MONTH * 0.02)
+    assert _line(est, "S3 GLACIER_IR storage (log archive)").at_traffic == pytest.approx(
+        gb * 335 / DAYS_PER_MONTH * 0.004)
+
+
+def test_a_trail_with_the_tables_data_events_costs_one_event_per_request() -> None:
+    data = {"name": "tables", "fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]},
+                                                 {"field": "resources.type", "equals": ["AWS::DynamoDB::Table"]}]}
+    management = {"name": "m", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}
+    trail = _res("aws:cloudtrail/trail:Trail", "trail", STACK, inputs={"advancedEventSelectors": [management, data]})
+    est = _estimate(_with(small_plan(), trail))
+    assert _line(est, "CloudTrail data events (tables)").at_traffic == pytest.approx(
+        (TRAFFIC.requests_per_month + RUNS) / 1e5 * 0.1)
+    only_management = _res("aws:cloudtrail/trail:Trail", "trail", STACK,
+                           inputs={"advancedEventSelectors": [management]})
+    assert not [x for x in _estimate(_with(small_plan(), only_management)).lines if "CloudTrail" in x.item]
+
+
+@pytest.mark.parametrize(("expression", "runs"), [
+    ("cron(0 6 ? * MON *)", 730 / 24 / 7), ("cron(0 6 ? * MON-FRI *)", 730 / 24 / 7 * 5),
+    ("cron(0 6 ? * MON,THU *)", 730 / 24 / 7 * 2), ("cron(0 6 * * ? *)", 730 / 24),
+    ("cron(0 6 1 * ? *)", 0), ("rate(7 days)", 0),
+])
+def test_restore_test_schedules(expression: str, runs: float) -> None:
+    assert cost.weekly_cron_runs_per_month(expression) == pytest.approx(runs)
+
+
+def test_a_weekly_restore_test_restores_the_selected_table_each_week() -> None:
+    plan = _backed_up({"schedule": "cron(0 3 * * ? *)", "lifecycle": {"deleteAfter": 7.0}})
+    testing = _res("aws:backup/restoreTestingPlan:RestoreTestingPlan", "restore-plan", STACK,
+                   inputs={"name": "svc_restore_test", "scheduleExpression": "cron(0 6 ? * MON *)"})
+    selection = _res("aws:backup/restoreTestingSelection:RestoreTestingSelection", "restore-selection", STACK,
+                     inputs={"restoreTestingPlanName": "svc_restore_test",
+                             "protectedResourceArns": ["arn:aws:dynamodb:eu-west-1:123456789012:table/items"]})
+    est = _estimate(_with(plan, testing, selection))
+    assert _line(est, "AWS Backup restore tests").at_rest == pytest.approx(730 / 24 / 7 * 2 * 0.15)

@@ -10,9 +10,11 @@ Two scenarios:
   they send through the API, function and table), stored data is still stored.
 - at traffic: the `prodready:traffic` level on top of that.
 
-List prices, first tier, free tier excluded (see prices.json). The estimate leaves out what no
-plan input can predict: Logs Insights queries, X-Ray trace retrieval, the canary's own Lambda and
-S3 artifacts, and support plans.
+List prices, first tier, free tier excluded (see prices.json). AWS Backup is priced from the plan's
+rules (one full recovery point of each selected table per scheduled backup, kept as the lifecycle says)
+and each copy's transfer out of its region. The estimate leaves out what no plan input can predict:
+Logs Insights queries, X-Ray trace retrieval, the canary's own Lambda and S3 artifacts, restore jobs,
+and support plans.
 """
 
 from __future__ import annotations
@@ -92,6 +94,19 @@ EDGE_COMPONENT = "prodready:edge:EdgeFront"
 MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
 # WAF delivers its logs only to groups named so.
 WAF_LOG_PREFIX = "aws-waf-logs-"
+BACKUP_PLAN = "aws:backup/plan:Plan"
+BACKUP_SELECTION = "aws:backup/selection:Selection"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+SUBSCRIPTION_FILTER = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
+BUCKET = "aws:s3/bucket:Bucket"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+TRAIL = "aws:cloudtrail/trail:Trail"
+RESTORE_TESTING_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+ARCHIVE_PRICE_KEYS = {"STANDARD_IA": "s3.standardIaGbMonth", "ONEZONE_IA": "s3.oneZoneIaGbMonth",
+                      "GLACIER_IR": "s3.glacierIrGbMonth", "GLACIER": "s3.glacierGbMonth",
+                      "DEEP_ARCHIVE": "s3.deepArchiveGbMonth"}
 FREE_COST_TYPES = (
     "aws:budgets/budget:Budget",
     "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
@@ -547,6 +562,7 @@ def estimate(
     # takes the traffic's request units and data; the idempotency table two write units per create that
     # carries an Idempotency-Key, and holds each record until its TTL.
     table_keys: set[str] = set()
+    backup_sizes: dict[str, tuple[float, float]] = {}
     idempotency_tables = _tables_named_by(functions, "IDEMPOTENCY_TABLE_NAME")
     idempotent_rest, idempotent_traffic = (0.0, traffic_n * traffic.idempotent_requests_share)
     for table in plan.of_type(TABLE):
@@ -588,6 +604,9 @@ def estimate(
         sse = table.inputs.get("serverSideEncryption") or {}
         if sse.get("kmsKeyArn"):
             table_keys.add(str(sse["kmsKeyArn"]))
+        # A DynamoDB backup is a full copy of the table's data, like the PITR base.
+        backup_sizes[str(table.outputs.get("arn"))] = (stored[0], stored[1]) if idempotency \
+            else (traffic.stored_gb, traffic.stored_gb)
 
     # KMS: each customer-managed key, and the requests DynamoDB makes with a table key.
     for key in plan.of_type(KMS_KEY):
@@ -695,6 +714,25 @@ def estimate(
         out.add(OPERATIONS, "SNS email deliveries", "100k emails", p(region, "sns.emailPer100k"),
                 deliveries / 1e5, deliveries / 1e5, region)
 
+    _backups(plan, prices, backup_sizes, out)
+    per_group = {name: traffic.function_log_bytes_per_request for name in function_groups}
+    for group in plan.of_type(LOG_GROUP):
+        if str(group.outputs.get("arn")) in access_groups:
+            per_group[str(_value(group, "name"))] = per_group.get(str(_value(group, "name")), 0) \
+                + traffic.access_log_bytes_per_request
+    _log_archive(plan, prices, per_group, rest_n, traffic_n, out)
+
+    # CloudTrail: the data events of the tables a trail selects, one per DynamoDB call.
+    for trail in plan.of_type(TRAIL):
+        selectors = trail.inputs.get("advancedEventSelectors") or []
+        selects_tables = any("AWS::DynamoDB::Table" in (f.get("equals") or [])
+                             for selector in selectors for f in selector.get("fieldSelectors") or [])
+        if selects_tables:
+            r = resource_region(plan, trail)
+            per_request = float(prices.assumptions["cloudTrailDataEventsPerRequest"])
+            out.add(OPERATIONS, "CloudTrail data events (tables)", "100k events", p(r, "cloudtrail.dataEventsPer100k"),
+                    rest_n * per_request / 1e5, traffic_n * per_request / 1e5, r)
+
     free = sum(len(plan.of_type(t)) for t in FREE_COST_TYPES)
     if free:
         out.add(OPERATIONS, "Budgets, anomaly detection, cost allocation tags", "resources",
@@ -713,6 +751,122 @@ def estimate(
         warn_share=warn_share,
         notes=tuple(notes),
     )
+
+
+def retained_points(
+    interval_minutes: float, delete_after_days: float, cold_after_days: float | None
+) -> tuple[float, float]:
+    """Recovery points held at steady state, (warm, cold), for one backup every `interval_minutes` kept
+    `delete_after_days` and moved to cold storage after `cold_after_days` (None: never)."""
+    per_day = 1440 / interval_minutes
+    warm_days = delete_after_days if cold_after_days is None else min(cold_after_days, delete_after_days)
+    return warm_days * per_day, (delete_after_days - warm_days) * per_day
+
+
+def weekly_cron_runs_per_month(expression: str, hours_per_month: float = 730.0) -> float:
+    """Runs a month of `cron(m h dom mon dow year)` with fixed minute and hour, every day of the month and
+    either every day of the week or named weekdays (`MON`, `MON,THU`, `MON-FRI`); 0 for anything else."""
+    match = re.fullmatch(r"cron\((\d+) (\d+) (\S+) \* (\S+) \S+\)", expression.strip())
+    if not match or match.group(3) not in ("*", "?"):
+        return 0.0
+    weekdays = match.group(4).upper()
+    days = 7
+    if weekdays not in ("*", "?"):
+        days = 0
+        for part in weekdays.split(","):
+            first, _, last = part.partition("-")
+            if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
+                return 0.0
+            days += (_WEEKDAYS.index(last) - _WEEKDAYS.index(first) + 1) if last else 1
+    return hours_per_month / 24 / 7 * days
+
+
+def _backups(plan: Plan, prices: Prices, sizes: Mapping[str, tuple[float, float]], out: _Lines) -> None:
+    """AWS Backup: each plan rule's recovery points of the tables its selections name, warm and cold, in its
+    region; each copy's transfer out of the region and its storage in the destination's."""
+    from components.resilience.settings import schedule_interval_minutes
+
+    p = prices.price
+    for plan_resource in plan.of_type(BACKUP_PLAN):
+        r, layer = resource_region(plan, plan_resource), layer_of(plan, plan_resource)
+        selected = [str(arn) for s in plan.of_type(BACKUP_SELECTION)
+                    if plan_resource.urn in s.dependencies for arn in (s.inputs.get("resources") or [])]
+        rest_gb = sum(sizes.get(arn, (0.0, 0.0))[0] for arn in selected)
+        traffic_gb = sum(sizes.get(arn, (0.0, 0.0))[1] for arn in selected)
+        for rule in plan_resource.inputs.get("rules") or []:
+            interval = schedule_interval_minutes(str(rule.get("schedule") or ""))
+            if not interval:
+                continue
+            backups_per_month = prices.hours_per_month * 60 / interval
+            targets = [(r, rule.get("lifecycle") or {}, "")]
+            for copy_action in rule.get("copyActions") or []:
+                destination = str(copy_action.get("destinationVaultArn") or "").split(":")
+                copy_region = destination[3] if len(destination) > 3 and destination[3] else r
+                targets.append((copy_region, copy_action.get("lifecycle") or {}, " (copy)"))
+                out.add(layer, "AWS Backup cross-region copy transfer", "GB", p(r, "backup.crossRegionTransferGb"),
+                        rest_gb * backups_per_month, traffic_gb * backups_per_month, r)
+            for region, lifecycle, label in targets:
+                kept = float(lifecycle.get("deleteAfter") or 0)
+                if not kept:
+                    continue
+                cold_after = lifecycle.get("coldStorageAfter")
+                warm, cold = retained_points(interval, kept, float(cold_after) if cold_after else None)
+                out.add(layer, f"AWS Backup warm storage{label}", "GB-month", p(region, "backup.dynamodbWarmGbMonth"),
+                        rest_gb * warm, traffic_gb * warm, region)
+                if cold:
+                    out.add(layer, f"AWS Backup cold storage{label}", "GB-month",
+                            p(region, "backup.dynamodbColdGbMonth"), rest_gb * cold, traffic_gb * cold, region)
+    # Restore tests: each run restores the selected tables from a warm recovery point, billed per GB.
+    plans = {str(r.outputs.get("name") or r.inputs.get("name")): r for r in plan.of_type(RESTORE_TESTING_PLAN)}
+    for selection in plan.of_type(RESTORE_TESTING_SELECTION):
+        testing_plan = plans.get(str(selection.inputs.get("restoreTestingPlanName")))
+        if testing_plan is None:
+            continue
+        r, layer = resource_region(plan, testing_plan), layer_of(plan, testing_plan)
+        runs = weekly_cron_runs_per_month(str(testing_plan.inputs.get("scheduleExpression") or ""),
+                                          prices.hours_per_month)
+        arns = [str(a) for a in selection.inputs.get("protectedResourceArns") or []]
+        rest_gb = sum(sizes.get(a, (0.0, 0.0))[0] for a in arns)
+        traffic_gb = sum(sizes.get(a, (0.0, 0.0))[1] for a in arns)
+        out.add(layer, "AWS Backup restore tests", "GB restored", p(r, "backup.dynamodbRestoreGb"),
+                rest_gb * runs, traffic_gb * runs, r)
+
+
+def _log_archive(
+    plan: Plan, prices: Prices, bytes_per_request: Mapping[str, float], rest_n: float, traffic_n: float, out: _Lines
+) -> None:
+    """Firehose ingestion of what the subscribed log groups receive, and its storage in the archive bucket:
+    Standard until the lifecycle's transition, the archive class until expiry (steady state)."""
+    p = prices.price
+    buckets = {str(b.outputs.get("arn")): b for b in plan.of_type(BUCKET)}
+    for stream in plan.of_type(FIREHOSE):
+        r = resource_region(plan, stream)
+        arn = str(stream.outputs.get("arn"))
+        per_request = sum(bytes_per_request.get(str(f.inputs.get("logGroup")), 0.0)
+                          for f in plan.of_type(SUBSCRIPTION_FILTER) if str(f.inputs.get("destinationArn")) == arn)
+        if not per_request:
+            continue
+        rest_gb, traffic_gb = rest_n * per_request / GB, traffic_n * per_request / GB
+        out.add(OPERATIONS, "Firehose ingestion (log archive)", "GB", p(r, "firehose.ingestionGb"),
+                rest_gb, traffic_gb, r)
+        bucket = buckets.get(str((stream.inputs.get("extendedS3Configuration") or {}).get("bucketArn")))
+        if bucket is None:
+            continue
+        rules = [rule for lc in plan.of_type(LIFECYCLE) if lc.inputs.get("bucket") == bucket.outputs.get("bucket")
+                 for rule in lc.inputs.get("rules") or []]
+        expire = next((float(r_["expiration"]["days"]) for r_ in rules if (r_.get("expiration") or {}).get("days")),
+                      None)
+        transition = next((t for r_ in rules for t in r_.get("transitions") or []), None)
+        kept_days = expire if expire is not None else 365.0
+        standard_days = min(float(transition["days"]), kept_days) if transition else kept_days
+        days_per_month = prices.hours_per_month / 24
+        out.add(OPERATIONS, "S3 Standard storage (log archive)", "GB-month", p(r, "s3.standardGbMonth"),
+                rest_gb * standard_days / days_per_month, traffic_gb * standard_days / days_per_month, r)
+        if transition and kept_days > standard_days:
+            archived = (kept_days - standard_days) / days_per_month
+            out.add(OPERATIONS, f"S3 {transition['storageClass']} storage (log archive)", "GB-month",
+                    p(r, ARCHIVE_PRICE_KEYS[str(transition["storageClass"])]), rest_gb * archived,
+                    traffic_gb * archived, r)
 
 
 def _catalog_metrics() -> tuple[str, ...]:

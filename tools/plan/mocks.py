@@ -533,6 +533,76 @@ def _web_acl_logging(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return str(ctx.inputs.get("resourceArn")), {}
 
 
+@_shape("aws:backup/vault:Vault")
+def _backup_vault(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its name; its ARN names it too.
+    return name, {"arn": ctx.arn("backup", f"backup-vault:{name}"), "recoveryPoints": 0}
+
+
+@_shape("aws:backup/plan:Plan")
+def _backup_plan(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    plan_id = stable_uuid(ctx.urn_seed)
+    return plan_id, {"arn": ctx.arn("backup", f"backup-plan:{plan_id}"),
+                     "version": short_hash(ctx.urn_seed + "v", 32)}
+
+
+@_shape("aws:backup/selection:Selection")
+def _backup_selection(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Selection ids are opaque hex strings, unique within the plan.
+    return short_hash(ctx.urn_seed, 32), {}
+
+
+@_shape("aws:backup/vaultNotifications:VaultNotifications", "aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+def _backup_vault_setting(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # A vault's settings are identified by the vault's name and report its ARN.
+    vault = str(ctx.inputs.get("backupVaultName"))
+    return vault, {"backupVaultArn": ctx.arn("backup", f"backup-vault:{vault}")}
+
+
+@_shape("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+def _firehose_stream(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the stream's ARN.
+    arn = ctx.arn("firehose", f"deliverystream/{name}")
+    return arn, {"arn": arn, "versionId": "1", "destinationId": "destinationId-000000000001"}
+
+
+@_shape("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")
+def _subscription_filter(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `cwlsf-<hash>`; the filter has no ARN.
+    return f"cwlsf-{short_hash(ctx.urn_seed, 10)}", {"distribution": "ByLogStream"}
+
+
+@_shape("aws:cloudtrail/trail:Trail")
+def _trail(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the trail's ARN.
+    arn = ctx.arn("cloudtrail", f"trail/{name}")
+    return arn, {"arn": arn, "homeRegion": ctx.region}
+
+
+@_shape("aws:backup/restoreTestingPlan:RestoreTestingPlan")
+def _restore_testing_plan(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its name; the ARN ends with the name and a generated suffix.
+    return name, {"arn": ctx.arn("backup", f"restore-testing-plan:{name}-{short_hash(ctx.urn_seed, 6)}")}
+
+
+@_shape("aws:backup/restoreTestingSelection:RestoreTestingSelection")
+def _restore_testing_selection(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `<selection name>:<plan name>`.
+    return f"{name}:{ctx.inputs.get('restoreTestingPlanName')}", {}
+
+
+@_shape("aws:cloudwatch/eventRule:EventRule")
+def _event_rule(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    return name, {"arn": ctx.arn("events", f"rule/{name}")}
+
+
+@_shape("aws:cloudwatch/eventTarget:EventTarget")
+def _event_target(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is `<rule>-<target id>`; the target id is generated when not given.
+    target_id = ctx.inputs.get("targetId") or f"terraform-{short_hash(ctx.urn_seed, 26)}"
+    return f"{ctx.inputs.get('rule')}-{target_id}", {"targetId": target_id, "eventBusName": "default"}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",

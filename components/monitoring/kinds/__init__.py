@@ -3,6 +3,8 @@ specs and its dashboard panels. Each is registered in components/monitoring/regi
 
 from __future__ import annotations
 
+from components.monitoring.kinds.archive import WatchedStream
+from components.monitoring.kinds.backup import WatchedVault
 from components.monitoring.kinds.base import LogFilter, Watched
 from components.monitoring.kinds.canary import WatchedCanary
 from components.monitoring.kinds.certificate import WatchedCertificate
@@ -12,6 +14,6 @@ from components.monitoring.kinds.table import WatchedTable
 from components.monitoring.kinds.topic import WatchedTopic
 
 __all__ = [
-    "LogFilter", "Watched", "WatchedApi", "WatchedCanary", "WatchedCertificate", "WatchedFunction", "WatchedTable",
-    "WatchedTopic",
+    "LogFilter", "Watched", "WatchedApi", "WatchedCanary", "WatchedCertificate", "WatchedFunction", "WatchedStream",
+    "WatchedTable", "WatchedTopic", "WatchedVault",
 ]
