@@ -1,7 +1,8 @@
 """`python -m tools.bench_policy`: time the policy pack on synthetic stacks, through the Analyzer gRPC service.
 
 A synthetic stack is a few shared resources (the aws provider, an encrypted and subscribed alert
-topic, the KMS key of the log groups, an HTTP API with its throttled, access-logged stage) and a
+topic, the KMS key of the log groups, an HTTP API with its throttled, access-logged stage, the backup
+vaults in two regions with the plan and the selection of every table) and a
 repeated unit of sixteen resources, each a correct, fully monitored slice of a real stack: a Lambda
 function with its encrypted log group, role policy, live alias, invoke permission, API integration
 and authorized route, a CodeDeploy deployment group and the release that shifts the alias, a
@@ -38,7 +39,7 @@ from tools.plan.policy import (
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 STACK = "bench"
-SHARED = 7
+SHARED = 11
 UNIT_SIZE = 16
 SIZES = (2_500, 5_000, 10_000)
 # The smallest stack that holds a few units: what the normal test run analyses, so a benchmark whose
@@ -153,6 +154,7 @@ def synthetic_plan(resources: int) -> Plan:
             {"arn": _arn("cloudwatch", f"alarm:{name}")},
             deps={key: [source], "alarmActions": [topic], "okActions": [topic]})
 
+    tables: list[tuple[str, str]] = []  # (urn, arn) of every unit's table: the backup selection lists them
     for index in range(max(0, (resources - SHARED) // UNIT_SIZE)):
         fn_name = f"fn-{index}"
         fn_arn = _arn("lambda", f"function:{fn_name}")
@@ -165,6 +167,7 @@ def synthetic_plan(resources: int) -> Plan:
             "name": table_name, "billingMode": "PAY_PER_REQUEST", "hashKey": "pk",
             "pointInTimeRecovery": {"enabled": True}, "deletionProtectionEnabled": True,
         }, {"arn": _arn("dynamodb", f"table/{table_name}")})
+        tables.append((table, _arn("dynamodb", f"table/{table_name}")))
         add("aws:iam/rolePolicy:RolePolicy", f"policy-{index}", {"role": f"role-{index}", "policy": json.dumps({
             "Version": "2012-10-17",
             "Statement": [
@@ -211,6 +214,20 @@ def synthetic_plan(resources: int) -> Plan:
             alarm(f"{fn_name}-{metric.lower()}", "AWS/Lambda", {"FunctionName": fn_name}, metric, math, function)
         for metric, math in (("ReadThrottleEvents", False), ("WriteThrottleEvents", False), ("SystemErrors", True)):
             alarm(f"{table_name}-{metric.lower()}", "AWS/DynamoDB", {"TableName": table_name}, metric, math, table)
+    # Every table backed up daily for 35 days with a copy in a second region (dynamodb-backup-plan).
+    copy_vault_arn = f"arn:aws:backup:eu-central-1:{ACCOUNT}:backup-vault:bench-copy"
+    add("aws:backup/vault:Vault", "backup-vault", {"name": "bench"}, {"arn": _arn("backup", "backup-vault:bench")})
+    copy_vault = add("aws:backup/vault:Vault", "backup-copy-vault", {"name": "bench-copy", "region": "eu-central-1"},
+                     {"arn": copy_vault_arn})
+    plan = add("aws:backup/plan:Plan", "backup-plan", {"name": "bench", "rules": [{
+        "ruleName": "daily", "targetVaultName": "bench", "schedule": "cron(0 3 * * ? *)",
+        "lifecycle": {"deleteAfter": 35},
+        "copyActions": [{"destinationVaultArn": copy_vault_arn, "lifecycle": {"deleteAfter": 35}}],
+    }]}, {"arn": _arn("backup", "backup-plan:bench")}, deps={"rules": [copy_vault]})
+    add("aws:backup/selection:Selection", "backup-selection", {
+        "name": "bench-tables", "planId": "bench", "iamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/backup",
+        "resources": [arn for _, arn in tables],
+    }, deps={"planId": [plan], "resources": [urn for urn, _ in tables]})
     return Plan("prodready", STACK, {}, items, {})
 
 

@@ -113,16 +113,21 @@ def check_backup_plans(resources: list[ResourceView], config: Config) -> Iterato
         return
     plans = {r.urn: r for r in resources if r.type == BACKUP_PLAN}
     vaults = [r for r in resources if r.type == BACKUP_VAULT]
-    selections = [r for r in resources if r.type == BACKUP_SELECTION]
+    # Which selections list a table, by the ARNs they name or (at preview) what those were computed from:
+    # one pass over them, so the rule stays linear in the stack's size.
+    by_source: dict[str, list[ResourceView]] = {}
+    by_arn: dict[str, list[ResourceView]] = {}
+    for selection in (r for r in resources if r.type == BACKUP_SELECTION):
+        for urn in set(selection.sources("resources")):
+            by_source.setdefault(urn, []).append(selection)
+        for value in {v for v in as_list(get(selection.props, "resources")) if isinstance(v, str)}:
+            by_arn.setdefault(value, []).append(selection)
     for table in tables:
         name = get(table.props, "name", default=table.name)
         label = f"DynamoDB table '{name if not is_unknown(name) else table.name}'"
         arn = get(table.props, "arn")
-        selecting = [
-            s for s in selections
-            if table.urn in s.sources("resources")
-            or (isinstance(arn, str) and arn in [v for v in as_list(get(s.props, "resources")) if isinstance(v, str)])
-        ]
+        selecting = list({s.urn: s for s in [*by_source.get(table.urn, []),
+                                             *(by_arn.get(arn, []) if isinstance(arn, str) else [])]}.values())
         chosen = [plans[urn] for s in selecting for urn in s.sources("planId") if urn in plans]
         if not chosen:
             yield table.urn, f"{label} is selected by no AWS Backup plan (no aws.backup.Selection lists its ARN)."
@@ -166,19 +171,27 @@ BUCKET_BASELINE = PolicySpec(
 )
 
 
-def _settings_of(bucket: ResourceView, resources: list[ResourceView], types: tuple[str, ...]) -> list[ResourceView]:
-    """The bucket's configuration resources of these types: by the bucket name they name, or at preview by
-    what that name was computed from."""
-    name = get(bucket.props, "bucket")
-    found = []
-    for resource in resources:
-        if resource.type not in types:
-            continue
-        target = get(resource.props, "bucket")
-        named = isinstance(name, str) and target == name
-        if named or (is_unknown(target) and bucket.urn in resource.sources("bucket")):
-            found.append(resource)
-    return found
+class _BucketSettings:
+    """A bucket's configuration resources (encryption, public access block, policy), found by the bucket name
+    they name, or at preview by what that name was computed from; indexed in one pass over the stack."""
+
+    def __init__(self, resources: list[ResourceView]) -> None:
+        self._by_name: dict[str, list[ResourceView]] = {}
+        self._by_source: dict[str, list[ResourceView]] = {}
+        for resource in resources:
+            if resource.type not in (*SSE_TYPES, PUBLIC_ACCESS_BLOCK, BUCKET_POLICY):
+                continue
+            target = get(resource.props, "bucket")
+            if isinstance(target, str):
+                self._by_name.setdefault(target, []).append(resource)
+            elif is_unknown(target):
+                for urn in set(resource.sources("bucket")):
+                    self._by_source.setdefault(urn, []).append(resource)
+
+    def of(self, bucket: ResourceView, types: tuple[str, ...]) -> list[ResourceView]:
+        name = get(bucket.props, "bucket")
+        found = [*(self._by_name.get(name, []) if isinstance(name, str) else []), *self._by_source.get(bucket.urn, [])]
+        return [r for r in found if r.type in types]
 
 
 def _denies_plain_http(document: Any, bucket_arn: Any) -> bool:
@@ -199,21 +212,22 @@ def _denies_plain_http(document: Any, bucket_arn: Any) -> bool:
 
 def check_bucket_baseline(resources: list[ResourceView], config: Config) -> Iterator[tuple[str | None, str]]:
     allowed = [str(a) for a in config["allowedSseAlgorithms"]]
+    settings = _BucketSettings(resources)
     for bucket in (r for r in resources if r.type in BUCKET_TYPES):
         name = get(bucket.props, "bucket", default=bucket.name)
         label = f"S3 bucket '{name if not is_unknown(name) else bucket.name}'"
         algorithms = [
             get(rule, "applyServerSideEncryptionByDefault", "sseAlgorithm")
-            for sse in _settings_of(bucket, resources, SSE_TYPES) for rule in as_list(get(sse.props, "rules"))
+            for sse in settings.of(bucket, SSE_TYPES) for rule in as_list(get(sse.props, "rules"))
         ]
         if not any(is_unknown(a) or a in allowed for a in algorithms):
             got = f" (got {', '.join(str(a) for a in algorithms)})" if algorithms else ""
             yield bucket.urn, f"{label} has no default encryption with {' or '.join(allowed)}{got}."
-        blocks = _settings_of(bucket, resources, (PUBLIC_ACCESS_BLOCK,))
+        blocks = settings.of(bucket, (PUBLIC_ACCESS_BLOCK,))
         if not any(all(get(b.props, flag) is True or is_unknown(get(b.props, flag)) for flag in PUBLIC_ACCESS_FLAGS)
                    for b in blocks):
             yield bucket.urn, f"{label} has no public access block with all of {', '.join(PUBLIC_ACCESS_FLAGS)}."
-        policies = _settings_of(bucket, resources, (BUCKET_POLICY,))
+        policies = settings.of(bucket, (BUCKET_POLICY,))
         tls_only = False
         for policy in policies:
             text = get(policy.props, "policy")

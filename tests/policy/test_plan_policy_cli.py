@@ -52,7 +52,7 @@ def test_mandatory_violation_fails_the_plan_after_writing_it(tmp_path: Path, cap
     assert "has no alarm on AWS/Lambda ClaimedConcurrency (FunctionName=catalog-prod-restore-check)." in block
     assert "remediation: Add the missing CloudWatch metric alarm" in block
     assert "keeps logs 365 days; the stack requires at least 400." in printed
-    assert printed.rstrip().endswith("policy violations: 4 mandatory, 0 advisory: the deployment would be refused")
+    assert printed.rstrip().endswith("policy violations: 5 mandatory, 0 advisory: the deployment would be refused")
 
 
 def test_invalid_policy_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
