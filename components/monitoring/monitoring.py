@@ -99,6 +99,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
     alert_key_arn: pulumi.Output[str]
     alarm_names: pulumi.Output[list[str]]
     release_alarm_names: pulumi.Output[list[str]]
+    error_budget_alarm_names: pulumi.Output[list[str]]
     dashboard_name: pulumi.Output[str] | None
     dashboard_url: pulumi.Output[str] | None
 
@@ -122,12 +123,16 @@ class ServiceMonitoring(pulumi.ComponentResource):
         release = [a.name for a in alarms.alarms if a.kind in RELEASE_ALARM_KINDS
                    or (a.kind in RELEASE_GUARD_KINDS and a.severity == "critical")]
         self.release_alarm_names = pulumi.Output.all(*[names[n] for n in release])
+        # The availability burn-rate composites: while one is in ALARM the error budget is being spent too fast.
+        burning = [c.name for c in alarms.composites if c.kind == sl.AVAILABILITY.kind]
+        self.error_budget_alarm_names = pulumi.Output.all(*[names[n] for n in burning])
         self.register_outputs(
             {
                 "alertTopicArns": self.alert_topic_arns,
                 "alertKeyArn": self.alert_key_arn,
                 "alarmNames": self.alarm_names,
                 "releaseAlarmNames": self.release_alarm_names,
+                "errorBudgetAlarmNames": self.error_budget_alarm_names,
                 "dashboardName": self.dashboard_name,
                 "dashboardUrl": self.dashboard_url,
             }
