@@ -121,3 +121,10 @@ audit: $(STAMP)
 ## clean: build output and caches (not the venvs)
 clean:
 	rm -rf build .pytest_cache .benchmarks
+
+## report: one self-contained HTML page of STACK's plan (dashboard, alarm routing, resources, cost,
+## policy verdict) at build/report-$(STACK).html
+.PHONY: report
+report: $(STAMP)
+	$(PY) -m tools.plan --stack $(STACK) --no-policy
+	$(PY) -m tools.report --stack $(STACK)

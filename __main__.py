@@ -304,6 +304,7 @@ delivery = SafeDelivery(
         alias_arn=service.alias_arn,
         target_version=service.function_version,
         alarm_names=monitoring.release_alarm_names,
+        freeze_alarm_names=monitoring.error_budget_alarm_names,
         hook_function_name=hook.function_name if hook is not None else None,
         hook_function_arn=hook.function_arn if hook is not None else None,
         post_hook_function_name=post_hook.function_name if post_hook is not None else None,

@@ -255,6 +255,13 @@ class StackConfig(Settings):
         return self
 
     @model_validator(mode="after")
+    def _freeze_has_its_alarms(self) -> StackConfig:
+        if self.delivery.freeze_on_error_budget and not self.monitoring.slo.burn_rate_alerts:
+            raise ValueError("delivery.freezeOnErrorBudget: reads the availability burn-rate alarms, which "
+                             "monitoring.slo.burnRateAlerts false does not create; turn one on or the other off")
+        return self
+
+    @model_validator(mode="after")
     def _within_cloudwatch_limits(self, info: ValidationInfo) -> StackConfig:
         watched = (info.context or {}).get("watched")
         if not watched:

@@ -12,8 +12,11 @@ botocore are imported where used, so that a process that never calls AWS does no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
+
+from components.delivery.windows import Window, freeze_refusal, window_refusal
 
 
 class ReleaseFailed(RuntimeError):
@@ -87,6 +90,28 @@ class Deployments:
         self.__dict__.update(state)
 
     # -- plumbing
+
+    def release_gate(
+        self, windows: Sequence[Window] = (), *, outside_window: bool = False, freeze_alarms: Sequence[str] = (),
+        ignore_freeze: bool = False, now: Callable[[], datetime] | None = None,
+    ) -> Callable[[], str | None]:
+        """What `release` asks before it deploys: the change windows at this moment (`now`, the wall clock
+        by default), then the error-budget freeze (the availability burn-rate alarms in ALARM now, read with
+        DescribeAlarms)."""
+
+        def gate() -> str | None:
+            moment = now() if now is not None else datetime.now(UTC)
+            refusal = window_refusal(windows, moment, outside_window)
+            if refusal or not freeze_alarms or ignore_freeze:
+                return refusal
+            # A handful of composites (one per burn-rate row): one call, under DescribeAlarms' 100 names.
+            page = self.client("cloudwatch").describe_alarms(
+                AlarmNames=list(freeze_alarms)[:100], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            burning = [alarm["AlarmName"] for alarm in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))
+                       if alarm.get("StateValue") == "ALARM"]
+            return freeze_refusal(sorted(burning))
+
+        return gate
 
     def command(self, verb: str) -> str:
         """The operator's command for this stack (`status`, `stop`, `rollback`)."""
@@ -539,6 +564,7 @@ class Deployments:
         watch_alarms: bool = True,
         retry_failed: bool = False,
         after_hook_function: str | None = None,
+        gate: Callable[[], str | None] | None = None,
     ) -> dict[str, Any]:
         """Make `target_version` the live version of `alias` through a deployment of `group`.
 
@@ -561,6 +587,9 @@ class Deployments:
         (ReleaseFailed, "Refused") unless `retry_failed`: a failed update keeps the previous target
         in Pulumi's state, so every later `pulumi up`, even one that changes nothing else, would
         otherwise send the same bad version to a canary again.
+
+        `gate` is asked just before a deployment would start (never when the alias already serves the
+        target): a reason it returns refuses the release (ReleaseFailed, "Refused"), nothing deployed.
         """
         from botocore.exceptions import ClientError
 
@@ -596,6 +625,10 @@ class Deployments:
                 )
             if not retry_failed:
                 self._refuse_a_failed_version(application, group, function, target, routing["version"])
+            reason = gate() if gate is not None else None
+            if reason:
+                raise ReleaseFailed(f"version {target} of {function} was not deployed: {reason}",
+                                    {"status": "Refused", "liveVersion": routing["version"]})
             self._ready(function, target, routing["version"], deadline, poll_seconds)
             content = self.app_spec(function, alias, routing["version"], target, hook_function, after_hook_function)
             try:

@@ -26,6 +26,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components.delivery.deployments import Deployments, ReleaseFailed
+from components.delivery.windows import windows_from
 from components.dynamic import ProviderDefect, explained, state_is_current, summaries_without_tracebacks
 
 # The inputs that make a release: a change to any of them is an update that deploys (if the alias is not
@@ -77,6 +78,12 @@ class ReleaseProvider(ResourceProvider):
             timeout_seconds=int(props["timeoutSeconds"]),
             retry_failed=bool(props.get("retryFailed")),
             after_hook_function=props.get("afterHookFunction") or None,
+            gate=deployments.release_gate(
+                windows_from(props.get("windows") or ()),
+                outside_window=bool(props.get("outsideWindow")),
+                freeze_alarms=list(props.get("freezeAlarms") or ()),
+                ignore_freeze=bool(props.get("ignoreErrorBudget")),
+            ),
         )
         pruned: list[str] = []
         if props.get("keepVersions"):
@@ -171,6 +178,14 @@ class ReleaseArgs:
     """Name of the AfterAllowTraffic hook function; None releases without a post-traffic check."""
     stack: str = ""
     """The stack's name, for the operator commands a failure message names."""
+    windows: tuple[dict[str, Any], ...] = ()
+    """When a release may start (`{days, startHour, endHour}`, UTC); empty: any time."""
+    outside_window: bool = False
+    """Start a release although no window is open (one update's override)."""
+    freeze_alarms: pulumi.Input[list[str]] | None = None
+    """Alarms (the availability burn-rate composites) any of which in ALARM refuses a release."""
+    ignore_error_budget: bool = False
+    """Start a release despite the freeze (one update's override)."""
 
 
 class Release(Resource, module="prodready", name="Release"):
@@ -196,6 +211,11 @@ class Release(Resource, module="prodready", name="Release"):
                 "keepVersions": args.keep_versions,
                 "afterHookFunction": args.after_hook_function or "",
                 "stack": args.stack or pulumi.get_stack(),
+                # When a release may start: changing them never starts one (not in RELEASE_INPUTS).
+                "windows": list(args.windows),
+                "outsideWindow": args.outside_window,
+                "freezeAlarms": args.freeze_alarms or [],
+                "ignoreErrorBudget": args.ignore_error_budget,
                 "deploymentId": None,
                 "status": None,
                 "liveVersion": None,

@@ -55,6 +55,8 @@ class SafeDeliveryArgs:
     """Customer-managed key of that topic."""
     source_version: str = ""
     """Content hash of the sources released (the deployment's description)."""
+    freeze_alarm_names: pulumi.Input[list[str]] | None = None
+    """With delivery.freezeOnErrorBudget: the availability burn-rate alarms that freeze releases."""
 
 
 class SafeDelivery(pulumi.ComponentResource):
@@ -209,6 +211,10 @@ class SafeDelivery(pulumi.ComponentResource):
                 retry_failed=args.delivery.retry_failed_version,
                 keep_versions=args.delivery.keep_versions,
                 after_hook_function=post_hook,
+                windows=tuple(w.model_dump(by_alias=True) for w in args.delivery.windows),
+                outside_window=args.delivery.outside_window,
+                freeze_alarms=args.freeze_alarm_names if args.delivery.freeze_on_error_budget else None,
+                ignore_error_budget=args.delivery.ignore_error_budget,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[group]),
         )

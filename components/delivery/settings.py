@@ -4,9 +4,31 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
+from components.delivery import windows as release_windows
 from components.settings import Settings
+
+
+class ReleaseWindow(Settings):
+    """Weekdays and UTC hours in which `pulumi up` may start a release."""
+
+    days: list[Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]] = Field(min_length=1)
+    """Weekdays (UTC), e.g. [Tue, Wed, Thu]."""
+    start_hour: int = Field(ge=0, le=23)
+    """First UTC hour of the window (inclusive)."""
+    end_hour: int = Field(ge=1, le=24)
+    """UTC hour the window closes (exclusive): 2 to 4 admits 02:00 to 03:59."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReleaseWindow:
+        if self.start_hour >= self.end_hour:
+            raise ValueError(f"startHour ({self.start_hour}) must be before endHour ({self.end_hour}); a window "
+                             f"over midnight is two windows")
+        return self
+
+    def window(self) -> release_windows.Window:
+        return release_windows.Window(tuple(self.days), self.start_hour, self.end_hour)
 
 
 class DeliveryConfig(Settings):
@@ -36,6 +58,24 @@ class DeliveryConfig(Settings):
     """The longest a release may take, waited for inside `pulumi up` (traffic shifting plus the hooks and
     CodeDeploy's overhead). Keep it below the deploy credentials' lifetime (a CI role's session is 1 hour
     by default) and the CI job's timeout; raise all three together."""
+
+    windows: list[ReleaseWindow] = Field(default_factory=list)
+    """When a release may start (e.g. [{days: [Tue, Wed, Thu], startHour: 2, endHour: 4}]); empty: any time.
+    Outside them `pulumi up` fails before deploying, naming them; rollbacks are always allowed."""
+    outside_window: StrictBool = False
+    """Release now although no window is open: set it for one update, then unset it."""
+    freeze_on_error_budget: StrictBool = False
+    """Refuse to start a release while an availability SLO burn-rate alarm is in ALARM (the error budget
+    is being spent faster than the SLO allows); needs monitoring.slo.burnRateAlerts."""
+    ignore_error_budget: StrictBool = False
+    """Release despite the error-budget freeze (a fix forward): set it for one update, then unset it."""
+
+    @field_validator("windows")
+    @classmethod
+    def _distinct(cls, value: list[ReleaseWindow]) -> list[ReleaseWindow]:
+        if len({(tuple(w.days), w.start_hour, w.end_hour) for w in value}) != len(value):
+            raise ValueError("the same window is declared twice")
+        return value
 
     # What a release takes beyond its traffic shifting: CodeDeploy's start-up, the hooks (their timeouts),
     # the final alias update, and a margin; past it `pulumi up` stops the deployment and rolls back.

@@ -40,6 +40,9 @@ class MetricFilterSpec:
     """CloudWatch unit of the value."""
     default_value: str | None = None
     """Value published for log events that do not match (None publishes nothing)."""
+    on_traffic: bool = False
+    """Traffic alone makes it publish: every request or invocation writes a matching line, or a default value
+    is published for every event. False for filters that publish only when something happens (a cold start)."""
 
 
 FUNCTION_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
@@ -56,6 +59,7 @@ FUNCTION_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
         pattern='{ $.type = "platform.report" && $.record.metrics.maxMemoryUsedMB > 0 }',
         value="$.record.metrics.maxMemoryUsedMB",
         unit="Megabytes",
+        on_traffic=True,  # every invocation's platform.report
     ),
     MetricFilterSpec(
         key="error-log-lines",
@@ -66,6 +70,7 @@ FUNCTION_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
         unit="Count",
         # Zero for every other line: the metric reads 0, not "no data", while the function logs.
         default_value="0",
+        on_traffic=True,
     ),
 )
 
@@ -98,6 +103,7 @@ ACCESS_LOG_METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
         value="1",
         unit="Count",
         default_value="0",
+        on_traffic=True,
     ),
 )
 

@@ -23,6 +23,7 @@ CLOUDFRONT_NS = "AWS/CloudFront"
 WAF_NS = "AWS/WAFV2"
 BACKUP_NS = "AWS/Backup"
 FIREHOSE_NS = "AWS/Firehose"
+LOGS_NS = "AWS/Logs"
 
 STANDARD_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 
@@ -99,3 +100,23 @@ def gated(value_expr: str, samples_id: str, minimum: int) -> str:
     stack does not page; the SLO burn-rate alarms cover low traffic.
     """
     return f"IF({samples_id} >= {minimum}, {value_expr}, 0)"
+
+
+def log_events(log_group_name: Any) -> Metric:
+    """Events a log group received (CloudWatch Logs publishes it per log group, only while events arrive)."""
+    return Metric(LOGS_NS, "IncomingLogEvents", {"LogGroupName": log_group_name}, "Sum", "Log events")
+
+
+def ingestion_queries(traffic: MetricStat, events: MetricStat, minimum: int) -> tuple[Query, ...]:
+    """A log group's events in periods with at least `minimum` of the traffic that writes to it.
+
+    A group that stops receiving events publishes no IncomingLogEvents at all, hence the FILL: with
+    traffic and no events the value is 0, not missing. Without traffic the value is missing (not breaching):
+    a quiet stack is not a broken one.
+    """
+    return (
+        Query("traffic", traffic, label="Traffic"),
+        Query("events", events, label="Log events"),
+        Query("ingested", expression=f"IF(traffic >= {minimum}, FILL(events, 0), 1)",
+              label="Log events while traffic flows", return_data=True),
+    )

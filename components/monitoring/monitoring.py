@@ -102,6 +102,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
     alert_key_arn: pulumi.Output[str]
     alarm_names: pulumi.Output[list[str]]
     release_alarm_names: pulumi.Output[list[str]]
+    error_budget_alarm_names: pulumi.Output[list[str]]
     dashboard_name: pulumi.Output[str] | None
     dashboard_url: pulumi.Output[str] | None
 
@@ -117,6 +118,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
         alarms = alarm_set(ctx, watched, metrics_namespace=args.metrics_namespace, slos=slo_targets(args.config),
                            slo_window_days=args.config.slo.window_days)
         names, arns = self._alarms(name, args, alarms, routing.topic_arns)
+        self._mute_rules(name, args, alarms, names)
         self.dashboard_name, self.dashboard_url = self._dashboard(name, args, ctx, watched, alarms, arns, queries)
 
         self.alert_topic_arns = routing.topic_arns
@@ -125,12 +127,16 @@ class ServiceMonitoring(pulumi.ComponentResource):
         release = [a.name for a in alarms.alarms if a.kind in RELEASE_ALARM_KINDS
                    or (a.kind in RELEASE_GUARD_KINDS and a.severity == "critical")]
         self.release_alarm_names = pulumi.Output.all(*[names[n] for n in release])
+        # The availability burn-rate composites: while one is in ALARM the error budget is being spent too fast.
+        burning = [c.name for c in alarms.composites if c.kind == sl.AVAILABILITY.kind]
+        self.error_budget_alarm_names = pulumi.Output.all(*[names[n] for n in burning])
         self.register_outputs(
             {
                 "alertTopicArns": self.alert_topic_arns,
                 "alertKeyArn": self.alert_key_arn,
                 "alarmNames": self.alarm_names,
                 "releaseAlarmNames": self.release_alarm_names,
+                "errorBudgetAlarmNames": self.error_budget_alarm_names,
                 "dashboardName": self.dashboard_name,
                 "dashboardUrl": self.dashboard_url,
             }
@@ -286,6 +292,31 @@ class ServiceMonitoring(pulumi.ComponentResource):
             )
             names[spec.name], arns[spec.name] = composite.alarm_name, composite.arn
         return names, arns
+
+    def _mute_rules(
+        self, name: str, args: ServiceMonitoringArgs, alarms: AlarmSet, names: Mapping[str, pulumi.Output[str]]
+    ) -> None:
+        """A mute rule per declared maintenance window (and per 100 alarms): CloudWatch mutes the actions of the
+        alarms that notify while it lasts, and they keep evaluating, so what is still wrong afterwards pages."""
+        groups = sl.mute_targets(alarms)
+        for i, window in enumerate(args.config.maintenance_windows, start=1):
+            expression, duration = sl.mute_schedule(window.days, window.start_hour, window.duration_hours)
+            for j, group in enumerate(groups, start=1):
+                suffix = f"maintenance-{i}" + (f"-part{j}" if j > 1 else "")
+                aws.cloudwatch.AlarmMuteRule(
+                    f"{name}-{suffix}",
+                    name=f"{args.name_prefix}-{suffix}",
+                    description=f"Maintenance window {','.join(window.days)} from {window.start_hour:02d}:00 UTC "
+                                f"for {window.duration_hours} h (monitoring.maintenanceWindows[{i - 1}])",
+                    rule=aws.cloudwatch.AlarmMuteRuleRuleArgs(
+                        schedule=aws.cloudwatch.AlarmMuteRuleRuleScheduleArgs(
+                            expression=expression, duration=duration, timezone="UTC"),
+                    ),
+                    # Names resolved from the alarms' outputs, so every alarm exists before the rule names it.
+                    mute_targets=aws.cloudwatch.AlarmMuteRuleMuteTargetsArgs(
+                        alarm_names=[names[n] for n in group]),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
 
     def _dashboard(
         self,

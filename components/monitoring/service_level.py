@@ -14,6 +14,7 @@ from components.monitoring.catalog import (
     ROLLUP_KIND,
     AlarmContext,
     AlarmKind,
+    AlarmSet,
     AlarmSpec,
     CompositeSpec,
     alarm_name,
@@ -233,3 +234,27 @@ def rollup(
         routed=True,
         suppressor=suppressor,
     )
+
+
+# -- scheduled maintenance: alarm mute rules
+
+MUTE_RULE_MAX_TARGETS = 100  # PutAlarmMuteRule: each rule targets at most 100 alarms by name
+
+
+def mute_schedule(days: Sequence[str], start_hour: int, duration_hours: int) -> tuple[str, str]:
+    """The mute rule schedule of a weekly window: a cron expression (`cron(Minutes Hours Day-of-month Month
+    Day-of-week)`, UTC) and an ISO 8601 duration (`PT2H`, `P1DT4H`)."""
+    if not 1 <= duration_hours <= 360:
+        raise ValueError(f"a mute rule lasts 1 minute to 15 days, got {duration_hours} h")
+    weekdays = ",".join(day.upper() for day in days)
+    whole_days, hours = divmod(duration_hours, 24)
+    duration = "P" + (f"{whole_days}D" if whole_days else "") + (f"T{hours}H" if hours else "")
+    return f"cron(0 {start_hour} * * {weekdays})", duration
+
+
+def mute_targets(alarms: AlarmSet) -> list[list[str]]:
+    """The alarms whose actions a maintenance window mutes (every alarm that notifies a topic: the critical
+    roll-up, routed composites and warning alarms), in rule-sized groups."""
+    routed = [a.name for a in alarms.alarms if a.routed and a.kind != MAINTENANCE.kind]
+    routed += [c.name for c in alarms.composites if c.routed]
+    return [routed[i:i + MUTE_RULE_MAX_TARGETS] for i in range(0, len(routed), MUTE_RULE_MAX_TARGETS)]

@@ -60,6 +60,17 @@ class CanaryConfig(Settings):
     """Run timeout (Synthetics wants at least 15 s)."""
 
 
+class MaintenanceWindow(Settings):
+    """A recurring maintenance window: alarm actions are muted (CloudWatch alarm mute rules) while it lasts."""
+
+    days: list[Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]] = Field(min_length=1)
+    """Weekdays it starts on (UTC)."""
+    start_hour: int = Field(ge=0, le=23)
+    """UTC hour it starts."""
+    duration_hours: int = Field(ge=1, le=360)
+    """How long alarm actions stay muted (a mute rule lasts at most 15 days)."""
+
+
 class MonitoringConfig(Settings):
     """Alert routing, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
 
@@ -84,6 +95,10 @@ class MonitoringConfig(Settings):
     """X-Ray sampling rule and faults group."""
     canary: CanaryConfig = CanaryConfig()
     """Synthetic health check."""
+    maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    """Recurring maintenance, e.g. [{days: [Sun], startHour: 2, durationHours: 2}]: a mute rule per window
+    silences the actions of every alarm that notifies (the critical roll-up and the warning alarms) while it
+    lasts; the alarms keep evaluating. The manual maintenance switch stays for unplanned work."""
     dashboard: bool = True
     """Create the service dashboard."""
     anomaly_detection: bool = False

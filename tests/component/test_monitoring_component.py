@@ -305,3 +305,28 @@ def test_stack_outputs_for_the_alarm_tool_and_people(plans: dict[str, Plan], sta
     assert outputs["dashboardName"] == f"catalog-{stack}"
     assert outputs["dashboardUrl"] == (
         f"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/catalog-{stack}")
+
+
+def test_declared_maintenance_windows_mute_every_alarm_that_notifies_and_nothing_else() -> None:
+    from tools.plan.harness import run_plan, stack_config
+
+    raw, _ = stack_config("prod")
+    monitoring = json.loads(raw["prodready:monitoring"])
+    monitoring["maintenanceWindows"] = [{"days": ["Sun"], "startHour": 2, "durationHours": 2},
+                                        {"days": ["Sat", "Sun"], "startHour": 22, "durationHours": 30}]
+    plan = run_plan("prod", config_overrides={"prodready:monitoring": monitoring})
+    rules = _mine(plan, "aws:cloudwatch/alarmMuteRule:AlarmMuteRule")
+    by_name = {r.inputs["name"]: r for r in rules}
+    assert sorted(by_name) == ["catalog-prod-maintenance-1", "catalog-prod-maintenance-2"]
+    sunday = by_name["catalog-prod-maintenance-1"].inputs["rule"]["schedule"]
+    assert sunday == {"expression": "cron(0 2 * * SUN)", "duration": "PT2H", "timezone": "UTC"}
+    weekend = by_name["catalog-prod-maintenance-2"].inputs["rule"]["schedule"]
+    assert (weekend["expression"], weekend["duration"]) == ("cron(0 22 * * SAT,SUN)", "P1DT6H")
+
+    muted = set(by_name["catalog-prod-maintenance-1"].inputs["muteTargets"]["alarmNames"])
+    notifying = {a.inputs.get("name") or a.inputs["alarmName"] for a in _alarms(plan) if a.inputs.get("alarmActions")}
+    assert muted == notifying - {"catalog-prod-maintenance-window-warning"}
+    assert "catalog-prod-service-critical-rollup-critical" in muted
+    assert "catalog-prod-api-lambda-error-rate-critical" not in muted  # pages only through the roll-up
+    # Without declared windows, no rule.
+    assert _mine(run_plan("prod"), "aws:cloudwatch/alarmMuteRule:AlarmMuteRule") == []

@@ -13,6 +13,7 @@ import json
 import logging
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from components.cost.allocation_tags import CostAllocationTagsProvider
 from components.delivery.release import ReleaseProvider
+from components.delivery.windows import DAYS
 from components.dynamic import STATE_REFERENCES, holds_code, references
 from tests.provider.codedeploy_standin import CodeDeployStandIn, Served
 from tests.provider.engine import PROJECT, ProviderError, ProviderProcess, Resource
@@ -196,6 +198,29 @@ def test_expired_credentials_then_the_next_up_takes_up_the_outcome(world: World,
         with pytest.raises(ProviderError, match="deployment d-STANDIN01, ended Stopped: ALARM_ACTIVE"):
             world.release.up(world.provider, release_inputs(version))
     assert len(world.codedeploy.created) == 1
+
+
+def test_a_release_outside_every_window_fails_naming_it_and_deploys_nothing(world: World) -> None:
+    world.release.up(world.provider, release_inputs("1"))
+    # Windows on every day but today and tomorrow (UTC): closed now, even if the test runs over midnight.
+    today = datetime.now(UTC).weekday()
+    days = [DAYS[d] for d in range(7) if d not in (today, (today + 1) % 7)]
+    windows = [{"days": days, "startHour": 0, "endHour": 24}]
+    version = world.publish()
+
+    with pytest.raises(ProviderError) as refused:
+        world.release.up(world.provider, release_inputs(version, windows=windows))
+
+    assert f"version {version} of {FUNCTION} was not deployed: it is {DAYS[today]}" in refused.value.details
+    assert "outside the release windows" in refused.value.details
+    assert "prodready:delivery.outsideWindow: true" in refused.value.details
+    assert "Traceback" not in refused.value.details
+    assert world.codedeploy.created == [] and world.live() == "1"
+    assert world.release.outputs["liveVersion"] == "1"  # the state keeps the previous target
+
+    # Changing the windows alone is no release; the one-update override releases.
+    assert world.release.up(world.provider, release_inputs(version, windows=windows, outsideWindow=True)) == "update"
+    assert world.live() == version and len(world.codedeploy.created) == 1
 
 
 def test_refresh_reports_the_live_version_and_drops_a_deleted_function_and_destroy_calls_nothing(

@@ -27,14 +27,16 @@ SLO_WINDOWS = {(kind, severity) for kind in ("slo-availability-burn-rate", "slo-
                for severity in (C, W)}
 # What each watched resource must have, per committed stack: (alarm kind, severity).
 FUNCTION = {("lambda-error-rate", C), ("lambda-error-rate", W), ("lambda-throttles", W), ("lambda-duration-p99", W),
-            ("lambda-init-duration-p99", W), ("lambda-memory", W), ("lambda-error-logs", W)}
+            ("lambda-init-duration-p99", W), ("lambda-memory", W), ("lambda-error-logs", W),
+            ("lambda-log-ingestion", W)}
 # The live alias a release shifts, and the version under release alone: what judges a canary.
 ALIAS = {("lambda-alias-error-rate", W), ("lambda-alias-duration-p99", W), ("lambda-version-error-rate", W),
          ("lambda-version-duration-p99", W)}
 # The traffic hooks: functions like any other, except that they never page (a failure fails the release).
 HOOK = {kind for kind in FUNCTION if kind[1] == W}
 API = {("api-5xx-rate", C), ("api-5xx-rate", W), ("api-4xx-rate", W), ("api-latency-p99", W),
-       ("api-integration-latency-p99", W), ("api-near-throttle-limit", W), ("api-auth-refusals", W)} | SLO_WINDOWS
+       ("api-integration-latency-p99", W), ("api-near-throttle-limit", W), ("api-auth-refusals", W),
+       ("api-access-log-ingestion", W)} | SLO_WINDOWS
 TABLE = {("dynamodb-read-throttles", C), ("dynamodb-write-throttles", C), ("dynamodb-system-errors", W),
          ("dynamodb-latency-p99", W)}
 # Each topic's failures are reported through the other: the critical topic's as a warning, and back.
@@ -93,8 +95,17 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     post_hook, check = f"catalog-{stack}-post-traffic", f"catalog-{stack}-restore-check"
     api = plan.one("aws:apigatewayv2/api:Api").id
     tables = {t.outputs["name"] for t in plan.of_type("aws:dynamodb/table:Table")}
+    # A log group's IncomingLogEvents belongs to what writes to it.
+    groups = {f"/aws/lambda/{function}": function, f"/aws/lambda/{hook}": hook, f"/aws/lambda/{post_hook}": post_hook}
+    access_logs = {g.outputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+                   if "/aws/apigateway/" in g.outputs["name"]}
     found = set()
     for namespace, dims in _metrics(alarm):
+        if "LogGroupName" in dims:
+            if dims["LogGroupName"] in access_logs:
+                dims = {"ApiId": api, "Stage": "$default"}
+            else:
+                dims = {"FunctionName": groups.get(dims["LogGroupName"], dims["LogGroupName"])}
         if dims.get("FunctionName") == function or namespace == f"prodready/catalog-{stack}/api":
             found.add("function")
         elif dims.get("FunctionName") == hook or namespace == f"prodready/catalog-{stack}/pre-traffic":

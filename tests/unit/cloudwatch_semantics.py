@@ -1,8 +1,9 @@
 """Small evaluators of the CloudWatch semantics our alarms and filters rely on, for tests.
 
 - `evaluate_metric_math`: the metric-math subset the alarms use (numbers, ids, + - * /, parentheses,
-  comparisons, `IF(condition, a, b)`, `SUM(METRICS())`) on one datapoint per metric. As in
-  CloudWatch, a division by zero or a missing metric yields no datapoint (None).
+  comparisons, `IF(condition, a, b)`, `SUM(METRICS())`, `FILL(id, constant)`) on one datapoint per
+  metric. As in CloudWatch, a division by zero or a missing metric yields no datapoint (None); FILL
+  gives its constant for a metric missing in a period where other metrics have data.
 - `json_filter_matches`: CloudWatch Logs JSON filter patterns, the subset we use:
   `{ $.a.b = "text" && $.n > 0 || ... }` with `=`, `!=`, `<`, `<=`, `>`, `>=`, parentheses, `&&`
   binding tighter than `||`; string values compare exactly, numbers numerically; a selector that
@@ -57,6 +58,11 @@ def evaluate_metric_math(expression: str, values: Mapping[str, float | None]) ->
             if name == "IF" and len(node.args) == 3:
                 # Only the chosen branch is evaluated, as a datapoint-by-datapoint IF would.
                 return walk(node.args[1]) if walk(node.args[0]) else walk(node.args[2])
+            if name == "FILL" and len(node.args) == 2 and isinstance(node.args[0], ast.Name):
+                if not metric_values:
+                    raise _NoDatapoint("no metric has data")
+                value = values.get(node.args[0].id)
+                return walk(node.args[1]) if value is None else float(value)
             if name == "SUM" and len(node.args) == 1 and _is_metrics_call(node.args[0]):
                 if not metric_values:
                     raise _NoDatapoint("no metric has data")

@@ -325,6 +325,29 @@ def test_a_release_longer_than_the_deploy_credentials_last_is_refused_naming_the
     assert raised.delivery.release_minutes == 105
 
 
+def test_release_windows_are_validated_naming_the_key() -> None:
+    window = {"days": ["Tue", "Wed", "Thu"], "startHour": 2, "endHour": 4}
+    config = load_stack_config("prod", _raw("prod", prodready__delivery={"windows": [window]}))
+    assert [str(w.window()) for w in config.delivery.windows] == ["Tue-Thu 02:00-04:00 UTC"]
+    (problem,) = _problems("prod", _raw("prod", prodready__delivery={"windows": [{**window, "startHour": 4}]}))
+    assert problem.startswith("prodready:delivery.windows[0]") or "delivery.windows" in problem, problem
+    assert "startHour (4) must be before endHour (4)" in problem
+    (problem,) = _problems("prod", _raw("prod", prodready__delivery={"windows": [{**window, "days": ["Friday"]}]}))
+    assert "delivery.windows" in problem and "days" in problem, problem
+    (problem,) = _problems("prod", _raw("prod", prodready__delivery={"windows": [window, window]}))
+    assert "the same window is declared twice" in problem
+
+
+def test_the_error_budget_freeze_needs_the_burn_rate_alarms_it_reads() -> None:
+    monitoring = json.loads(_raw("prod")["prodready:monitoring"])
+    monitoring["slo"] = {**monitoring.get("slo", {}), "burnRateAlerts": False}
+    raw = _raw("prod", prodready__delivery={"freezeOnErrorBudget": True}, prodready__monitoring=monitoring)
+    (problem,) = _problems("prod", raw)
+    assert "delivery.freezeOnErrorBudget" in problem and "monitoring.slo.burnRateAlerts" in problem
+    assert load_stack_config("prod", _raw("prod", prodready__delivery={"freezeOnErrorBudget": True})) \
+        .delivery.freeze_on_error_budget
+
+
 # -- the AWS provider's own settings
 
 

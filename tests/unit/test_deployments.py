@@ -28,6 +28,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from components.delivery.deployments import Deployments, ReleaseFailed
+from components.delivery.windows import Window, window_refusal
 
 REGION = "eu-west-1"
 APP = "prodready-test"
@@ -991,3 +992,104 @@ def test_pruning_keeps_the_version_a_release_replaced_even_behind_newer_failed_o
 
     assert deployments.prune_versions("fn", keep=3, also_keep=("2",)) == ["1", "3"]
     assert _versions(lam) == ["$LATEST", "2", "4", "5", "6"]
+
+
+# -- change windows and the error-budget freeze
+
+TUE_THU_2_TO_4 = (Window(("Tue", "Wed", "Thu"), 2, 4),)
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("moment", "admitted"), [
+    ("2026-12-08T01:59:59", False),  # Tuesday, a second before the window opens
+    ("2026-12-08T02:00:00", True),   # Tuesday, as it opens
+    ("2026-12-10T03:59:59", True),   # Thursday, the last second
+    ("2026-12-10T04:00:00", False),  # Thursday, as it closes
+    ("2026-12-11T03:00:00", False),  # Friday, inside the hours: never on Friday
+    ("2026-12-07T03:00:00", False),  # Monday
+])
+def test_a_window_admits_its_days_from_its_start_hour_up_to_its_end_hour(moment: str, admitted: bool) -> None:
+    refusal = window_refusal(TUE_THU_2_TO_4, _at(moment))
+    assert (refusal is None) == admitted
+    if not admitted:
+        assert "outside the release windows (Tue-Thu 02:00-04:00 UTC)" in refusal
+        assert "prodready:delivery.outsideWindow: true" in refusal
+    # The override lets any moment through; no window at all means any time.
+    assert window_refusal(TUE_THU_2_TO_4, _at(moment), override=True) is None
+    assert window_refusal((), _at(moment)) is None
+
+
+def test_a_window_must_have_days_and_ordered_hours() -> None:
+    with pytest.raises(ValueError, match="days"):
+        Window(("Friday",), 2, 4)
+    with pytest.raises(ValueError, match="startHour < endHour"):
+        Window(("Tue",), 4, 4)
+    assert str(Window(("Sat", "Mon"), 22, 24)) == "Mon,Sat 22:00-24:00 UTC"
+
+
+def _gated_release(world: World, **gate: Any) -> dict[str, Any]:
+    deployments = world.deployments
+    return deployments.release(APP, GROUP, FUNCTION, ALIAS, "3", HOOK, "release of 3", 600, poll_seconds=10,
+                               gate=deployments.release_gate(**gate))
+
+
+def test_outside_every_window_a_release_is_refused_before_anything_is_deployed(world):
+    world.none_running()
+    world.history([])  # the failed-version guard reads it before the gate
+
+    with pytest.raises(ReleaseFailed) as refused:
+        _gated_release(world, windows=TUE_THU_2_TO_4, now=lambda: _at("2026-12-11T03:00:00"))  # a Friday
+
+    message = str(refused.value)
+    assert message.startswith(f"version 3 of {FUNCTION} was not deployed: it is Fri 03:00 UTC, outside the release "
+                              "windows (Tue-Thu 02:00-04:00 UTC)")
+    assert "prodready:delivery.outsideWindow" in message and "tools.release rollback" in message
+    assert refused.value.detail == {"status": "Refused", "liveVersion": "2"}
+    assert world.created == []
+
+
+def test_inside_a_window_or_with_the_override_the_release_goes_ahead(world):
+    for moment, override in (("2026-12-08T02:00:00", False), ("2026-12-11T03:00:00", True)):
+        world.route("2")
+        world.none_running()
+        world.create("d-1")
+        world.get(deployment("d-1", "InProgress"))
+        world.get(deployment("d-1", "Succeeded"))
+        world.clock.at(world.clock.now + 10, lambda: world.route("3"))
+        result = _gated_release(world, windows=TUE_THU_2_TO_4, outside_window=override,
+                                now=lambda moment=moment: _at(moment))
+        assert result["status"] == "Succeeded"
+    assert len(world.created) == 2
+
+
+def test_a_burning_error_budget_freezes_releases_unless_ignored(world):
+    world.alarm(RELEASE_ALARM, "ALARM")  # a composite, as the availability burn-rate pairs are
+    world.none_running()
+    world.history([])
+    with pytest.raises(ReleaseFailed, match=rf"releases are frozen: .*\({RELEASE_ALARM} in ALARM\)") as refused:
+        _gated_release(world, freeze_alarms=[RELEASE_ALARM, ERRORS_ALARM])
+    assert "prodready:delivery.ignoreErrorBudget" in str(refused.value)
+    assert world.created == []
+
+    world.alarm(RELEASE_ALARM, "OK")
+    world.none_running()
+    world.create("d-1")
+    world.get(deployment("d-1", "InProgress"))
+    world.get(deployment("d-1", "Succeeded"))
+    world.clock.at(10, lambda: world.route("3"))
+    assert _gated_release(world, freeze_alarms=[RELEASE_ALARM, ERRORS_ALARM])["status"] == "Succeeded"
+
+
+def test_an_ignored_freeze_does_not_even_read_the_alarms(world):
+    world.alarm(RELEASE_ALARM, "ALARM")
+    calls = len(world.cloudwatch.calls)
+    world.none_running()
+    world.create("d-1")
+    world.get(deployment("d-1", "InProgress"))
+    world.get(deployment("d-1", "Succeeded"))
+    world.clock.at(10, lambda: world.route("3"))
+    assert _gated_release(world, freeze_alarms=[RELEASE_ALARM], ignore_freeze=True)["status"] == "Succeeded"
+    assert len(world.cloudwatch.calls) == calls

@@ -34,6 +34,11 @@ class FakeDeployments:
                  pruning: list[str] | Exception | None = None) -> None:
         self.outcome, self.live, self.calls = outcome, live, []
         self.pruning, self.pruned_with, self.lines = pruning or [], [], []
+        self.gates: list[dict[str, Any]] = []  # what each release gate was built from
+
+    def release_gate(self, windows: Any = (), **kwargs: Any) -> Any:
+        self.gates.append({"windows": tuple(windows), **kwargs})
+        return len(self.gates)  # a token release() must receive
 
     def prune_versions(self, function: str, keep: int, also_keep: tuple[str, ...] = ()) -> list[str]:
         self.pruned_with.append((function, keep, also_keep))
@@ -45,6 +50,7 @@ class FakeDeployments:
         self.lines.append(line)
 
     def release(self, **kwargs: Any) -> dict[str, Any]:
+        assert kwargs.pop("gate") == len(self.gates), "release() must get the gate built for it"
         self.calls.append(kwargs)
         if isinstance(self.outcome, Exception):
             raise self.outcome
@@ -75,6 +81,24 @@ def test_a_new_target_version_is_released_and_waited_for(monkeypatch: pytest.Mon
         "d-ABC123DEF", "Succeeded", "8")
     # Then versions beyond the 3 newest go, but never the one this release replaced (the rollback target).
     assert fake.pruned_with == [("catalog-prod-api", 3, ("7",))]
+
+
+def test_the_release_gate_is_built_from_the_windows_and_overrides_in_the_inputs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.delivery.windows import Window
+
+    fake = FakeDeployments({"deploymentId": "d-ABC123DEF", "status": "Succeeded", "liveVersion": "8"})
+    news = {**RELEASE, "windows": [{"days": ["Tue", "Wed"], "startHour": 2, "endHour": 4}], "outsideWindow": True,
+            "freezeAlarms": ["catalog-prod-http-slo-availability-burn-rate-page-fast-critical"],
+            "ignoreErrorBudget": False}
+    _release_provider(monkeypatch, fake).update("catalog-prod-api:live", {**news, "targetVersion": "7"}, news)
+    assert fake.gates == [{"windows": (Window(("Tue", "Wed"), 2, 4),), "outside_window": True,
+                           "freeze_alarms": ["catalog-prod-http-slo-availability-burn-rate-page-fast-critical"],
+                           "ignore_freeze": False}]
+    # Changing only the windows or the overrides is no release: nothing deployed, no gate asked.
+    fake.gates.clear()
+    result = _release_provider(monkeypatch, fake).update("catalog-prod-api:live", news, {**news, "windows": []})
+    assert fake.gates == [] and len(fake.calls) == 1 and result.outs["windows"] == []
 
 
 def test_a_refused_clean_up_does_not_fail_a_release_that_succeeded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,3 +78,19 @@ def test_every_workbook_window_is_one_legal_alarm_period() -> None:
     for row in slo.burn_rate_windows():
         for window in (row.long_window, row.short_window):
             slo.check_alarm_window(window, 1)
+
+
+@pytest.mark.parametrize(("hours", "duration"), [(1, "PT1H"), (23, "PT23H"), (24, "P1D"), (25, "P1DT1H"),
+                                                 (360, "P15D")])
+def test_a_maintenance_window_becomes_a_weekly_cron_and_an_iso_duration(hours: int, duration: str) -> None:
+    from components.monitoring.service_level import mute_schedule
+
+    assert mute_schedule(["Tue", "Thu"], 3, hours) == ("cron(0 3 * * TUE,THU)", duration)
+
+
+@pytest.mark.parametrize("hours", [0, 361])
+def test_a_mute_rule_lasts_at_most_fifteen_days(hours: int) -> None:
+    from components.monitoring.service_level import mute_schedule
+
+    with pytest.raises(ValueError, match="15 days"):
+        mute_schedule(["Sun"], 0, hours)

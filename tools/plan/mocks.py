@@ -212,6 +212,12 @@ def _composite_alarm(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return alarm_name, {"arn": ctx.arn("cloudwatch", f"alarm:{alarm_name}"), "alarmName": alarm_name}
 
 
+@_shape("aws:cloudwatch/alarmMuteRule:AlarmMuteRule")
+def _alarm_mute_rule(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Imported by name; a rule whose schedule has not come round yet is SCHEDULED (PutAlarmMuteRule).
+    return name, {"arn": ctx.arn("cloudwatch", f"alarm-mute-rule:{name}"), "status": "SCHEDULED"}
+
+
 @_shape("aws:cloudwatch/dashboard:Dashboard")
 def _dashboard(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     dashboard = ctx.inputs.get("dashboardName") or name

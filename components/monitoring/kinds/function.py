@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.monitoring import logs_insights
-from components.monitoring.catalog import GT, AlarmContext, AlarmKind, AlarmSpec, metric_alarm
+from components.monitoring.catalog import GT, LT, AlarmContext, AlarmKind, AlarmSpec, metric_alarm
 from components.monitoring.kinds.base import LogFilter
-from components.monitoring.metrics import LAMBDA_NS, Metric, Query, gated
+from components.monitoring.metrics import LAMBDA_NS, Metric, Query, gated, ingestion_queries, log_events
 from components.monitoring.panels import Band, Line, Panel, expression, hidden, shown
 
 ERROR_RATE = AlarmKind(
@@ -49,6 +49,14 @@ MEMORY = AlarmKind(
 ERROR_LOGS = AlarmKind(
     "lambda-error-logs", "Lambda ERROR log lines", "function", "count", GT,
     "more than {threshold:g} ERROR-level application log lines over {window}", {"warning": 5})
+# Lambda writes START/END/REPORT records for every invocation, so a log group that receives nothing while
+# the function runs has lost its logs (a deleted group, a changed LoggingConfig, a broken subscription):
+# every log-derived alarm above is silent from then on and looks healthy.
+LOG_INGESTION = AlarmKind(
+    "lambda-log-ingestion", "Lambda log group receives no events", "function", "count", LT,
+    "fewer than {threshold:g} log events per {period_text} reached the function's log group while it was invoked, "
+    "in {datapoints} of {evaluations} periods: its log-derived alarms are blind", {"warning": 1},
+    evaluation_periods=3, datapoints_to_alarm=3)
 # On the alias a release shifts traffic to: short periods, so a bad canary is caught within minutes.
 ALIAS_ERROR_RATE = AlarmKind(
     "lambda-alias-error-rate", "Lambda alias error rate (release)", "function", "%", GT,
@@ -72,7 +80,7 @@ VERSION_DURATION = AlarmKind(
 
 ALARM_KINDS: tuple[AlarmKind, ...] = (
     ERROR_RATE, THROTTLES, DURATION, CONCURRENCY, INIT_DURATION, RESTORE_DURATION, MEMORY, ERROR_LOGS,
-    ALIAS_ERROR_RATE, ALIAS_DURATION, VERSION_ERROR_RATE, VERSION_DURATION,
+    LOG_INGESTION, ALIAS_ERROR_RATE, ALIAS_DURATION, VERSION_ERROR_RATE, VERSION_DURATION,
 )
 
 
@@ -168,6 +176,9 @@ class WatchedFunction:
     def error_lines(self) -> Metric:
         return self._log_metric("error-log-lines", "Sum", "ERROR lines")
 
+    def log_events(self) -> Metric:
+        return log_events(self.log_group_name)
+
     @property
     def timeout_ms(self) -> int:
         return self.timeout_seconds * 1000
@@ -219,6 +230,11 @@ class WatchedFunction:
             ))
         for severity, threshold in ctx.each_severity(ERROR_LOGS.kind, self.key):
             specs.append(alarm(ERROR_LOGS, severity, threshold, "error-logs", metric=self.error_lines().at(p)))
+        for severity, threshold in ctx.each_severity(LOG_INGESTION.kind, self.key):
+            # The function's own invocations are the traffic its group must see (hooks are not behind the API).
+            specs.append(alarm(LOG_INGESTION, severity, threshold, "log-ingestion", queries=ingestion_queries(
+                self.invocations().at(LOG_INGESTION.period), self.log_events().at(LOG_INGESTION.period),
+                self._gate(ctx))))
         if self.alias:
             a = ALIAS_ERROR_RATE.period
             for severity, threshold in ctx.each_severity(ALIAS_ERROR_RATE.kind, self.key):
@@ -291,6 +307,8 @@ class WatchedFunction:
                   (expression(f"100 * used / {self.memory_mb}", "memory", "Memory used"),
                    hidden(self.max_memory(), "used")), "% of configured", p),
             Panel("error-logs", "ERROR log lines", (shown(self.error_lines()),), "count", p),
+            Panel("log-ingestion", "log events and invocations",
+                  (shown(self.log_events()), shown(self.invocations())), "count", LOG_INGESTION.period),
         ]
         if self.reserved_concurrency:
             panels.append(Panel("concurrency", "concurrent executions", (shown(self.concurrency()),), "count", p,

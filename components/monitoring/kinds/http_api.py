@@ -22,7 +22,7 @@ from components.monitoring.catalog import (
     metric_alarm,
 )
 from components.monitoring.kinds.base import LogFilter
-from components.monitoring.metrics import API_NS, Metric, Query, gated
+from components.monitoring.metrics import API_NS, Metric, Query, gated, ingestion_queries, log_events
 from components.monitoring.panels import Band, Line, Panel, expression, hidden, shown
 
 RATE_5XX = AlarmKind(
@@ -63,9 +63,17 @@ LATENCY_ANOMALY = AlarmKind(
     "{evaluations} {period_text} periods", {"warning": 3}, evaluation_periods=3, datapoints_to_alarm=3,
     treat_missing_data="ignore")
 
+# API Gateway writes one access-log line per request: a stage with requests and an empty access log has
+# lost its logs (a deleted group, a changed access-log setting), and the refusals alarm is blind.
+ACCESS_LOG_INGESTION = AlarmKind(
+    "api-access-log-ingestion", "API access log receives no events", "api", "count", LT,
+    "fewer than {threshold:g} access-log events per {period_text} while the stage served requests, in "
+    "{datapoints} of {evaluations} periods: the access log and its metrics are blind", {"warning": 1},
+    evaluation_periods=3, datapoints_to_alarm=3)
+
 ALARM_KINDS: tuple[AlarmKind, ...] = (
     RATE_5XX, RATE_4XX, LATENCY, INTEGRATION_LATENCY, NO_TRAFFIC, NEAR_THROTTLE, AUTH_REFUSALS, TRAFFIC_ANOMALY,
-    LATENCY_ANOMALY,
+    LATENCY_ANOMALY, ACCESS_LOG_INGESTION,
 )
 
 
@@ -117,6 +125,9 @@ class WatchedApi:
         spec = logs_insights.filter_spec("auth-refusals", logs_insights.ACCESS_LOG_METRIC_FILTERS)
         return Metric(self.log_metrics_namespace, spec.metric_name, {}, "Sum", "Refused (401/403)")
 
+    def access_log_events(self) -> Metric:
+        return log_events(self.access_log_group_name)
+
     # -- alarms ---------------------------------------------------------------------------------
 
     def alarms(self, ctx: AlarmContext) -> list[AlarmSpec]:
@@ -167,6 +178,11 @@ class WatchedApi:
             specs.append(alarm(AUTH_REFUSALS, severity, threshold, "auth-refusals",
                                metric=self.auth_refusals().at(AUTH_REFUSALS.period),
                                extra="A broken client, an expired secret, or someone probing the API."))
+        for severity, threshold in ctx.each_severity(ACCESS_LOG_INGESTION.kind, self.key):
+            specs.append(alarm(ACCESS_LOG_INGESTION, severity, threshold, "access-log-ingestion",
+                               queries=ingestion_queries(self.requests().at(ACCESS_LOG_INGESTION.period),
+                                                         self.access_log_events().at(ACCESS_LOG_INGESTION.period),
+                                                         ctx.min_requests)))
         if ctx.anomaly_detection and ctx.expect_traffic:
             for info, metric, panel in ((TRAFFIC_ANOMALY, self.requests(), "requests"),
                                         (LATENCY_ANOMALY, self.latency(), "latency")):
@@ -212,6 +228,8 @@ class WatchedApi:
                   tuple(shown(self.integration_latency(s)) for s in ("p50", "p99")), "ms", p),
             Panel("auth-refusals", "refused requests (401/403)", (shown(self.auth_refusals()),), "count",
                   AUTH_REFUSALS.period),
+            Panel("access-log-ingestion", "access-log events and requests",
+                  (shown(self.access_log_events()), shown(self.requests())), "count", ACCESS_LOG_INGESTION.period),
         ]
         if self.throttling_rate_limit:
             r = NEAR_THROTTLE.period
