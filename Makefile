@@ -16,7 +16,7 @@ FIRST_RUN := First run (or the lock changed): creating $(VENV)/ with Python $(PY
 LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: help plan test lint check serve smoke release bench preview up lock audit clean python-version pulumi-ready stack-named
+.PHONY: help plan test lint check serve smoke release bench preview up lock audit clean report python-version pulumi-ready stack-named
 
 ## help: this list (also what a bare `make` prints)
 help:
@@ -124,7 +124,6 @@ clean:
 
 ## report: one self-contained HTML page of STACK's plan (dashboard, alarm routing, resources, cost,
 ## policy verdict) at build/report-$(STACK).html
-.PHONY: report
 report: $(STAMP)
 	$(PY) -m tools.plan --stack $(STACK) --no-policy
 	$(PY) -m tools.report --stack $(STACK)

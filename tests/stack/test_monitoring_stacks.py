@@ -96,7 +96,7 @@ def _watched(plan: Plan, stack: str, alarm: PlannedResource) -> str:
     api = plan.one("aws:apigatewayv2/api:Api").id
     tables = {t.outputs["name"] for t in plan.of_type("aws:dynamodb/table:Table")}
     # A log group's IncomingLogEvents belongs to what writes to it.
-    groups = {f"/aws/lambda/{function}": function, f"/aws/lambda/{hook}": hook, f"/aws/lambda/{post_hook}": post_hook}
+    groups = {f"/aws/lambda/{name}": name for name in (function, hook, post_hook, check)}
     access_logs = {g.outputs["name"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")
                    if "/aws/apigateway/" in g.outputs["name"]}
     found = set()
