@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -47,3 +48,17 @@ def plan_with() -> Callable[..., Plan]:
         return run_plan(stack, config_overrides=overrides)
 
     return _run
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """A moto server on a loopback port, for the tools and providers that run in a process of their own."""
+    from moto.server import ThreadedMotoServer
+
+    # One access line per API call would drown the output of a failing test.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.buckets import private_bucket
 
 SCRIPT = Path(__file__).resolve().parent / "canary_scripts" / "health_check.js"
 HANDLER = "health_check.handler"
@@ -136,32 +137,8 @@ class HealthCanary(pulumi.ComponentResource):
 
         # Artifacts are screenshots-free HAR/log files of each run: disposable, hence force_destroy.
         bucket = aws.s3.Bucket(f"{name}-artifacts", force_destroy=True, opts=child)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts-encryption",
-            bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=(
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256")
-                ),
-            )],
-            opts=child,
-        )
+        baseline = private_bucket(f"{name}-artifacts", bucket, self)
+        public_access, encryption = baseline.public_access, baseline.encryption
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-artifacts-expiry",
             bucket=bucket.id,

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerting.documents import partition_of
+from components.buckets import private_bucket
 from components.resilience import documents as docs
 from components.resilience.settings import LogArchiveConfig
 
@@ -70,27 +71,8 @@ class LogArchive(pulumi.ComponentResource):
                       opts=child)
 
         bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=not args.retain, opts=retained)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child,
-        )
-        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=(
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn)
-                ),
-                # One data key per bucket for a while instead of a KMS request per object.
-                bucket_key_enabled=True,
-            )],
-            opts=child,
-        )
+        baseline = private_bucket(name, bucket, self, kms_key_arn=key.arn)
+        public_access, encryption = baseline.public_access, baseline.encryption
         aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),

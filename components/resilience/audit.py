@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alerting.documents import partition_of
+from components.buckets import private_bucket
 from components.resilience import documents as docs
 from components.resilience.settings import AuditTrailConfig
 
@@ -67,27 +68,9 @@ class AuditTrail(pulumi.ComponentResource):
         aws.kms.Alias(f"{name}-key-alias", name=f"alias/{physical}", target_key_id=key.key_id, opts=child)
 
         bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=not args.retain, opts=retained)
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child,
-        )
-        # CloudTrail encrypts every log and digest file with the trail's key itself; the bucket default only
-        # covers anything else written there.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=(
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256")
-                ),
-            )],
-            opts=child,
-        )
+        # CloudTrail encrypts every log and digest file with the trail's key itself; the bucket default
+        # (SSE-S3) only covers anything else written there.
+        public_access = private_bucket(name, bucket, self).public_access
         aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -13,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.conftest import COMMITTED_STACKS
 from tools.alarm_test import (
@@ -112,17 +110,6 @@ class CloudWatchThatNotifies:
                     ]}
 
         return WithComposites()
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    # One access line per API call would drown the output of a failing test.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @dataclass

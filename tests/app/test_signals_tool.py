@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from components.monitoring import logs_insights
 from components.monitoring.alarm_set import alarm_set
@@ -27,16 +24,6 @@ from tools.signals import MetricRef, alarm_metrics, check, fed_by_traffic, main,
 
 REGION = "eu-west-1"
 BASE = "https://example.com/runbooks"
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _dims(dimensions: dict[str, str]) -> list[dict[str, str]]:

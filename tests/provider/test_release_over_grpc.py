@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.cost.allocation_tags import CostAllocationTagsProvider
@@ -46,16 +44,6 @@ def release_inputs(target: str, **changes: Any) -> dict[str, Any]:
         "description": f"catalog-dev source {target}", "retryFailed": False, "keepVersions": 3, "stack": "dev",
         "__provider": serialize_provider(ReleaseProvider()), **changes,
     }
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 class World:
