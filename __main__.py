@@ -68,9 +68,11 @@ webhooks = {
     for severity, key in config.monitoring.webhook_secrets.items()
 }
 
-# Every resource goes through this provider; its default tags tag everything taggable. The stack file's
-# `aws:` settings (allowed accounts, profile, assumed roles) reach it too: the default provider, which
-# would read them itself, is not used.
+# Every resource of the stack's region goes through this provider; its default tags tag everything taggable.
+# The stack file's `aws:` settings (allowed accounts, profile, assumed roles) reach it and every other
+# explicit provider (the copy region's, us-east-1's for billing and the edge): the default provider, which
+# would read them itself, is not used. A change of them updates the providers in place (the engine asks
+# each provider's DiffConfig; pulumi-aws replaces only on a region change).
 provider = aws.Provider(
     "aws",
     region=config.region,
@@ -86,6 +88,7 @@ copy_provider = (
         "aws-copy",
         region=resilience.copy_region,
         default_tags=aws.ProviderDefaultTagsArgs(tags=config.tags),
+        **config.aws_provider,
     )
     if resilience.enabled and resilience.copy_region
     else None
@@ -132,6 +135,7 @@ front = (
             max_body_kb=config.api.max_body_kb,
             encrypt_logs=config.logs.customer_managed_key,
             protect=config.data_protection.protect_resources,
+            provider_settings=config.aws_provider,
         ),
         opts=with_provider,
     )
@@ -411,6 +415,7 @@ cost_guard = CostGuard(
         runbook_base_url=config.monitoring.runbook_base_url,
         warning_topic_arn=monitoring.alert_topic_arns["warning"],
         critical_topic_arn=monitoring.alert_topic_arns["critical"],
+        provider_settings=config.aws_provider,
     ),
     opts=with_provider,
 )

@@ -88,6 +88,7 @@ def explained(error: BaseException, doing: str) -> ProviderDefect:
     """`error` (not one of ours) as a ProviderDefect whose message starts with what failed."""
     import traceback
 
-    # An explicit limit: the host's tracebacklimit of 0 must not empty this one.
-    detail = "".join(traceback.format_exception(type(error), error, error.__traceback__, limit=64))
+    # An explicit limit: the host's tracebacklimit of 0 must not empty this one; negative keeps the innermost
+    # frames, where the error happened.
+    detail = "".join(traceback.format_exception(type(error), error, error.__traceback__, limit=-64))
     return ProviderDefect(f"{doing} failed: {type(error).__name__}: {error}\n\n{detail}")

@@ -20,8 +20,9 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 POLICY_CONFIG_DIR = Path("policies") / "config"
-# A deploy job's time beyond its release: setup, the update's other resources, the smoke test.
-JOB_MARGIN_MINUTES = 30
+# A deploy job's time beyond its release: the wait for a failed release's rollback (Deployments.SETTLE_SECONDS,
+# 5 min), the signals check's wait for metrics (10 min), setup, the update's other resources, the smoke test.
+JOB_MARGIN_MINUTES = 5 + 10 + 30
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,29 @@ def lambda_client() -> Any:
 # --- the deployment -----------------------------------------------------------------------------
 
 
+def with_app_spec(codedeploy: Any, deployment: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The GetDeployment answer with its AppSpec content filled in.
+
+    CodeDeploy returns a deployment's revision without its content ("The content property of the
+    appSpecContent object in the returned revision is always null. Use GetApplicationRevision and the
+    sha256 property", CodeDeploy API reference, GetDeployment), so it is fetched by its hash.
+    """
+    info = deployment.get("deploymentInfo")
+    revision = info.get("revision") if isinstance(info, Mapping) else None
+    if not isinstance(revision, Mapping) or revision.get("revisionType") not in ("AppSpecContent", "String"):
+        return deployment
+    key = "appSpecContent" if revision.get("revisionType") == "AppSpecContent" else "string"
+    holder = revision.get(key)
+    if not isinstance(holder, Mapping) or holder.get("content") or not holder.get("sha256"):
+        return deployment
+    answer = codedeploy.get_application_revision(
+        applicationName=info.get("applicationName"),
+        revision={"revisionType": revision["revisionType"], key: {"sha256": holder["sha256"]}},
+    )
+    content = ((answer.get("revision") or {}).get(key) or {}).get("content")
+    return {**deployment, "deploymentInfo": {**info, "revision": {**revision, key: {**holder, "content": content}}}}
+
+
 def read_target(deployment: Mapping[str, Any]) -> Target:
     """The function version a GetDeployment response releases, from the AppSpec in its revision.
 
@@ -489,7 +512,8 @@ class Hook:
     def _run_checks(self, deployment_id: str, context: Any) -> tuple[Target | None, list[CheckResult], str | None]:
         """The target and each check's result, or the reason nothing could be checked."""
         try:
-            target = self.read_target(self.codedeploy().get_deployment(deploymentId=deployment_id))
+            target = self.read_target(with_app_spec(self.codedeploy(), self.codedeploy().get_deployment(
+                deploymentId=deployment_id)))
         except (ClientError, BotoCoreError) as exc:
             return None, [], f"GetDeployment failed: {_describe(exc)}"
         except AppSpecError as exc:

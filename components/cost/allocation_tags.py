@@ -116,9 +116,19 @@ class CostAllocationTagsProvider(ResourceProvider):
         keys = list(props["tagKeys"])
         return CreateResult(id_=",".join(keys), outs=self._asked(keys, props))
 
+    # Refusals that waiting can end: billing has not seen the key yet. Others (a member account of an
+    # organization, a role without the permission) stay until someone changes something, so they are not
+    # asked again on their own, and a nightly drift check does not report them as a change.
+    RETRYABLE = ("ValidationException", "Tag keys not found", "not seen by billing yet")
+
     def _due(self, olds: dict[str, Any]) -> bool:
         """Whether pending keys are due to be asked for again."""
-        if not olds.get("pendingKeys"):
+        pending = list(olds.get("pendingKeys") or [])
+        if not pending:
+            return False
+        statuses = olds.get("statuses") or {}
+        reasons = [str((statuses.get(key) or {}).get("reason") or "") for key in pending]
+        if statuses and not any(any(word in reason for word in self.RETRYABLE) for reason in reasons):
             return False
         try:
             asked = datetime.fromisoformat(str(olds.get("askedAt")))

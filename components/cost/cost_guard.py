@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -252,6 +252,9 @@ class CostGuardArgs:
     policies must let budgets.amazonaws.com and costalerts.amazonaws.com publish."""
     critical_topic_arn: pulumi.Input[str] | None = None
     """Critical alert topic (budget exceeded)."""
+    provider_settings: Mapping[str, Any] = field(default_factory=dict)
+    """The stack's AWS provider settings (allowed accounts, profile, assumed roles) for the us-east-1
+    provider too, so that it deploys where the stack's own provider does."""
 
 
 class CostGuard(pulumi.ComponentResource):
@@ -341,6 +344,7 @@ class CostGuard(pulumi.ComponentResource):
             f"{name}-us-east-1",
             region=BILLING_REGION,
             default_tags=aws.ProviderDefaultTagsArgs(tags=dict(args.tags)),
+            **args.provider_settings,
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_east = pulumi.ResourceOptions(parent=self, provider=east)

@@ -303,11 +303,32 @@ class Deployments:
                 parsed["hooks"].update({str(k): str(v) for k, v in hook.items()})
         return parsed
 
-    @classmethod
-    def _spec_of(cls, info: Mapping[str, Any]) -> dict[str, Any]:
+    def _spec_of(self, info: Mapping[str, Any]) -> dict[str, Any]:
+        """The AppSpec of a deployment (GetDeployment's or BatchGetDeployments' deploymentInfo), parsed.
+
+        CodeDeploy returns a deployment's revision without its content: "The content property of the
+        appSpecContent object in the returned revision is always null. Use GetApplicationRevision and the
+        sha256 property of the returned appSpecContent object" (CodeDeploy API reference, GetDeployment).
+        So the content is fetched by its hash, once per revision.
+        """
         revision = info.get("revision") or {}
-        content = (revision.get("appSpecContent") or revision.get("string") or {}).get("content")
-        return cls.parse_app_spec(content) if content else cls.parse_app_spec("")
+        holder = revision.get("appSpecContent") or revision.get("string") or {}
+        content = holder.get("content")
+        if not content and holder.get("sha256") and info.get("applicationName"):
+            content = self._app_spec_content(str(info["applicationName"]), str(revision.get("revisionType")),
+                                             str(holder["sha256"]))
+        return self.parse_app_spec(content) if content else self.parse_app_spec("")
+
+    def _app_spec_content(self, application: str, revision_type: str, sha256: str) -> str:
+        cache: dict[str, str] = self.__dict__.setdefault("_app_specs", {})
+        if sha256 not in cache:
+            key = "string" if revision_type == "String" else "appSpecContent"
+            answer = self.client("codedeploy").get_application_revision(
+                applicationName=application,
+                revision={"revisionType": revision_type or "AppSpecContent", key: {"sha256": sha256}},
+            )
+            cache[sha256] = str(((answer.get("revision") or {}).get(key) or {}).get("content") or "")
+        return cache[sha256]
 
     # -- CodeDeploy reads
 
@@ -776,6 +797,13 @@ class Deployments:
                                                        configuration.get("StateReason")) if part)
             if state != "Pending" or self._now() >= deadline:
                 waited = "" if state != "Pending" else " after waiting for it"
+                if state == "Failed":
+                    raise ReleaseFailed(
+                        f"version {version} of {function} was not deployed: Lambda reports it Failed"
+                        f"{f' ({reason})' if reason else ''}: it cannot be invoked. Publish a new version (any code "
+                        f"or configuration change) after fixing the cause.",
+                        {"status": "Refused", "liveVersion": live, "state": state},
+                    )
                 raise ReleaseFailed(
                     f"version {version} of {function} was not deployed: Lambda reports it {state}{waited}"
                     f"{f' ({reason})' if reason else ''}. An Inactive version becomes Active again after an "

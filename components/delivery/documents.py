@@ -106,6 +106,12 @@ def function_arn(partition: str, region: str, account_id: str, function_name: st
     return f"arn:{partition}:lambda:{region}:{account_id}:function:{function_name}"
 
 
+def application_arn(group_arn: str) -> str:
+    """The ARN of the application a deployment group ARN names (`...:deploymentgroup:<app>/<group>`)."""
+    prefix, _, path = group_arn.partition(":deploymentgroup:")
+    return f"{prefix}:application:{path.split('/', 1)[0]}"
+
+
 def hook_statements(group_arn: str, target_function_arn: str, alias: str | None = None) -> list[dict[str, Any]]:
     """What a traffic hook calls besides logs and traces: it reads its deployment (for the version under
     test), invokes that version (the pre-traffic hook) or the alias that now serves it (`alias`, the
@@ -118,6 +124,14 @@ def hook_statements(group_arn: str, target_function_arn: str, alias: str | None 
             "Effect": "Allow",
             "Action": ["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"],
             "Resource": group_arn,
+        },
+        {
+            # GetDeployment returns the revision without its AppSpec: the hook reads it by its hash from the
+            # application (GetApplicationRevision's resource type is the application).
+            "Sid": "ReadItsRevisions",
+            "Effect": "Allow",
+            "Action": "codedeploy:GetApplicationRevision",
+            "Resource": application_arn(group_arn),
         },
         {
             # The version under test is known only at deployment time: any published version of the

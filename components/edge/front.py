@@ -13,7 +13,7 @@ is a follow-up (docs/edge.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -123,6 +123,9 @@ class EdgeFrontArgs:
     the stack's region, and a key serves its own region only)."""
     protect: bool = False
     """Keep the WAF logs and their key when the stack is destroyed (`retainOnDelete`, `protect` on the key)."""
+    provider_settings: Mapping[str, Any] = field(default_factory=dict)
+    """The stack's AWS provider settings (allowed accounts, profile, assumed roles) for the us-east-1
+    provider too, so that it deploys where the stack's own provider does."""
 
 
 class EdgeFront(pulumi.ComponentResource):
@@ -142,6 +145,7 @@ class EdgeFront(pulumi.ComponentResource):
             f"{name}-us-east-1",
             region=EDGE_REGION,
             default_tags=aws.ProviderDefaultTagsArgs(tags=dict(args.tags)),
+            **args.provider_settings,
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_east = pulumi.ResourceOptions(parent=self, provider=east)

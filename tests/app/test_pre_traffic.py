@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -55,6 +56,27 @@ def test_a_healthy_version_succeeds(pre_traffic: Hook) -> None:
     (result,) = pre_traffic.lines("pre-traffic result")
     assert result["status"] == "Succeeded"
     assert result["correlation_id"] == DEPLOYMENT_ID
+
+
+def test_the_appspec_is_read_by_its_hash_as_codedeploy_answers_without_it(pre_traffic: Hook) -> None:
+    # "The content property of the appSpecContent object in the returned revision is always null. Use
+    # GetApplicationRevision and the sha256 property" (CodeDeploy API reference, GetDeployment).
+    content = appspec()
+    sha = hashlib.sha256(content.encode()).hexdigest()
+    pre_traffic.expect_deployment(deployment(revision={"revisionType": "AppSpecContent",
+                                                       "appSpecContent": {"sha256": sha}}))
+    pre_traffic.codedeploy.add_response(
+        "get_application_revision",
+        {"applicationName": "prodready-dev",
+         "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": content, "sha256": sha}}},
+        {"applicationName": "prodready-dev",
+         "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": sha}}},
+    )
+    pre_traffic.expect_report("Succeeded")
+
+    summary = pre_traffic.run()
+
+    assert (summary["status"], summary["version"]) == ("Succeeded", "7")
 
 
 def test_a_version_whose_table_is_missing_fails(pre_traffic: Hook, dynamodb: Any, handler: ModuleType) -> None:

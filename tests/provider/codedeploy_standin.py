@@ -40,6 +40,8 @@ class CodeDeployStandIn:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: list[dict[str, Any]] = field(default_factory=list)
     expired: bool = False
+    revisions: dict[str, str] = field(default_factory=dict)
+    revision_reads: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _clock: datetime = field(default_factory=lambda: datetime(2026, 11, 2, 3, 0, tzinfo=UTC))
 
@@ -70,10 +72,25 @@ class CodeDeployStandIn:
                                 if not statuses or info["status"] in statuses]}
 
     def op_GetDeployment(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"deploymentInfo": self.deployments[body["deploymentId"]]}
+        return {"deploymentInfo": self._as_answered(self.deployments[body["deploymentId"]])}
 
     def op_BatchGetDeployments(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"deploymentsInfo": [self.deployments[d] for d in body["deploymentIds"] if d in self.deployments]}
+        return {"deploymentsInfo": [self._as_answered(self.deployments[d]) for d in body["deploymentIds"]
+                                    if d in self.deployments]}
+
+    def op_GetApplicationRevision(self, body: dict[str, Any]) -> dict[str, Any]:
+        sha = body["revision"]["appSpecContent"]["sha256"]
+        self.revision_reads += 1
+        return {"applicationName": body["applicationName"],
+                "revision": {"revisionType": "AppSpecContent",
+                             "appSpecContent": {"content": self.revisions[sha], "sha256": sha}}}
+
+    def _as_answered(self, info: dict[str, Any]) -> dict[str, Any]:
+        """A deployment as GetDeployment answers it: "The content property of the appSpecContent object in the
+        returned revision is always null" (CodeDeploy API reference); the content is kept by its hash."""
+        holder = info["revision"]["appSpecContent"]
+        self.revisions[holder["sha256"]] = holder["content"]
+        return {**info, "revision": {**info["revision"], "appSpecContent": {"sha256": holder["sha256"]}}}
 
     def op_GetDeploymentGroup(self, body: dict[str, Any]) -> dict[str, Any]:
         ended = sorted((i for i in self.deployments.values() if i["status"] in ("Succeeded", "Failed", "Stopped")),
@@ -129,7 +146,8 @@ class CodeDeployStandIn:
         rollback = self._deployment({"applicationName": info["applicationName"],
                                      "deploymentGroupName": info["deploymentGroupName"]},
                                     names[0], names[1],
-                                    {"revisionType": "AppSpecContent", "appSpecContent": {"content": rollback_spec}},
+                                    {"revisionType": "AppSpecContent",
+                                     "appSpecContent": {"content": rollback_spec, "sha256": _sha256(rollback_spec)}},
                                     creator="codeDeployRollback")
         rollback.update(status="Succeeded", completeTime=self._tick(),
                         rollbackInfo={"rollbackTriggeringDeploymentId": deployment_id})
@@ -159,6 +177,12 @@ class CodeDeployStandIn:
         }
         self.deployments[deployment_id] = info
         return info
+
+
+def _sha256(content: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _epoch(value: Any) -> Any:

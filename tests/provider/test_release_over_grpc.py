@@ -151,6 +151,8 @@ def test_a_failed_release_then_every_later_up_refuses_that_version(world: World,
     assert "live now: version 1" in failed.value.details and world.live() == "1"
     assert world.release.outputs["liveVersion"] == "1"  # the failed update left the state as it was
 
+    # CodeDeploy answers deployments without their AppSpec; the provider read the failed one's by its hash.
+    assert world.codedeploy.revision_reads >= 1
     for _ in range(2):  # whatever the group reports last, the next ups do not canary it again
         world.restart()
         with pytest.raises(ProviderError, match=f"version {bad} of {FUNCTION} was not deployed again"):

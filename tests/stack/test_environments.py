@@ -90,3 +90,12 @@ def test_every_stack_file_holds_only_what_differs_from_its_profile(stack: str) -
     repeats = [leaf for key, value in config.items() if key.startswith("prodready:") and isinstance(value, dict)
                for leaf in repeated(value, profile.get(key.split(":", 1)[1], {}), key)]
     assert repeats == [], f"Pulumi.{stack}.yaml repeats its profile's values: {repeats}"
+
+
+def test_every_aws_provider_of_a_prod_profile_stack_refuses_other_accounts(plans: dict[str, Plan]) -> None:
+    for stack in ("staging", "prod"):
+        providers = [r for r in plans[stack].resources if r.type == "pulumi:providers:aws"]
+        assert len(providers) >= 2, stack  # the stack's region's, and the copy region's or us-east-1's
+        for provider in providers:
+            allowed = provider.inputs.get("allowedAccountIds")
+            assert json.loads(allowed) if isinstance(allowed, str) else allowed, (stack, provider.name)

@@ -253,3 +253,17 @@ def test_an_unexpected_error_reads_as_its_summary_first_and_keeps_its_traceback_
     message = str(raised.value)
     assert message.startswith("the release of version 8 of catalog-prod-api failed: KeyError: 'deploymentId'\n")
     assert "Traceback (most recent call last):" in message and "in release" in message
+
+
+def test_a_refusal_waiting_cannot_end_is_not_asked_again_so_drift_checks_stay_quiet() -> None:
+    asked = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    keys = {"tagKeys": ["Project"]}
+    provider = CostAllocationTagsProvider(clock=lambda: asked + timedelta(days=2))
+    refused = {**keys, "pendingKeys": ["Project"], "askedAt": asked.isoformat(),
+               "statuses": {"Project": {"status": PENDING, "reason": "AccessDeniedException: not authorized"}}}
+    not_seen = {**refused, "statuses": {"Project": {"status": PENDING,
+                                                    "reason": "ValidationException: Tag keys not found"}}}
+    # A member account's (or an unauthorized role's) refusal stays until someone changes something.
+    assert provider.diff("id", refused, keys).changes is False
+    # Billing not having seen the key yet ends by itself: asked again once the last ask is old enough.
+    assert provider.diff("id", not_seen, keys).changes is True
