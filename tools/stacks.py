@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -57,17 +58,18 @@ def committed_stacks(project_dir: Path = PROJECT_DIR) -> list[CommittedStack]:
             stack=name, profile=config.profile, order=config.pipeline.order, approval=config.pipeline.approval,
             policy_config=str(POLICY_CONFIG_DIR / f"{config.profile}.json"),
             timeout_minutes=config.delivery.release_minutes + JOB_MARGIN_MINUTES,
-            variable_suffix=name.upper().replace("-", "_"),
+            variable_suffix=re.sub(r"[^A-Z0-9_]", "_", name.upper()),
         ))
     return sorted(stacks, key=lambda s: (s.order, s.approval, s.stack))
 
 
 def policy_config_path(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
-    """The policy pack's config for `stack` (its profile's)."""
-    for committed in committed_stacks(project_dir):
-        if committed.stack == stack:
-            return project_dir / committed.policy_config
-    raise FileNotFoundError(f"no stack file Pulumi.{stack}.yaml in {project_dir.name}")
+    """The policy pack's config for `stack` (its profile's); only that stack's file is read."""
+    from tools.plan.harness import committed_config
+
+    if not (project_dir / f"Pulumi.{stack}.yaml").exists():
+        raise FileNotFoundError(f"no stack file Pulumi.{stack}.yaml in {project_dir.name}")
+    return project_dir / POLICY_CONFIG_DIR / f"{committed_config(stack, project_dir).profile}.json"
 
 
 def main(argv: list[str] | None = None) -> int:

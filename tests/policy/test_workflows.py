@@ -144,7 +144,10 @@ def test_main_deploys_in_release_order_approved_stacks_last_one_update_per_stack
         assert up["with"]["stack-name"].endswith("/prodready/${{ matrix.stack }}")
         assert up["with"]["policyPacks"] == "policies"
         assert up["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
-    assert jobs["up-approved"]["if"] == jobs["preview-approved"]["if"] == "needs.checks.outputs.approved != '[]'"
+    assert jobs["up"]["if"] == "needs.checks.outputs.unapproved != '[]'"
+    # The approved stacks follow `up` when it succeeded or was skipped (no unapproved stack), never a failure.
+    assert jobs["up-approved"]["if"] == jobs["preview-approved"]["if"] == (
+        "${{ !failure() && !cancelled() && needs.checks.outputs.approved != '[]' }}")
 
 
 @pytest.mark.parametrize("workflow", ["preview.yml", "deploy.yml"])

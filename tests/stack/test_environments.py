@@ -99,3 +99,23 @@ def test_every_aws_provider_of_a_prod_profile_stack_refuses_other_accounts(plans
         for provider in providers:
             allowed = provider.inputs.get("allowedAccountIds")
             assert json.loads(allowed) if isinstance(allowed, str) else allowed, (stack, provider.name)
+
+
+def test_one_stack_s_policy_config_does_not_depend_on_the_other_stack_files(tmp_path: Path) -> None:
+    from tools.stacks import policy_config_path
+
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  prodready:tabel: {}\n")
+    assert policy_config_path("dev", tmp_path) == tmp_path / "policies" / "config" / "dev.json"
+    with pytest.raises(FileNotFoundError, match="no stack file Pulumi.qa.yaml"):
+        policy_config_path("qa", tmp_path)
+
+
+def test_a_stack_name_becomes_a_valid_variable_name_suffix(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "Pulumi.eu-prod-2.yaml").write_text((PROJECT_DIR / "Pulumi.staging.yaml").read_text())
+    (stack,) = committed_stacks(project)
+    assert (stack.stack, stack.variable_suffix) == ("eu-prod-2", "EU_PROD_2")
