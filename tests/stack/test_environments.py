@@ -108,7 +108,7 @@ def test_one_stack_s_policy_config_does_not_depend_on_the_other_stack_files(tmp_
         shutil.copy(PROJECT_DIR / name, tmp_path / name)
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  prodready:tabel: {}\n")
     assert policy_config_path("dev", tmp_path) == tmp_path / "policies" / "config" / "dev.json"
-    with pytest.raises(FileNotFoundError, match="no stack file Pulumi.qa.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"no stack file Pulumi\.qa\.yaml"):
         policy_config_path("qa", tmp_path)
 
 
