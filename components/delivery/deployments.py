@@ -75,19 +75,12 @@ class Deployments:
         self.region = region
         self.stack = stack
         self._clients: dict[str, Any] = dict(clients or {})
+        # AppSpec contents by their sha256: a revision never changes, and CodeDeploy answers deployments
+        # without theirs (see _spec_of).
+        self._app_specs: dict[str, str] = {}
         self._sleep = sleep
         self._clock = clock
         self._log_line = log
-
-    # -- pickling: clients hold sockets and credentials; the unpickled copy makes its own.
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_clients"] = {}
-        return state
-
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
-        self.__dict__.update(state)
 
     # -- plumbing
 
@@ -320,7 +313,7 @@ class Deployments:
         return self.parse_app_spec(content) if content else self.parse_app_spec("")
 
     def _app_spec_content(self, application: str, revision_type: str, sha256: str) -> str:
-        cache: dict[str, str] = self.__dict__.setdefault("_app_specs", {})
+        cache = self._app_specs
         if sha256 not in cache:
             key = "string" if revision_type == "String" else "appSpecContent"
             answer = self.client("codedeploy").get_application_revision(

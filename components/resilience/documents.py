@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.service.keys import KEY_ADMIN_ACTIONS, account_root
+from components.service.keys import account_root, administers
 
 PolicyDocument = dict[str, Any]
 
@@ -66,14 +66,7 @@ def vault_key_policy(account_id: str, region: str, partition: str = "aws") -> Po
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                # In a key policy "*" means this key.
-                "Resource": "*",
-            },
+            administers(account_id, partition),
             {
                 "Sid": "UseOnlyThroughBackup",
                 "Effect": "Allow",
@@ -157,13 +150,7 @@ def archive_key_policy(account_id: str, region: str, partition: str = "aws") -> 
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                "Resource": "*",
-            },
+            administers(account_id, partition),
             {
                 "Sid": "UseOnlyThroughS3",
                 "Effect": "Allow",
@@ -259,13 +246,7 @@ def trail_key_policy(account_id: str, trail: str, partition: str = "aws") -> Pol
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": list(KEY_ADMIN_ACTIONS),
-                "Resource": "*",
-            },
+            administers(account_id, partition),
             {
                 "Sid": "CloudTrailEncryptsThisTrail",
                 "Effect": "Allow",

@@ -66,7 +66,9 @@ def account_root(account_id: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account_id}:root"
 
 
-def _administers(account_id: str, partition: str) -> dict[str, Any]:
+def administers(account_id: str, partition: str = "aws") -> dict[str, Any]:
+    """The statement every customer-managed key of the stack starts with: the account administers it
+    through IAM (only its own policies grant use)."""
     return {
         "Sid": "AccountAdministersKeyThroughIam",
         "Effect": "Allow",
@@ -82,7 +84,7 @@ def table_key_policy(account_id: str, region: str, partition: str = "aws") -> Po
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _administers(account_id, partition),
+            administers(account_id, partition),
             {
                 "Sid": "UseOnlyThroughDynamoDB",
                 "Effect": "Allow",
@@ -114,7 +116,7 @@ def logs_key_policy(
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _administers(account_id, partition),
+            administers(account_id, partition),
             {
                 "Sid": "CloudWatchLogsEncryptsThisStacksGroups",
                 "Effect": "Allow",

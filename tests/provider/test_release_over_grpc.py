@@ -23,9 +23,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.cost.allocation_tags import CostAllocationTagsProvider
 from components.delivery.release import ReleaseProvider
 from components.delivery.windows import DAYS
-from components.dynamic import STATE_REFERENCES, holds_code, references
+from components.dynamic import STATE_REFERENCES
 from tests.provider.codedeploy_standin import CodeDeployStandIn, Served
 from tests.provider.engine import PROJECT, ProviderError, ProviderProcess, Resource
+from tests.provider.state_form import holds_code, references
 
 REGION = "eu-west-1"
 FUNCTION = "catalog-dev-api"

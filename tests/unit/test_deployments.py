@@ -745,11 +745,11 @@ def test_rollback_while_a_deployment_runs_is_refused_in_favour_of_stop(world):
         world.deployments.rollback(APP, GROUP, FUNCTION, ALIAS)
 
 
-# -- pickled by value, for the dynamic provider
+# -- the failure as an object
 
 
 def test_the_exception_keeps_its_detail_through_pickling():
-    # dill, as the dynamic provider pickles: by value, the class with it.
+    # An exception whose __init__ takes more than the message loses it in a copy unless it says how.
     again = dill.loads(dill.dumps(ReleaseFailed("failed", {"deploymentId": "d-1"}), recurse=True))
 
     assert (str(again), again.detail) == ("failed", {"deploymentId": "d-1"})
