@@ -18,7 +18,7 @@ import warnings
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -88,12 +88,12 @@ from service.models import (
 from service.repository import ItemRepository, client_config
 from service.routes import CATCH_ALL_ROUTE, PREFLIGHT_ROUTE, PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
 from service.routing import allowed_methods, match_route
+from service.tracing import tracing_for
 
 settings = load_settings()
 logger = Logger(service=settings.service_name, logger_formatter=RedactingFormatter(utc=True, use_rfc3339=True))
-# Only botocore, the function's one outbound client: the default patches every library X-Ray
-# supports that can be imported (sqlite3, for one), which only adds cold-start time.
-tracer = Tracer(service=settings.service_name, patch_modules=["botocore"])
+# Powertools Tracer (X-Ray SDK) or OpenTelemetry, as the stack's lambda.tracing.provider sets it.
+tracer = tracing_for(settings.service_name)
 metrics = Metrics(service=settings.service_name, namespace=settings.metrics_namespace)
 # JSON numbers parse as Decimal, so a price of 0.1 is 0.1 and not 0.1000000000000000055.
 app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
@@ -306,7 +306,7 @@ def trace_route(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
     route = app.context["_route"].func
     if tracer.disabled or route is health_live:
         return next_middleware(app)
-    with tracer.provider.in_subsegment(name=f"## {route.__module__}.{route.__qualname__}"):
+    with tracer.subsegment(f"## {route.__module__}.{route.__qualname__}"):
         return next_middleware(app)
 
 
@@ -693,7 +693,7 @@ def _internal_error() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, clear_state=True, log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
+@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()

@@ -168,9 +168,14 @@ def assert_valid_emf(document: dict[str, Any]) -> None:
 
 
 def run_fresh(
-    tmp_path: Path, env: dict[str, str], events: list[dict[str, Any]], drop: tuple[str, ...] = ()
+    tmp_path: Path,
+    env: dict[str, str],
+    events: list[dict[str, Any]],
+    drop: tuple[str, ...] = (),
+    script: str = "fresh_handler.py",
 ) -> list[dict[str, Any]]:
-    """Invoke the handler with `events` in a new interpreter (`fresh_handler.py`); its output lines.
+    """Invoke the handler with `events` in a new interpreter (`fresh_handler.py`, or `script` that runs
+    it); its output lines.
 
     For settings Powertools or the handler read once at import. `env` goes on top of APP_ENV;
     `drop` removes variables from the result.
@@ -189,7 +194,7 @@ def run_fresh(
     for name in drop:
         environment.pop(name, None)
     completed = subprocess.run(
-        [sys.executable, str(HERE / "fresh_handler.py"), *paths],
+        [sys.executable, str(HERE / script), *paths],
         env=environment,
         capture_output=True,
         text=True,
