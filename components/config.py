@@ -34,6 +34,7 @@ from components.edge.settings import EdgeConfig
 from components.monitoring.settings import MonitoringConfig
 from components.resilience.settings import PITR_RPO_MINUTES, AuditTrailConfig, LogArchiveConfig, ResilienceConfig
 from components.service.settings import (
+    OPENTELEMETRY_LAYER_ACCOUNTS,
     ApiConfig,
     DataProtectionConfig,
     LambdaConfig,
@@ -231,6 +232,26 @@ class StackConfig(Settings):
         return self
 
     @model_validator(mode="after")
+    def _tracing_layer_in_region(self) -> StackConfig:
+        # Lambda takes layers of the function's own region only.
+        tracing = self.lambda_.tracing
+        if tracing.provider != "opentelemetry":
+            return self
+        if tracing.open_telemetry_layer_arn:
+            layer_region = tracing.open_telemetry_layer_arn.split(":")[3]
+            if layer_region != self.region:
+                raise ValueError(
+                    f"lambda.tracing.openTelemetryLayerArn: the layer is in {layer_region}, not in the stack's "
+                    f"region {self.region} (Lambda uses layers of the function's region only)"
+                )
+        elif self.region not in OPENTELEMETRY_LAYER_ACCOUNTS:
+            raise ValueError(
+                f"lambda.tracing.provider opentelemetry: no AWS-published AWSOpenTelemetryDistroPython account is "
+                f"known for {self.region}; set lambda.tracing.openTelemetryLayerArn"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _front_has_a_name(self) -> StackConfig:
         if self.edge.cloud_front is not None and self.api.domain is None:
             raise ValueError(
@@ -297,7 +318,9 @@ class StackConfig(Settings):
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
         "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "architecture": "arm64", "logLevel": "DEBUG",
-                   "debugSampleRate": 0.0, "snapStart": False},
+                   "debugSampleRate": 0.0, "snapStart": False,
+                   # Dev runs OpenTelemetry ahead of the X-Ray SDK's end of support (2027-02-25).
+                   "tracing": {"provider": "opentelemetry"}},
         "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": [],
                 "auth": {"mode": "cognito"},
                 "routeThrottling": {"POST /items": {"rateLimit": 10, "burstLimit": 20},
@@ -328,7 +351,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "prod": {
         "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
-                   "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01, "snapStart": True},
+                   "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01, "snapStart": True,
+                   # Switches to opentelemetry once dev has run it (docs/tracing.md), before 2027-02-25.
+                   "tracing": {"provider": "xray-sdk"}},
         # Writes are throttled below reads: they cost more and a runaway writer fills the table.
         "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000,
                 "auth": {"mode": "cognito"},

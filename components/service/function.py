@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.service.settings import OPENTELEMETRY_LAYER_ACCOUNTS
 
 RUNTIME = aws.lambda_.Runtime.PYTHON3D13
 # Account that publishes the Powertools for AWS Lambda (Python) layers in the commercial partition.
@@ -34,6 +35,42 @@ def powertools_layer_arn(region: str, architecture: str, version: int, runtime: 
         f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{python}-{architecture}:{version}"
     )
+
+
+# The wrapper script the layer ships: it sets OpenTelemetry up (X-Ray propagation, botocore instrumentation,
+# the exporter) and wraps the handler before the runtime imports it.
+OPENTELEMETRY_EXEC_WRAPPER = "/opt/otel-instrument"
+TRACING_PROVIDERS: tuple[str, ...] = ("xray-sdk", "opentelemetry")
+
+
+def opentelemetry_layer_arn(region: str, version: int) -> str:
+    """ARN of the AWS-published AWSOpenTelemetryDistroPython layer version in `region`."""
+    account = OPENTELEMETRY_LAYER_ACCOUNTS.get(region)
+    if account is None:
+        raise ValueError(f"AWS publishes no AWSOpenTelemetryDistroPython layer this program knows of in {region}")
+    return f"arn:aws:lambda:{region}:{account}:layer:AWSOpenTelemetryDistroPython:{version}"
+
+
+def tracing_environment(provider: str) -> dict[str, str]:
+    """Environment that selects the app's tracing facade (TRACING_PROVIDER) and, for OpenTelemetry, starts
+    the layer's instrumentation.
+
+    With OpenTelemetry, Application Signals stays off (AWS's advice when the layer only replaces the X-Ray
+    SDK): the layer then exports the sampled spans over UDP to the Lambda X-Ray daemon endpoint, as the SDK
+    did, so traces, IAM and sampling stay those of active tracing. OTEL_SERVICE_NAME is left to the layer,
+    which names the service after the function: the sampling rule and the faults group match that name.
+    """
+    if provider not in TRACING_PROVIDERS:
+        raise ValueError(f"tracing provider {provider!r} is not one of {list(TRACING_PROVIDERS)}")
+    if provider == "xray-sdk":
+        return {"TRACING_PROVIDER": provider}
+    return {
+        "TRACING_PROVIDER": provider,
+        "AWS_LAMBDA_EXEC_WRAPPER": OPENTELEMETRY_EXEC_WRAPPER,
+        "OTEL_AWS_APPLICATION_SIGNALS_ENABLED": "false",
+        # Powertools' Tracer is not used on this path; this keeps any stray one from loading the X-Ray SDK.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
 
 
 # What CloudWatch Logs masks in the function's log group, behind the app's own redaction: identifiers
@@ -163,6 +200,10 @@ class FunctionArgs:
     """Further statements of its role's policy (built as data, e.g. the calls a deployment hook makes)."""
     release: Release | None = None
     """Publish versions behind an alias that deployments shift; None serves `$LATEST` (no alias)."""
+    tracing_provider: str = "xray-sdk"
+    """Who writes the trace data: `xray-sdk` (Powertools Tracer) or `opentelemetry` (the ADOT layer)."""
+    opentelemetry_layer_arn: str | None = None
+    """The OpenTelemetry layer version to add; required with the `opentelemetry` provider."""
 
 
 def powertools_environment(
@@ -303,10 +344,12 @@ class Function(pulumi.ComponentResource):
                 debug_sample_rate=args.debug_sample_rate,
                 version=version,
             ),
+            **tracing_environment(args.tracing_provider),
             **args.environment,
         }
         layers = [
             powertools_layer_arn(args.region, args.architecture, args.powertools_layer_version),
+            *self._tracing_layers(args),
             *args.extra_layers,
         ]
         release = args.release
@@ -326,6 +369,8 @@ class Function(pulumi.ComponentResource):
                 args.reserved_concurrency if args.reserved_concurrency is not None else -1
             ),
             layers=layers,
+            # Active with either provider: Lambda records its own segments, makes the sampling decision both
+            # instrumentations follow, and runs the daemon endpoint both send their segments/spans to.
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON",
@@ -344,6 +389,14 @@ class Function(pulumi.ComponentResource):
             # The policy must exist before the first invocation can log or trace.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
         )
+
+    @staticmethod
+    def _tracing_layers(args: FunctionArgs) -> list[str]:
+        if args.tracing_provider != "opentelemetry":
+            return []
+        if not args.opentelemetry_layer_arn:
+            raise ValueError(f"{args.function_name}: the opentelemetry tracing provider needs a layer ARN")
+        return [args.opentelemetry_layer_arn]
 
     def _alias(self, name: str, args: FunctionArgs, function: aws.lambda_.Function) -> aws.lambda_.Alias | None:
         release = args.release

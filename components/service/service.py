@@ -13,7 +13,7 @@ from components.iam import IDEMPOTENCY_ACTIONS, ITEM_ACTIONS
 from components.service import keys
 from components.service.auth import ApiAuth, ApiAuthArgs
 from components.service.domain import ApiDomain, ApiDomainArgs
-from components.service.function import Function, FunctionArgs, Release, TableAccess
+from components.service.function import Function, FunctionArgs, Release, TableAccess, opentelemetry_layer_arn
 from components.service.http_api import HttpApi, HttpApiArgs, JwtAuthorization
 from components.service.settings import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
 from components.service.table import Table, TableArgs
@@ -249,6 +249,12 @@ class ServerlessService(pulumi.ComponentResource):
                 reserved_concurrency=fn.reserved_concurrency,
                 log_level=fn.log_level,
                 powertools_layer_version=fn.powertools_layer_version,
+                tracing_provider=fn.tracing.provider,
+                opentelemetry_layer_arn=(
+                    (fn.tracing.open_telemetry_layer_arn
+                     or opentelemetry_layer_arn(args.region, fn.tracing.open_telemetry_layer_version))
+                    if fn.tracing.provider == "opentelemetry" else None
+                ),
                 environment={
                     "TABLE_NAME": table.name,
                     "ENVIRONMENT": args.environment,

@@ -11,6 +11,62 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.settings import CERTIFICATE_ARN_PATTERN, Settings, check_retention
 
+# Accounts that publish the AWSOpenTelemetryDistroPython layer (AWS Lambda Layer for OpenTelemetry, the
+# ADOT Python distribution) in commercial regions, as AWS lists them; one layer serves both architectures.
+# The regions AWS opened before 2019 share one account; each opt-in region has its own.
+OPENTELEMETRY_LAYER_ACCOUNTS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+            "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+            "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+        ),
+        "615299751070",
+    ),
+    "af-south-1": "904233096616",
+    "ap-east-1": "888577020596",
+    "ap-south-2": "796973505492",
+    "ap-southeast-3": "039612877180",
+    "ap-southeast-4": "713881805771",
+    "ap-southeast-5": "152034782359",
+    "ap-southeast-7": "980416031188",
+    "ca-west-1": "595944127152",
+    "eu-central-2": "156041407956",
+    "eu-south-1": "257394471194",
+    "eu-south-2": "490004653786",
+    "il-central-1": "746669239226",
+    "me-central-1": "739275441131",
+    "me-south-1": "980921751758",
+    "mx-central-1": "610118373846",
+}
+TracingProvider = Literal["xray-sdk", "opentelemetry"]
+# A Lambda layer version ARN in a commercial region (the partition every other ARN of this program uses).
+LAYER_VERSION_ARN_PATTERN = r"^arn:aws:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:layer:[A-Za-z0-9_-]{1,140}:\d+$"
+
+
+class FunctionTracingConfig(Settings):
+    """How the function writes its X-Ray trace data. Lambda's active tracing (the service's segments and the
+    sampling decision) is on with either provider."""
+
+    provider: TracingProvider = "xray-sdk"
+    """xray-sdk: Powertools Tracer over the X-Ray SDK (in maintenance since 2026-02-25, unsupported from
+    2027-02-25); opentelemetry: the OpenTelemetry API, exported to X-Ray by the AWS-published
+    `AWSOpenTelemetryDistroPython` layer (AWS_LAMBDA_EXEC_WRAPPER=/opt/otel-instrument)."""
+    open_telemetry_layer_version: int = Field(default=16, ge=1)
+    """opentelemetry: version of `AWSOpenTelemetryDistroPython` in the stack's region (versions differ per
+    region: AWS lists them under "AWS Lambda Layer for OpenTelemetry ARNs")."""
+    open_telemetry_layer_arn: str | None = Field(default=None, pattern=LAYER_VERSION_ARN_PATTERN)
+    """opentelemetry: the layer version ARN in full, instead of the AWS-published one the version names
+    (a region whose publishing account the program does not know, or a layer of your own)."""
+
+    @model_validator(mode="after")
+    def _layer_needs_opentelemetry(self) -> FunctionTracingConfig:
+        if self.open_telemetry_layer_arn and self.provider != "opentelemetry":
+            raise ValueError(
+                f"openTelemetryLayerArn applies to provider opentelemetry only (provider is {self.provider})"
+            )
+        return self
+
 
 class LambdaConfig(Settings):
     memory_mb: int = Field(ge=128, le=10240)
@@ -32,6 +88,8 @@ class LambdaConfig(Settings):
     each cold start restores its snapshot. Billed per GB-second cached and per GB restored."""
     provisioned_concurrency: int | None = Field(default=None, ge=1, le=10000)
     """Execution environments kept initialised on the live alias (billed whether used or not)."""
+    tracing: FunctionTracingConfig = FunctionTracingConfig()
+    """Which instrumentation writes the function's trace data (X-Ray SDK or OpenTelemetry)."""
 
     @model_validator(mode="after")
     def _combinations_aws_accepts(self) -> LambdaConfig:

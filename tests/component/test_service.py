@@ -104,6 +104,48 @@ def test_role_policy_is_least_privilege(plans: dict[str, Plan], stack: str) -> N
                                "IdempotencyRecords", "IdempotencyKeyViaDynamoDB"}
 
 
+def _function_policy(plan: Plan) -> dict[str, dict[str, object]]:
+    (policy,) = [p for p in _in_component(plan, ROLE_POLICY, "prodready:function:Function")
+                 if p.name == "catalog-function-policy"]
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+@pytest.mark.parametrize(("stack", "provider"), [("dev", "xray-sdk"), ("prod", "opentelemetry")])
+def test_each_tracing_provider_gets_its_layer_environment_and_permissions(
+    plan_with: Callable[..., Plan], plans: dict[str, Plan], stack: str, provider: str
+) -> None:
+    # Each committed stack's opposite: dev (opentelemetry) back on the SDK, prod (xray-sdk) on OpenTelemetry.
+    raw, _ = stack_config(stack)
+    function_config = json.loads(raw.get("prodready:lambda", "{}"))
+    plan = plan_with(stack, {"prodready:lambda": {**function_config, "tracing": {"provider": provider}}})
+    inputs = service_function(plan).inputs
+    env = inputs["environment"]["variables"]
+    otel_layers = [arn for arn in inputs["layers"] if ":layer:AWSOpenTelemetryDistroPython:" in arn]
+    assert env["TRACING_PROVIDER"] == provider
+    if provider == "opentelemetry":
+        assert otel_layers == ["arn:aws:lambda:eu-west-1:615299751070:layer:AWSOpenTelemetryDistroPython:16"]
+        assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/otel-instrument"
+        assert env["OTEL_AWS_APPLICATION_SIGNALS_ENABLED"] == "false"
+    else:
+        assert otel_layers == []
+        assert "AWS_LAMBDA_EXEC_WRAPPER" not in env and not any(k.startswith("OTEL_") for k in env)
+    # Either way Lambda's active tracing makes the sampling decision and runs the daemon endpoint both send
+    # to, and the role writes segments with the same two actions (X-Ray offers them on "*" only).
+    assert inputs["tracingConfig"] == {"mode": "Active"}
+    statements = _function_policy(plan)
+    assert statements["XRayWrite"]["Action"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    assert statements == _function_policy(plans[stack])
+
+
+def test_a_layer_arn_given_in_full_is_used_as_given(plan_with: Callable[..., Plan]) -> None:
+    own = "arn:aws:lambda:eu-west-1:123456789012:layer:otel-python:3"
+    raw, _ = stack_config("dev")
+    function_config = json.loads(raw.get("prodready:lambda", "{}"))
+    plan = plan_with("dev", {"prodready:lambda": {
+        **function_config, "tracing": {"provider": "opentelemetry", "openTelemetryLayerArn": own}}})
+    assert service_function(plan).inputs["layers"][1:] == [own]
+
+
 def test_wildcard_findings_fire_on_broad_statements() -> None:
     broad = {"Statement": [
         {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "arn:aws:dynamodb:eu-west-1:1:table/t"},
@@ -148,11 +190,15 @@ def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], 
     expected_reserved = config.lambda_.reserved_concurrency or -1
     assert inputs["reservedConcurrentExecutions"] == expected_reserved
     assert inputs["handler"] == "service.handler.lambda_handler"
+    tracing = config.lambda_.tracing
     assert inputs["layers"] == [
         f"arn:aws:lambda:{config.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-"
-        f"{config.lambda_.architecture}:{config.lambda_.powertools_layer_version}"
+        f"{config.lambda_.architecture}:{config.lambda_.powertools_layer_version}",
+        *([f"arn:aws:lambda:{config.region}:615299751070:layer:AWSOpenTelemetryDistroPython:"
+           f"{tracing.open_telemetry_layer_version}"] if tracing.provider == "opentelemetry" else []),
     ]
     env = inputs["environment"]["variables"]
+    assert env["TRACING_PROVIDER"] == tracing.provider
     assert env["POWERTOOLS_SERVICE_NAME"] == config.service
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == f"prodready/{config.prefix}"
     assert env["POWERTOOLS_LOG_LEVEL"] == config.lambda_.log_level
@@ -280,6 +326,7 @@ def test_turning_off_a_prod_only_feature_in_dev_changes_exactly_it(plan_with: Ca
         {"prodready:lambda": {"memoryMb": 64, "timeoutSeconds": 10}},
         {"prodready:tabel": "{}"},
         {"prodready:logs": {"retentionDays": 0, "accessLogRetentionDays": 14}},
+        {"prodready:lambda": {"memoryMb": 256, "timeoutSeconds": 10, "tracing": {"provider": "jaeger"}}},
     ],
 )
 def test_invalid_config_registers_no_resources(overrides: dict[str, object]) -> None:
