@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.service.settings import OPENTELEMETRY_LAYER_ACCOUNTS
+from components.service.settings import OPENTELEMETRY_EXEC_WRAPPER, OPENTELEMETRY_LAYER_ACCOUNTS
 
 RUNTIME = aws.lambda_.Runtime.PYTHON3D13
 # Account that publishes the Powertools for AWS Lambda (Python) layers in the commercial partition.
@@ -37,9 +37,6 @@ def powertools_layer_arn(region: str, architecture: str, version: int, runtime: 
     )
 
 
-# The wrapper script the layer ships: it sets OpenTelemetry up (X-Ray propagation, botocore instrumentation,
-# the exporter) and wraps the handler before the runtime imports it.
-OPENTELEMETRY_EXEC_WRAPPER = "/opt/otel-instrument"
 TRACING_PROVIDERS: tuple[str, ...] = ("xray-sdk", "opentelemetry")
 
 

@@ -39,6 +39,9 @@ OPENTELEMETRY_LAYER_ACCOUNTS: dict[str, str] = {
     "me-south-1": "980921751758",
     "mx-central-1": "610118373846",
 }
+# The wrapper script the layer ships: it sets OpenTelemetry up (X-Ray propagation, botocore instrumentation,
+# the exporter) and wraps the handler before the runtime imports it.
+OPENTELEMETRY_EXEC_WRAPPER = "/opt/otel-instrument"
 TracingProvider = Literal["xray-sdk", "opentelemetry"]
 # A Lambda layer version ARN in a commercial region (the partition every other ARN of this program uses).
 LAYER_VERSION_ARN_PATTERN = r"^arn:aws:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:layer:[A-Za-z0-9_-]{1,140}:\d+$"

@@ -92,6 +92,7 @@ TEST_PRICES = Prices(
         "httpApiDetailedMetricsPerRoute": 6,
         "lambdaDefaultSampling": {"reservoirPerSecond": 1, "fixedRate": 0.05},
         "snapStartCachedVersions": 2,
+        "openTelemetryLayerInitMs": 450,
         "cloudTrailDataEventsPerRequest": 1,
     },
 )
@@ -634,3 +635,19 @@ def test_a_weekly_restore_test_restores_the_selected_table_each_week() -> None:
                              "protectedResourceArns": ["arn:aws:dynamodb:eu-west-1:123456789012:table/items"]})
     est = _estimate(_with(plan, testing, selection))
     assert _line(est, "AWS Backup restore tests").at_rest == pytest.approx(730 / 24 / 7 * 2 * 0.15)
+
+
+def test_the_opentelemetry_layer_costs_its_init_per_cold_start_or_per_release_with_snapstart() -> None:
+    wrapped = {"variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/otel-instrument"}}
+    plan = _function_with(small_plan(), environment=wrapped)
+    traffic = TRAFFIC.model_copy(update={"cold_start_share": 0.01, "releases_per_month": 20})
+    init = _line(_estimate(plan, traffic), "Lambda OpenTelemetry layer init (arm64)")
+    per_init = 1.0 * 0.450  # 1 GB x the assumed 450 ms
+    assert init.at_traffic == pytest.approx((1_000_000 + RUNS) * 0.01 * per_init * 0.00001)
+    assert init.at_rest == pytest.approx(RUNS * 0.01 * per_init * 0.00001)
+    # With SnapStart init runs when a version is published: once per release, never at rest.
+    snap = _line(_estimate(_function_with(plan, snapStart={"applyOn": "PublishedVersions"}), traffic),
+                 "Lambda OpenTelemetry layer init (arm64)")
+    assert (snap.at_rest, snap.at_traffic) == (0, pytest.approx(20 * per_init * 0.00001))
+    # The X-Ray SDK path (no wrapper) has no such line.
+    assert not [x for x in _estimate(small_plan(), traffic).lines if "OpenTelemetry" in x.item]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from components.cost.settings import TrafficConfig
+from components.service.settings import OPENTELEMETRY_EXEC_WRAPPER
 from tools.plan.harness import Plan, PlannedResource
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
@@ -466,7 +467,17 @@ def estimate(
         gb_s = memory_gb * traffic.average_duration_ms / 1000
         out.add(layer, f"Lambda compute ({arch}, {memory_gb * 1024:g} MB)", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
                 rest_n * gb_s, traffic_n * gb_s, r)
-        if str((_value(fn, "snapStart", {}) or {}).get("applyOn")) == "PublishedVersions":
+        snap_start = str((_value(fn, "snapStart", {}) or {}).get("applyOn")) == "PublishedVersions"
+        variables = (_value(fn, "environment", {}) or {}).get("variables") or {}
+        if variables.get("AWS_LAMBDA_EXEC_WRAPPER") == OPENTELEMETRY_EXEC_WRAPPER:
+            # The OpenTelemetry layer's bootstrap runs in every init, and Lambda bills init. With SnapStart, init
+            # runs once per published version (about one per release); restores replace it on cold starts.
+            init_gb_s = memory_gb * float(prices.assumptions["openTelemetryLayerInitMs"]) / 1000
+            rest_inits, traffic_inits = ((0.0, float(traffic.releases_per_month)) if snap_start else
+                                         (rest_n * traffic.cold_start_share, traffic_n * traffic.cold_start_share))
+            out.add(layer, f"Lambda OpenTelemetry layer init ({arch})", "GB-s", p(r, f"lambda.gbSecond.{arch}"),
+                    rest_inits * init_gb_s, traffic_inits * init_gb_s, r)
+        if snap_start:
             # The snapshot of each cached version is billed per GB-second of the function's memory, whether
             # invoked or not; each new execution environment restores it, billed per GB restored.
             # The versions the release keeps (it deletes older ones), else the price file's assumption.
