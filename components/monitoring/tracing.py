@@ -6,6 +6,9 @@ second plus a share of the rest. Note that Lambda decides sampling for a functio
 when no upstream service sent a tracing header, and AWS documents that rate (1 request per second
 plus 5 %) as not configurable for functions; the rule applies wherever the X-Ray service makes the
 decision for our services (SDK-instrumented entry points, a REST API or Step Functions in front).
+That holds with either tracing provider (`lambda.tracing.provider`): the OpenTelemetry layer's
+parent-based sampler follows the decision Lambda passes in `_X_AMZN_TRACE_ID`, as the X-Ray SDK does
+(docs/tracing.md).
 The group collects the stack's traces with faults (5xx) or errors (4xx) and has X-Ray Insights and
 its notifications on, so anomalies in them reach EventBridge.
 """
