@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, TracerProvider
@@ -130,7 +130,7 @@ class OpenTelemetryTracing:
                     self._annotate(span, SERVICE_KEY, self.service)
                     self._annotation_keys.pop(span.get_span_context().span_id, None)
 
-        return traced  # type: ignore[return-value]  # functools.wraps keeps the handler's signature
+        return cast(Handler, traced)  # functools.wraps keeps the handler's name and signature
 
     def _annotate(self, span: Span, key: str, value: AnnotationValue) -> None:
         if not span.is_recording():
@@ -149,8 +149,10 @@ class OpenTelemetryTracing:
         if not span.is_recording():
             return
         # Attributes take primitives only; anything else goes in as its JSON, as X-Ray metadata would show it.
-        primitive = isinstance(value, str | bool | int | float)
-        span.set_attribute(key, value if primitive else json.dumps(value, default=str))  # type: ignore[arg-type]
+        attribute: AnnotationValue = (
+            value if isinstance(value, str | bool | int | float) else json.dumps(value, default=str)
+        )
+        span.set_attribute(key, attribute)
 
     @contextmanager
     def _span(self, name: str) -> Iterator[object]:
