@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import PUBLIC_ROUTE_KEYS, READ_SCOPE, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
 from app.service.schema import TABLE_HASH_KEY
+from components.alerting.chat_alerts import ChatAlerts, ChatAlertsArgs
 from components.alerting.documents import BACKUP_PUBLISHER, PUBLISHERS
 from components.config import load_stack_config, raw_pulumi_config
 from components.cost.cost_guard import CostGuard, CostGuardArgs
@@ -293,6 +294,24 @@ edge_monitoring = (
     else None
 )
 
+# Chat channels get the alerts of their severities: the service's topics and the front's (us-east-1).
+chat_alerts = (
+    ChatAlerts(
+        f"{config.service}-chat",
+        ChatAlertsArgs(
+            name_prefix=config.prefix,
+            config=config.monitoring.chat,
+            topic_arns={
+                severity: [arn, *([edge_monitoring.alert_topic_arns[severity]] if edge_monitoring is not None else [])]
+                for severity, arn in monitoring.alert_topic_arns.items()
+            },
+        ),
+        opts=with_provider,
+    )
+    if config.monitoring.chat.enabled
+    else None
+)
+
 # Every new version reaches traffic through CodeDeploy: the pre-traffic hook first, then the configured
 # shift, judged by the release alarms, then the post-traffic hook; `pulumi up` waits for the release and
 # fails if it rolled back.
@@ -452,6 +471,8 @@ pulumi.export("dashboardName", monitoring.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
 pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
 pulumi.export("alarmNames", monitoring.alarm_names)
+if chat_alerts is not None:
+    pulumi.export("chatConfigurationArns", chat_alerts.configuration_arns)
 pulumi.export("budgetName", cost_guard.budget_name)
 pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)
 if backup is not None:
