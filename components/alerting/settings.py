@@ -9,9 +9,9 @@ halfway through `pulumi up`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from components.settings import Settings
 
@@ -28,6 +28,18 @@ ChatbotRegion = Literal["us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1"]
 # when no guardrail is set) would.
 GuardrailPolicy = Literal["CloudWatchReadOnlyAccess", "AWSXrayReadOnlyAccess", "AWSCodeDeployReadOnlyAccess"]
 
+Item = TypeVar("Item")
+
+
+def _not_empty(values: tuple[Item, ...]) -> tuple[Item, ...]:
+    # An emptiness check after the items' own (a length bound would also report a list of bad items as empty).
+    if not values:
+        raise ValueError("list at least one")
+    return values
+
+
+Severities = Annotated[tuple[ChatSeverity, ...], AfterValidator(_not_empty)]
+
 UUID_PATTERN = r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$"
 
 
@@ -39,7 +51,7 @@ class SlackChannel(Settings):
     channel_id: str = Field(pattern=r"^[A-Za-z0-9]{1,255}$")
     """The channel id, the last part of the channel's link, e.g. C07EZ1ABC23. Private channels need
     the app invited (/invite @Amazon Q)."""
-    severities: tuple[ChatSeverity, ...] = Field(min_length=1)
+    severities: Severities
     """Severities whose topics the channel subscribes to, e.g. [critical, warning]."""
 
 
@@ -53,7 +65,7 @@ class TeamsChannel(Settings):
     channel_id: str = Field(pattern=r"^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$",
                             max_length=255)
     """The channel's id as its link carries it, URL-encoded: 19%3a...%40thread.tacv2."""
-    severities: tuple[ChatSeverity, ...] = Field(min_length=1)
+    severities: Severities
     """Severities whose topics the channel subscribes to."""
 
 
@@ -66,7 +78,9 @@ class ChatConfig(Settings):
     teams: list[TeamsChannel] = Field(default_factory=list, max_length=20)
     """Microsoft Teams channels, e.g. [{teamId: <uuid>, tenantId: <uuid>, channelId: 19%3a...%40thread.tacv2,
     severities: [critical, warning]}]."""
-    guardrail_policies: tuple[GuardrailPolicy, ...] = Field(default=("CloudWatchReadOnlyAccess",), min_length=1)
+    guardrail_policies: Annotated[tuple[GuardrailPolicy, ...], AfterValidator(_not_empty)] = (
+        "CloudWatchReadOnlyAccess",
+    )
     """AWS-managed policies that cap what anyone in the channel can do through it, whatever their role."""
     user_authorization_required: bool = False
     """Each chat user must choose an IAM role of their own before running anything from the channel
