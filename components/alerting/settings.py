@@ -9,7 +9,7 @@ halfway through `pulumi up`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -28,10 +28,7 @@ ChatbotRegion = Literal["us-east-2", "us-west-2", "eu-west-1", "ap-southeast-1"]
 # when no guardrail is set) would.
 GuardrailPolicy = Literal["CloudWatchReadOnlyAccess", "AWSXrayReadOnlyAccess", "AWSCodeDeployReadOnlyAccess"]
 
-Item = TypeVar("Item")
-
-
-def _not_empty(values: tuple[Item, ...]) -> tuple[Item, ...]:
+def _not_empty[Item](values: tuple[Item, ...]) -> tuple[Item, ...]:
     # An emptiness check after the items' own (a length bound would also report a list of bad items as empty).
     if not values:
         raise ValueError("list at least one")
