@@ -35,7 +35,9 @@ def _not_empty[Item](values: tuple[Item, ...]) -> tuple[Item, ...]:
     return values
 
 
-Severities = Annotated[tuple[ChatSeverity, ...], AfterValidator(_not_empty)]
+# The schema still says what the check does (editors warn of an empty list).
+NON_EMPTY = Field(json_schema_extra={"minItems": 1})
+Severities = Annotated[tuple[ChatSeverity, ...], AfterValidator(_not_empty), NON_EMPTY]
 
 UUID_PATTERN = r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$"
 
@@ -46,8 +48,8 @@ class SlackChannel(Settings):
     workspace_id: str = Field(pattern=r"^[0-9A-Z]{1,255}$")
     """The Slack workspace (team) id, authorised once in the Chatbot console, e.g. T07EA123LEP."""
     channel_id: str = Field(pattern=r"^[A-Za-z0-9]{1,255}$")
-    """The channel id, the last part of the channel's link, e.g. C07EZ1ABC23. Private channels need
-    the app invited (/invite @Amazon Q)."""
+    """The channel id, the last part of the channel's link, e.g. C07EZ1ABC23. A private channel needs
+    the app invited to it."""
     severities: Severities
     """Severities whose topics the channel subscribes to, e.g. [critical, warning]."""
 
@@ -75,7 +77,7 @@ class ChatConfig(Settings):
     teams: list[TeamsChannel] = Field(default_factory=list, max_length=20)
     """Microsoft Teams channels, e.g. [{teamId: <uuid>, tenantId: <uuid>, channelId: 19%3a...%40thread.tacv2,
     severities: [critical, warning]}]."""
-    guardrail_policies: Annotated[tuple[GuardrailPolicy, ...], AfterValidator(_not_empty)] = (
+    guardrail_policies: Annotated[tuple[GuardrailPolicy, ...], AfterValidator(_not_empty), NON_EMPTY] = (
         "CloudWatchReadOnlyAccess",
     )
     """AWS-managed policies that cap what anyone in the channel can do through it, whatever their role."""
