@@ -52,6 +52,7 @@ PRICES = {
     "sns.emailPer100k": 2.0,
     "dataTransfer.outToInternetGb": 0.09,
     "budgets.budgetMonth": 0.0,
+    "chatbot.channelMonth": 0.0,
     "cognito.m2mAppClientMonth": 6.0,
     "cognito.m2mTokenRequestsPer1k": 2.0,
     "cloudwatch.logsDataProtectionGb": 0.1,
@@ -634,3 +635,17 @@ def test_a_weekly_restore_test_restores_the_selected_table_each_week() -> None:
                              "protectedResourceArns": ["arn:aws:dynamodb:eu-west-1:123456789012:table/items"]})
     est = _estimate(_with(plan, testing, selection))
     assert _line(est, "AWS Backup restore tests").at_rest == pytest.approx(730 / 24 / 7 * 2 * 0.15)
+
+
+def test_chat_channels_are_listed_at_no_cost_only_when_there_are_some() -> None:
+    assert not [line for line in _estimate().lines if line.item.startswith("Chat channels")]
+    slack = _res("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration", "slack",
+                 inputs={"region": "us-east-2"})
+    teams = _res("aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration", "teams",
+                 inputs={"region": "us-east-2"})
+    with_channels = _estimate(_with(small_plan(), slack, teams))
+    line = _line(with_channels, "Chat channels (Amazon Q Developer in chat applications)")
+    # Counted in the stack's region (whose prices exist), not the Chatbot API's.
+    assert (line.quantity_at_rest, line.quantity_at_traffic, line.unit_price, line.region) == (2, 2, 0.0, "eu-west-1")
+    assert with_channels.total("traffic") == _estimate().total("traffic")
+    assert not [note for note in with_channels.notes if "us-east-2" in note]
