@@ -16,7 +16,7 @@ from app.service.schema import TABLE_HASH_KEY
 from components.alerting.chat_alerts import ChatAlerts, ChatAlertsArgs
 from components.alerting.documents import BACKUP_PUBLISHER, PUBLISHERS
 from components.config import load_stack_config, raw_pulumi_config
-from components.cost.cost_guard import CostGuard, CostGuardArgs
+from components.cost.cost_guard import BILLING_SEVERITY, CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.post_traffic_hook import PostTrafficHook, PostTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
@@ -294,24 +294,6 @@ edge_monitoring = (
     else None
 )
 
-# Chat channels get the alerts of their severities: the service's topics and the front's (us-east-1).
-chat_alerts = (
-    ChatAlerts(
-        f"{config.service}-chat",
-        ChatAlertsArgs(
-            name_prefix=config.prefix,
-            config=config.monitoring.chat,
-            topic_arns={
-                severity: [arn, *([edge_monitoring.alert_topic_arns[severity]] if edge_monitoring is not None else [])]
-                for severity, arn in monitoring.alert_topic_arns.items()
-            },
-        ),
-        opts=with_provider,
-    )
-    if config.monitoring.chat.enabled
-    else None
-)
-
 # Every new version reaches traffic through CodeDeploy: the pre-traffic hook first, then the configured
 # shift, judged by the release alarms, then the post-traffic hook; `pulumi up` waits for the release and
 # fails if it rolled back.
@@ -437,6 +419,24 @@ cost_guard = CostGuard(
         provider_settings=config.aws_provider,
     ),
     opts=with_provider,
+)
+
+# Chat channels get the alerts of their severities: the service's topics, the front's and the account's billing
+# alarm's (both in us-east-1).
+chat_topics: dict[str, list[pulumi.Output[str]]] = {
+    severity: [arn, *([edge_monitoring.alert_topic_arns[severity]] if edge_monitoring is not None else [])]
+    for severity, arn in monitoring.alert_topic_arns.items()
+}
+if cost_guard.billing_topic_arn is not None:
+    chat_topics[BILLING_SEVERITY].append(cost_guard.billing_topic_arn)
+chat_alerts = (
+    ChatAlerts(
+        f"{config.service}-chat",
+        ChatAlertsArgs(name_prefix=config.prefix, config=config.monitoring.chat, topic_arns=chat_topics),
+        opts=with_provider,
+    )
+    if config.monitoring.chat.enabled
+    else None
 )
 
 pulumi.export("apiUrl", api_url)

@@ -21,7 +21,7 @@ class ChatAlertsArgs:
     config: ChatConfig
     """The stack's chat channels and what their users may do."""
     topic_arns: Mapping[str, Sequence[pulumi.Input[str]]]
-    """Alert topics per severity, of any region (the service's, and the edge's in us-east-1)."""
+    """Alert topics per severity, of any region (the service's; the edge's and the billing alarm's in us-east-1)."""
 
 
 class ChatAlerts(pulumi.ComponentResource):

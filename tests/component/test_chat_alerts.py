@@ -34,9 +34,15 @@ def dev_chat() -> Plan:
     return run_plan("dev", config_overrides=with_chat("dev"))
 
 
-def _topic(stack: str, severity: str, region: str = "eu-west-1", edge: bool = False) -> str:
-    name = routing.topic_name(f"catalog-{stack}{'-edge' if edge else ''}", severity)
+def _topic(stack: str, severity: str, region: str = "eu-west-1", of: str = "") -> str:
+    """A topic's ARN: the service's, or `of` the edge's or the billing alarm's."""
+    name = routing.topic_name(f"catalog-{stack}{f'-{of}' if of else ''}", severity)
     return f"arn:aws:sns:{region}:{ACCOUNT_ID}:{name}"
+
+
+def _billing(stack: str) -> list[str]:
+    """The billing alarm's us-east-1 topic, in the stacks that own the account's billing alarm (prod)."""
+    return [_topic(stack, "warning", "us-east-1", of="billing")] if committed_config(stack).cost.billing_alarm else []
 
 
 def _configurations(plan: Plan) -> dict[str, PlannedResource]:
@@ -66,8 +72,9 @@ def test_each_channel_subscribes_the_topics_of_its_severities(request: pytest.Fi
     channels = _configurations(plan)
     assert set(channels) == {SLACK_PAGES, SLACK_ALL, TEAMS_CHANNEL}
     assert channels[SLACK_PAGES].inputs["snsTopicArns"] == [_topic(stack, "critical")]
-    assert channels[SLACK_ALL].inputs["snsTopicArns"] == [_topic(stack, "critical"), _topic(stack, "warning")]
-    assert channels[TEAMS_CHANNEL].inputs["snsTopicArns"] == [_topic(stack, "warning")]
+    assert channels[SLACK_ALL].inputs["snsTopicArns"] == [_topic(stack, "critical"), _topic(stack, "warning"),
+                                                         *_billing(stack)]
+    assert channels[TEAMS_CHANNEL].inputs["snsTopicArns"] == [_topic(stack, "warning"), *_billing(stack)]
     # The subscribed ARNs are the topics the stack creates, not guesses of their names.
     topics = {t.outputs["arn"] for t in plan.of_type("aws:sns/topic:Topic")}
     assert {arn for c in channels.values() for arn in c.inputs["snsTopicArns"]} <= topics
@@ -86,9 +93,9 @@ def test_channels_of_a_front_also_get_its_us_east_1_topics() -> None:
     plan = run_plan("prod", config_overrides={**with_front("prod"), **with_chat("prod")})
     channels = _configurations(plan)
     assert channels[SLACK_PAGES].inputs["snsTopicArns"] == [
-        _topic("prod", "critical"), _topic("prod", "critical", "us-east-1", edge=True)]
+        _topic("prod", "critical"), _topic("prod", "critical", "us-east-1", of="edge")]
     assert channels[TEAMS_CHANNEL].inputs["snsTopicArns"] == [
-        _topic("prod", "warning"), _topic("prod", "warning", "us-east-1", edge=True)]
+        _topic("prod", "warning"), _topic("prod", "warning", "us-east-1", of="edge"), *_billing("prod")]
 
 
 def test_prod_channels_require_each_user_to_bring_a_role_dev_channels_do_not(prod_chat: Plan, dev_chat: Plan) -> None:
