@@ -10,7 +10,15 @@ from typing import Any
 
 from pulumi_policy import Policy, Severity
 
-from prodready_policy.base import Config, PolicySpec, of_types, resource_policy, stack_policy, string_list
+from prodready_policy.base import (
+    CHAT_CONFIGURATIONS,
+    Config,
+    PolicySpec,
+    of_types,
+    resource_policy,
+    stack_policy,
+    string_list,
+)
 from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unknown, json_value, number
 
 # The allow-list of actions that AWS authorises only on Resource "*". This is its one home: the
@@ -154,13 +162,6 @@ def check_iam_wildcards(resource: ResourceView, config: Config) -> Iterator[str]
             yield f"{resource.type} '{resource.name}' attaches {arn}."
     if resource.type in CHAT_CONFIGURATIONS:
         yield from _guardrail_findings(resource, set(config["prohibitedManagedPolicyArns"]))
-
-
-# Chat channel configurations: their guardrails cap what anyone in the channel can do through it.
-CHAT_CONFIGURATIONS = (
-    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-    "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration",
-)
 
 
 def _guardrail_findings(resource: ResourceView, prohibited: set[str]) -> Iterator[str]:

@@ -40,3 +40,15 @@ def test_a_channel_without_read_only_guardrails_is_refused(chat_plan: Plan, anal
 
     (violation,) = only(analyze(mutate(chat_plan, SLACK_CONFIGURATION, loosen)), "iam-no-wildcards")
     assert violation.urn.endswith(SLACK_CONFIGURATION) and expected in violation.message
+
+
+def test_a_severity_reaching_only_a_chat_channel_is_subscribed(analyze: Callable[..., PolicyReport]) -> None:
+    overrides = with_chat("dev", slack=[{"workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23",
+                                         "severities": ["critical"]}])
+    overrides["prodready:monitoring"]["alertEmails"] = {"warning": ["platform-team@example.com"]}
+    plan = run_plan("dev", config_overrides=overrides)
+    critical = [t for t in plan.of_type("aws:sns/topic:Topic") if t.inputs["name"] == "catalog-dev-alerts-critical"]
+    assert critical and not [s for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+                             if s.inputs["topic"] == critical[0].outputs["arn"]]
+    assert only(analyze(plan), "alert-topic-subscription") == []
+    assert analyze(plan).violations == []
