@@ -13,9 +13,10 @@ import pulumi_aws as aws
 from app.service.metrics_catalog import BUSINESS_METRICS
 from app.service.routes import PUBLIC_ROUTE_KEYS, READ_SCOPE, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
 from app.service.schema import TABLE_HASH_KEY
+from components.alerting.chat_alerts import ChatAlerts, ChatAlertsArgs
 from components.alerting.documents import BACKUP_PUBLISHER, PUBLISHERS
 from components.config import load_stack_config, raw_pulumi_config
-from components.cost.cost_guard import CostGuard, CostGuardArgs
+from components.cost.cost_guard import BILLING_SEVERITY, CostGuard, CostGuardArgs
 from components.delivery.hook import HOOK_MEMORY_MB, HOOK_TIMEOUT_SECONDS, PreTrafficHook, PreTrafficHookArgs
 from components.delivery.post_traffic_hook import PostTrafficHook, PostTrafficHookArgs
 from components.delivery.safe_delivery import SafeDelivery, SafeDeliveryArgs
@@ -420,6 +421,24 @@ cost_guard = CostGuard(
     opts=with_provider,
 )
 
+# Chat channels get the alerts of their severities: the service's topics, the front's and the account's billing
+# alarm's (both in us-east-1).
+chat_topics: dict[str, list[pulumi.Output[str]]] = {
+    severity: [arn, *([edge_monitoring.alert_topic_arns[severity]] if edge_monitoring is not None else [])]
+    for severity, arn in monitoring.alert_topic_arns.items()
+}
+if cost_guard.billing_topic_arn is not None:
+    chat_topics[BILLING_SEVERITY].append(cost_guard.billing_topic_arn)
+chat_alerts = (
+    ChatAlerts(
+        f"{config.service}-chat",
+        ChatAlertsArgs(name_prefix=config.prefix, config=config.monitoring.chat, topic_arns=chat_topics),
+        opts=with_provider,
+    )
+    if config.monitoring.chat.enabled
+    else None
+)
+
 pulumi.export("apiUrl", api_url)
 if service.domain is not None:
     # Where the name points (the regional target), for a DNS change made outside the hosted zone.
@@ -452,6 +471,8 @@ pulumi.export("dashboardName", monitoring.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
 pulumi.export("alertTopicArns", monitoring.alert_topic_arns)
 pulumi.export("alarmNames", monitoring.alarm_names)
+if chat_alerts is not None:
+    pulumi.export("chatConfigurationArns", chat_alerts.configuration_arns)
 pulumi.export("budgetName", cost_guard.budget_name)
 pulumi.export("anomalyMonitorArn", cost_guard.anomaly_monitor_arn)
 if backup is not None:

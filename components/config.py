@@ -178,6 +178,11 @@ class StackConfig(Settings):
                 f"logs.accessLogRetentionDays: prod keeps access logs at least 90 days "
                 f"(got {self.logs.access_log_retention_days})"
             )
+        if self.monitoring.chat.enabled and not self.monitoring.chat.user_authorization_required:
+            problems.append(
+                "monitoring.chat.userAuthorizationRequired: must be true in a prod stack with chat channels: each "
+                "chat user acts with an IAM role of their own, capped by the guardrails"
+            )
         if not self.resilience.enabled:
             problems.append(
                 "resilience.enabled: must be true in a prod stack (daily backups with a copy in a second region)"
@@ -373,9 +378,11 @@ PROFILES: dict[str, dict[str, Any]] = {
                     "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.2, "storedGb": 5,
                     "canaryRequestsPerRun": 1, "alertsPerMonth": 20},
         # Always some traffic (the canary every 5 minutes); 5 % of requests traced after 1/s.
+        # Chat users act only through an IAM role of their own, never the channel's.
         "monitoring": {"expectTraffic": True, "minRequests": 10, "dashboard": True, "anomalyDetection": True,
                        "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
-                       "canary": {"enabled": True, "schedule": "rate(5 minutes)"}},
+                       "canary": {"enabled": True, "schedule": "rate(5 minutes)"},
+                       "chat": {"userAuthorizationRequired": True}},
         # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
         "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True,
                      "postTrafficCheck": True},

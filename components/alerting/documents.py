@@ -130,3 +130,51 @@ def partition_of(arn: str) -> str:
     """`arn:aws-cn:sts::...` -> `aws-cn`."""
     parts = arn.split(":")
     return parts[1] if len(parts) > 2 and parts[0] == "arn" else "aws"
+
+
+# --- chat channels (Amazon Q Developer in chat applications, formerly AWS Chatbot) ----------------
+
+CHATBOT_PRINCIPAL = "chatbot.amazonaws.com"
+
+# What the channel role needs to post an alarm notification with its chart: AWS's "Notification
+# permissions" template grants cloudwatch:Describe*, Get* and List* on "*" ("Understanding Amazon Q
+# Developer in chat applications permissions", "IAM policies for Amazon Q Developer in chat
+# applications"); these are the reads of that template a notification makes (the alarm, its metric's data
+# and the rendered graph). None of the three Get actions has a resource type in IAM, and composite alarms
+# are returned only to DescribeAlarms on "*", so the resource is "*" (the policy pack's allow-list).
+NOTIFICATION_ACTIONS: tuple[str, ...] = (
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:GetMetricWidgetImage",
+)
+
+
+def chat_role_policy() -> PolicyDocument:
+    """The channel role's only permissions: read what an alarm notification shows."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ReadAlarmsForNotifications",
+            "Effect": "Allow",
+            "Action": list(NOTIFICATION_ACTIONS),
+            "Resource": "*",
+        }],
+    }
+
+
+def guardrail_arns(partition: str, names: Sequence[str]) -> list[str]:
+    """ARNs of the AWS-managed guardrail policies `names`."""
+    return [f"arn:{partition}:iam::aws:policy/{name}" for name in names]
+
+
+def chat_configuration_name(prefix: str, kind: str, channel_id: str) -> str:
+    """Physical name of a channel's configuration (`[A-Za-z0-9-_]`, at most 128 characters; unique in the
+    account, so it carries the stack's prefix)."""
+    slug = re.sub(r"[^A-Za-z0-9-_]+", "-", channel_id).strip("-")
+    return f"{prefix}-{kind}-{slug}"[:128]
+
+
+def chat_logical_suffix(channel_id: str) -> str:
+    """A stable logical-name suffix for a channel (reordering the list replaces nothing)."""
+    return re.sub(r"[^a-z0-9]+", "-", channel_id.lower()).strip("-")

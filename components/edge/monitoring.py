@@ -74,6 +74,7 @@ class EdgeMonitoringArgs:
 class EdgeMonitoring(pulumi.ComponentResource):
     """Alert topics, alarms and dashboard of the front, in us-east-1."""
 
+    alert_topic_arns: dict[str, pulumi.Output[str]]
     alarm_names: pulumi.Output[list[str]]
     dashboard_name: pulumi.Output[str] | None
     dashboard_url: pulumi.Output[str] | None
@@ -98,6 +99,7 @@ class EdgeMonitoring(pulumi.ComponentResource):
             )
             for spec in edge_alarm_specs(self._watched(args), config, args.name_prefix)
         }
+        self.alert_topic_arns = routing.topic_arns
         self.alarm_names = pulumi.Output.all(*[a.name for a in alarms.values()])
         self.dashboard_name = None
         if config.dashboard:

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from components.alerting.settings import ChatConfig
 from components.monitoring.catalog import threshold_problems
 from components.monitoring.registry import KINDS
 from components.settings import CERTIFICATE_ARN_PATTERN, EMAIL_PATTERN, NAMESPACE, Settings
@@ -81,6 +82,9 @@ class MonitoringConfig(Settings):
     webhook_secrets: dict[Severity, str] = {}
     """Per severity, the `namespace:key` of a secret config value holding an HTTPS endpoint (an incident
     tool's webhook), set with `pulumi config set --secret`; not in the `prodready` namespace."""
+    chat: ChatConfig = ChatConfig()
+    """Slack and Microsoft Teams channels that receive the alert topics (Amazon Q Developer in chat
+    applications, formerly AWS Chatbot); off until a channel is listed."""
     thresholds: dict[str, dict[Severity, float | None]] = {}
     """Overrides of the default thresholds, by alarm kind then severity (`api-latency-p99: {warning: 500}`);
     a key `<resource key>/<kind>` overrides one watched resource only (`pre-traffic/lambda-duration-p99`);
@@ -161,10 +165,12 @@ class MonitoringConfig(Settings):
 
     @model_validator(mode="after")
     def _every_severity_reaches_someone(self) -> MonitoringConfig:
-        missing = [s for s in ("critical", "warning") if not self.alert_emails.get(s) and s not in self.webhook_secrets]
+        chatted = {s for channel in [*self.chat.slack, *self.chat.teams] for s in channel.severities}
+        missing = [s for s in ("critical", "warning")
+                   if not self.alert_emails.get(s) and s not in self.webhook_secrets and s not in chatted]
         if missing:
             raise ValueError(
-                f"alertEmails/webhookSecrets: no subscriber for {', '.join(missing)}; every alert topic needs "
-                "at least one email address or webhook"
+                f"alertEmails/webhookSecrets/chat: no subscriber for {', '.join(missing)}; every alert topic needs "
+                "at least one email address, webhook or chat channel"
             )
         return self

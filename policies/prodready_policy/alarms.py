@@ -17,7 +17,15 @@ from typing import Any
 
 from pulumi_policy import Policy, Severity
 
-from prodready_policy.base import Config, PolicySpec, of_types, resource_policy, stack_policy, string_list
+from prodready_policy.base import (
+    CHAT_CONFIGURATIONS,
+    Config,
+    PolicySpec,
+    of_types,
+    resource_policy,
+    stack_policy,
+    string_list,
+)
 from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unknown
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -466,11 +474,15 @@ def check_runbook_link(resource: ResourceView, config: Config) -> Iterator[str]:
 
 TOPIC_SUBSCRIPTIONS = PolicySpec(
     name="alert-topic-subscription",
-    description="Requires every SNS topic that alarms, budgets or cost anomaly alerts notify to have a subscription.",
+    description=(
+        "Requires every SNS topic that alarms, budgets or cost anomaly alerts notify to have a subscription "
+        "(a chat channel configuration subscribed to the topic counts: Chatbot subscribes itself)."
+    ),
     severity=Severity.HIGH,
     remediation_steps=(
         "Subscribe the on-call channel to the topic (aws.sns.TopicSubscription with topic=<topic>.arn, e.g. "
-        "an email or an HTTPS endpoint from the stack config), so a notification reaches someone."
+        "an email or an HTTPS endpoint from the stack config, or a Slack/Teams channel configuration's "
+        "snsTopicArns), so a notification reaches someone."
     ),
     config_properties={
         "minSubscriptions": {"type": "number", "minimum": 1, "default": 1,
@@ -509,6 +521,9 @@ def check_topic_subscriptions(resources: list[ResourceView], config: Config) -> 
             alert_topics |= _notified_topics(resource, topics)
         elif resource.type == TOPIC_SUBSCRIPTION:
             for topic in topics.resolve(resource, get(resource.props, "topic"), "topic")[0]:
+                subscriptions[topic] += 1
+        elif resource.type in CHAT_CONFIGURATIONS:
+            for topic in topics.resolve(resource, get(resource.props, "snsTopicArns"), "snsTopicArns")[0]:
                 subscriptions[topic] += 1
     minimum = int(config["minSubscriptions"])
     for resource in resources:

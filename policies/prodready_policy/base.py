@@ -105,6 +105,14 @@ def stack_policy(spec: PolicySpec, check: StackCheck) -> StackRulePolicy:
     return StackRulePolicy(spec, check)
 
 
+# Chat channel configurations (Amazon Q Developer in chat applications): the IAM rule reads their guardrails,
+# the subscription rule their topics (Chatbot subscribes itself to each topic a configuration lists).
+CHAT_CONFIGURATIONS: tuple[str, ...] = (
+    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
+    "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration",
+)
+
+
 def of_types(*tokens: str) -> Callable[[str], bool]:
     accepted = frozenset(tokens)
     return accepted.__contains__

@@ -10,7 +10,15 @@ from typing import Any
 
 from pulumi_policy import Policy, Severity
 
-from prodready_policy.base import Config, PolicySpec, of_types, resource_policy, stack_policy, string_list
+from prodready_policy.base import (
+    CHAT_CONFIGURATIONS,
+    Config,
+    PolicySpec,
+    of_types,
+    resource_policy,
+    stack_policy,
+    string_list,
+)
 from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unknown, json_value, number
 
 # The allow-list of actions that AWS authorises only on Resource "*". This is its one home: the
@@ -19,6 +27,11 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     # CodeDeploy's service role polls the release alarms with it: AWS's managed policy for Lambda
     # deployments grants it on "*", and composites are returned only to a permission "scoped to *".
     "cloudwatch:DescribeAlarms",
+    # A chat channel's role reads an alarm's metric and renders its graph for the notification; IAM has
+    # no resource type for these reads.
+    "cloudwatch:GetMetricData",
+    "cloudwatch:GetMetricStatistics",
+    "cloudwatch:GetMetricWidgetImage",
     "cloudwatch:PutMetricData",
     # Reporting a restore test's validation: IAM has no resource type for a restore job.
     "backup:PutRestoreValidationResult",
@@ -93,13 +106,15 @@ IAM_WILDCARDS = PolicySpec(
     name="iam-no-wildcards",
     description=(
         "Prohibits IAM identity policies that allow `*` actions or `*` resources, except actions AWS "
-        "authorises only on `*` (allow-list), and attaching AWS-managed admin policies."
+        "authorises only on `*` (allow-list), and attaching AWS-managed admin policies, including as the "
+        "guardrails of a chat channel (Chatbot applies AdministratorAccess when a channel names none)."
     ),
     severity=Severity.CRITICAL,
     remediation_steps=(
         "Name exact actions and exact ARNs (build documents with components/iam.py helpers from resource "
         "outputs). Only actions in allowedWildcardActions (X-Ray upload, metric publishing) may use "
-        "Resource '*', with a comment in the program saying why."
+        "Resource '*', with a comment in the program saying why. Give every Slack or Teams channel "
+        "configuration guardrailPolicyArns of read-only policies."
     ),
     config_properties={
         "allowedWildcardActions": string_list(
@@ -145,6 +160,22 @@ def check_iam_wildcards(resource: ResourceView, config: Config) -> Iterator[str]
         arn = get(resource.props, IAM_ATTACHMENTS[resource.type])
         if isinstance(arn, str) and arn in set(config["prohibitedManagedPolicyArns"]):
             yield f"{resource.type} '{resource.name}' attaches {arn}."
+    if resource.type in CHAT_CONFIGURATIONS:
+        yield from _guardrail_findings(resource, set(config["prohibitedManagedPolicyArns"]))
+
+
+def _guardrail_findings(resource: ResourceView, prohibited: set[str]) -> Iterator[str]:
+    guardrails = get(resource.props, "guardrailPolicyArns")
+    if is_unknown(guardrails):
+        return
+    arns = [] if guardrails is None else as_list(guardrails)
+    if not arns:
+        yield (f"{resource.type} '{resource.name}' sets no guardrailPolicyArns: Chatbot then applies "
+               "AdministratorAccess to everything the channel runs.")
+        return
+    for arn in arns:
+        if isinstance(arn, str) and arn in prohibited:
+            yield f"{resource.type} '{resource.name}' has guardrail {arn}."
 
 
 SNS_ENCRYPTION = PolicySpec(
@@ -319,7 +350,8 @@ def check_lambda_permission(resource: ResourceView, config: Config) -> Iterator[
 def policies() -> list[Policy]:
     return [
         resource_policy(
-            IAM_WILDCARDS, of_types(*IAM_DOCUMENT_PROPERTIES, IAM_ROLE, *IAM_ATTACHMENTS), check_iam_wildcards
+            IAM_WILDCARDS, of_types(*IAM_DOCUMENT_PROPERTIES, IAM_ROLE, *IAM_ATTACHMENTS, *CHAT_CONFIGURATIONS),
+            check_iam_wildcards
         ),
         resource_policy(SNS_ENCRYPTION, of_types("aws:sns/topic:Topic"), check_sns_encryption),
         resource_policy(LAMBDA_TRACING, of_types("aws:lambda/function:Function"), check_lambda_tracing),

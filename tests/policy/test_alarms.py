@@ -256,6 +256,23 @@ def test_budget_topics_and_unknown_subscription_topics():
     assert subscriptions(stack) == []
 
 
+@pytest.mark.parametrize("type_", ["aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
+                                   "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration"])
+def test_a_chat_channel_listing_the_topic_is_its_subscription(type_):
+    stack = StackBuilder()
+    _, paged = stack.topic("critical", subscriptions=0)
+    warning_topic, noticed = stack.topic("warning", subscriptions=0)
+    _metric(stack, "c", actions=[paged])
+    _metric(stack, "w", actions=[noticed])
+    # Chatbot subscribes itself to the topics a configuration lists; the other topic still has nobody.
+    stack.add(type_, "chat", {"configurationName": "c", "snsTopicArns": [paged]})
+    assert [name for name, _ in subscriptions(stack)] == ["warning-topic"]
+    # At preview a listed ARN may be unknown: the topic it comes from counts.
+    stack.add(type_, "chat-later", {"configurationName": "d", "snsTopicArns": [UNKNOWN]},
+              deps={"snsTopicArns": [warning_topic]})
+    assert subscriptions(stack) == []
+
+
 # -- through the pack ---------------------------------------------------------------------------
 
 

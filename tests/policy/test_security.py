@@ -199,3 +199,43 @@ def test_through_the_pack_security_findings_name_their_resources(analyze):
         ("lambda-permission-source-arn", "open"),
         ("sns-topic-encryption", "plain"),
     ]
+
+
+# -- chat channel guardrails (part of iam-no-wildcards) ------------------------------------------
+
+SLACK = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
+TEAMS = "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration"
+READ_ONLY = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@pytest.mark.parametrize("type_", [SLACK, TEAMS])
+@pytest.mark.parametrize("guardrails, expected", [
+    ([READ_ONLY], None),
+    (UNKNOWN, None),
+    ([READ_ONLY, "arn:aws:iam::aws:policy/AWSXrayReadOnlyAccess"], None),
+    (None, "sets no guardrailPolicyArns: Chatbot then applies AdministratorAccess"),
+    ([], "sets no guardrailPolicyArns: Chatbot then applies AdministratorAccess"),
+    ([READ_ONLY, ADMIN], f"has guardrail {ADMIN}."),
+    (["arn:aws:iam::aws:policy/PowerUserAccess"], "has guardrail arn:aws:iam::aws:policy/PowerUserAccess."),
+])
+def test_chat_channels_need_read_only_guardrails(type_, guardrails, expected):
+    props = {"configurationName": "c", "iamRoleArn": "arn:aws:iam::123456789012:role/chat"}
+    if guardrails is not None:
+        props["guardrailPolicyArns"] = guardrails
+    view = ResourceView("urn:c", type_, "chat", props)
+    findings = list(check_iam_wildcards(view, IAM_WILDCARDS.effective_config({})))
+    if expected is None:
+        assert findings == []
+    else:
+        (finding,) = findings
+        assert finding.startswith(f"{type_} 'chat' ") and expected in finding
+
+
+def test_chat_role_policy_passes_the_wildcard_rule():
+    from components.alerting.documents import chat_role_policy
+
+    assert security.wildcard_findings(chat_role_policy(), frozenset(security.RESOURCELESS_ACTIONS)) == []
+    # Without the chart reads on the allow-list the same document would be refused.
+    narrower = frozenset(a for a in security.RESOURCELESS_ACTIONS if not a.startswith("cloudwatch:GetMetric"))
+    assert security.wildcard_findings(chat_role_policy(), narrower)

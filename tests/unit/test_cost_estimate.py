@@ -52,6 +52,7 @@ PRICES = {
     "sns.emailPer100k": 2.0,
     "dataTransfer.outToInternetGb": 0.09,
     "budgets.budgetMonth": 0.0,
+    "chatbot.channelMonth": 0.0,
     "cognito.m2mAppClientMonth": 6.0,
     "cognito.m2mTokenRequestsPer1k": 2.0,
     "cloudwatch.logsDataProtectionGb": 0.1,
@@ -651,3 +652,17 @@ def test_the_opentelemetry_layer_costs_its_init_per_cold_start_or_per_release_wi
     assert (snap.at_rest, snap.at_traffic) == (0, pytest.approx(20 * per_init * 0.00001))
     # The X-Ray SDK path (no wrapper) has no such line.
     assert not [x for x in _estimate(small_plan(), traffic).lines if "OpenTelemetry" in x.item]
+
+
+def test_chat_channels_are_listed_at_no_cost_only_when_there_are_some() -> None:
+    assert not [line for line in _estimate().lines if line.item.startswith("Chat channels")]
+    slack = _res("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration", "slack",
+                 inputs={"region": "us-east-2"})
+    teams = _res("aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration", "teams",
+                 inputs={"region": "us-east-2"})
+    with_channels = _estimate(_with(small_plan(), slack, teams))
+    line = _line(with_channels, "Chat channels (Amazon Q Developer in chat applications)")
+    # Counted in the stack's region (whose prices exist), not the Chatbot API's.
+    assert (line.quantity_at_rest, line.quantity_at_traffic, line.unit_price, line.region) == (2, 2, 0.0, "eu-west-1")
+    assert with_channels.total("traffic") == _estimate().total("traffic")
+    assert not [note for note in with_channels.notes if "us-east-2" in note]

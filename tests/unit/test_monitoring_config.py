@@ -91,7 +91,7 @@ def test_bad_email_is_named() -> None:
 def test_a_severity_without_subscriber_is_refused() -> None:
     problems = _problems("prod", _changed("prod", alertEmails={"critical": ["a@example.com"]}))
     assert len(problems) == 1
-    assert problems[0].startswith("prodready:monitoring: alertEmails/webhookSecrets: no subscriber for warning")
+    assert problems[0].startswith("prodready:monitoring: alertEmails/webhookSecrets/chat: no subscriber for warning")
 
 
 def test_a_webhook_counts_as_a_subscriber() -> None:

@@ -114,6 +114,11 @@ FREE_COST_TYPES = (
     "aws:costexplorer/anomalySubscription:AnomalySubscription",
     "pulumi-python:dynamic/prodready:CostAllocationTags",
 )
+# Chat channel configurations (Amazon Q Developer in chat applications): free, listed so the estimate shows them.
+CHAT_CHANNEL_TYPES = (
+    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
+    "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration",
+)
 # The function an integration URI targets: `...:function:<name>[:<qualifier>]`, bare or inside an invoke ARN.
 _TARGET_FUNCTION = re.compile(r":lambda:[^:]+:\d{12}:function:([^:/]+)")
 
@@ -748,6 +753,12 @@ def estimate(
     if free:
         out.add(OPERATIONS, "Budgets, anomaly detection, cost allocation tags", "resources",
                 p(region, "budgets.budgetMonth"), free, free, region)
+
+    # Configurations live in a Chatbot API region, but serve the stack: priced (at nothing) with its own.
+    channels = sum(len(plan.of_type(t)) for t in CHAT_CHANNEL_TYPES)
+    if channels:
+        out.add(OPERATIONS, "Chat channels (Amazon Q Developer in chat applications)", "channels",
+                p(region, "chatbot.channelMonth"), channels, channels, region)
 
     for r in sorted({line.region for line in out.lines()}):
         if not prices.covers(r):

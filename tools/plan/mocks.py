@@ -609,6 +609,23 @@ def _event_target(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return f"{ctx.inputs.get('rule')}-{target_id}", {"targetId": target_id, "eventBusName": "default"}
 
 
+@_shape("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration")
+def _slack_channel(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # Identified by its ARN, which names no region (configurations are account-wide).
+    arn = ctx.arn("chatbot", f"chat-configuration/slack-channel/{ctx.inputs.get('configurationName')}",
+                  regional=False)
+    return arn, {"chatConfigurationArn": arn, "slackChannelName": ctx.inputs.get("slackChannelId"),
+                 "slackTeamName": ctx.inputs.get("slackTeamId")}
+
+
+@_shape("aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration")
+def _teams_channel(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is the team's id.
+    arn = ctx.arn("chatbot", f"chat-configuration/microsoft-teams-channel/{ctx.inputs.get('configurationName')}",
+                  regional=False)
+    return str(ctx.inputs.get("teamId")), {"chatConfigurationArn": arn}
+
+
 # This program's dynamic-provider resources, by type token: `module:class` of each provider.
 DYNAMIC_PROVIDERS: dict[str, str] = {
     "pulumi-python:dynamic/prodready:Release": "components.delivery.release:ReleaseProvider",
