@@ -181,7 +181,10 @@ SERVICES: dict[str, ServiceAccess] = {
     ),
     "ce": ServiceAccess(
         ("aws:costexplorer/anomalyMonitor:AnomalyMonitor", "aws:costexplorer/anomalySubscription:AnomalySubscription",
-         "pulumi-python:dynamic/prodready:CostAllocationTags"),
+         "pulumi-python:dynamic/prodready:CostAllocationTags",
+         # Retired (tests/golden/retired.txt) but still in prod's state until an update drops it; its Read
+         # is ListCostAllocationTags (RESOURCELESS_READ).
+         "aws:costexplorer/costAllocationTag:CostAllocationTag"),
         ("ce:GetAnomalyMonitors", "ce:GetAnomalySubscriptions", "ce:ListTagsForResource"),
         ("ce:UpdateAnomalyMonitor", "ce:DeleteAnomalyMonitor", "ce:UpdateAnomalySubscription",
          "ce:DeleteAnomalySubscription", "ce:TagResource", "ce:UntagResource"),
@@ -360,13 +363,12 @@ def _trust(provider_arn: str, subjects: Sequence[str]) -> PolicyDocument:
             "Effect": "Allow",
             "Principal": {"Federated": provider_arn},
             "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {f"{GITHUB_ISSUER}:aud": GITHUB_AUDIENCE},
-                # Exact subjects, never a pattern: only these workflows of this repository.
-                "ForAnyValue:StringEquals" if len(subjects) > 1 else "StringEquals": {
-                    f"{GITHUB_ISSUER}:sub": list(subjects) if len(subjects) > 1 else subjects[0],
-                },
-            },
+            # Exact values, never a pattern: only these workflows of this repository. `sub` is single-valued: a
+            # list under StringEquals matches any one of them.
+            "Condition": {"StringEquals": {
+                f"{GITHUB_ISSUER}:aud": GITHUB_AUDIENCE,
+                f"{GITHUB_ISSUER}:sub": list(subjects) if len(subjects) > 1 else subjects[0],
+            }},
         }],
     }
 
