@@ -238,8 +238,11 @@ SERVICES: dict[str, ServiceAccess] = {
          "lambda:DeleteAlias", "lambda:AddPermission", "lambda:RemovePermission", "lambda:TagResource",
          "lambda:UntagResource", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
          "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig",
-         "lambda:PutRuntimeManagementConfig"),
-        lambda s: s.regional("lambda", "function:*"),
+         "lambda:PutRuntimeManagementConfig",
+         # Synthetics creates a canary's function and layer with the caller's permissions.
+         "lambda:PublishLayerVersion", "lambda:DeleteLayerVersion", "lambda:GetLayerVersion",
+         "lambda:GetLayerVersionByArn"),
+        lambda s: [*s.regional("lambda", "function:*"), *s.regional("lambda", "layer:*")],
     ),
     "s3": ServiceAccess(
         ("aws:s3/bucket:Bucket", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
