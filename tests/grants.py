@@ -60,7 +60,8 @@ def can(
             continue
         if not any(_matches(pattern, action) for pattern in grant.actions):
             continue
-        if not any(_matches(pattern, resource) for pattern in grant.resources):
+        # A statement without a Resource (a role's trust policy) is about the resource it is attached to.
+        if grant.resources and not any(_matches(pattern, resource) for pattern in grant.resources):
             continue
         if all(_condition_holds(operator, key, expected, keys)
                for operator, pairs in grant.conditions.items() for key, expected in pairs.items()):

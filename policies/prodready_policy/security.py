@@ -41,6 +41,26 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
+    # The CI roles (bootstrap/, components/bootstrap/permissions.py): reads a refresh makes by listing
+    # (aliases, query definitions, cost allocation tags, trails) and creates of resources that have no ARN
+    # until they exist (keys, user pools, anomaly monitors and subscriptions, certificates), per the
+    # Service Authorization Reference of each service, which lists them without a resource type.
+    "acm:RequestCertificate",
+    "ce:CreateAnomalyMonitor",
+    "ce:CreateAnomalySubscription",
+    "ce:ListCostAllocationTags",
+    "ce:UpdateCostAllocationTagsStatus",
+    "cloudtrail:DescribeTrails",
+    "cognito-idp:CreateUserPool",
+    "kms:CreateKey",
+    "kms:ListAliases",
+    "logs:DeleteQueryDefinition",
+    "logs:DescribeQueryDefinitions",
+    "logs:PutQueryDefinition",
+    # The deploy roles' release and signals steps: CodeDeploy's target calls and metric reads.
+    "cloudwatch:GetMetricData",
+    "codedeploy:BatchGetDeploymentTargets",
+    "codedeploy:ListDeploymentTargets",
 )
 
 # Identity policies and where their documents live. Trust policies (assumeRolePolicy) grant no

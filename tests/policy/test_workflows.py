@@ -114,7 +114,9 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack():
     _stacks_step_feeds(document["jobs"]["checks"], {"stacks": "all"})
     job = document["jobs"]["preview"]
     assert job["strategy"]["matrix"]["include"] == MATRIX_FROM.format(job="checks", output="stacks")
-    assert job["needs"] == "checks"
+    # The costs job feeds the comment only: the previews need the checks to have passed, not the costs.
+    assert job["needs"] == ["checks", "costs"]
+    assert job["if"] == "${{ !cancelled() && needs.checks.result == 'success' }}"
     assert "${{ matrix.stack }}" in job["concurrency"]["group"]
     (setup,) = _steps(job, "./.github/actions/pulumi-setup")
     assert setup["with"]["role-to-assume"] == PREVIEW_ROLE  # read-only
@@ -123,6 +125,32 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack():
     assert preview["with"]["stack-name"].endswith("/prodready/${{ matrix.stack }}")
     assert preview["with"]["policyPacks"] == "policies"
     assert preview["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
+
+
+def test_pull_requests_get_one_preview_comment_with_changes_verdict_and_cost():
+    document = _load(WORKFLOWS / "preview.yml")
+    job = document["jobs"]["preview"]
+    (preview,) = _steps(job, "pulumi/actions@")
+    # The action's own comment is off: the one comment is tools.pr_comment's.
+    assert preview["with"]["comment-on-pr"] is False and preview["with"]["comment-on-summary"] is True
+    (comment,) = [step for step in job["steps"] if step.get("run") == "python3 -m tools.pr_comment"]
+    assert preview["id"] == "preview"
+    assert comment["env"]["PREVIEW_OUTPUT"] == "${{ steps.preview.outputs.output }}"
+    assert comment["env"]["OUTCOME"] == "${{ steps.preview.outcome }}"
+    assert comment["env"]["COSTS"] == "${{ needs.costs.outputs.costs }}"
+    assert comment["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    # It reports a failed preview too, and never fails the job itself.
+    assert comment["if"] == "${{ !cancelled() && steps.preview.outcome != 'skipped' }}"
+    assert comment["continue-on-error"] is True
+    # Writing the comment is the one write permission of the job's token.
+    assert {k: v for k, v in job["permissions"].items() if v == "write"} == {
+        "id-token": "write", "pull-requests": "write"}
+    costs = document["jobs"]["costs"]
+    assert costs["outputs"]["costs"] == "${{ steps.costs.outputs.costs }}"
+    (base,) = [s for s in _steps(costs, "actions/checkout@") if "ref" in s.get("with", {})]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert "tools.cost_change --before build/base --after build --github" in costs["steps"][-1]["run"]
+    assert "permissions" not in costs  # the workflow's contents: read
 
 
 def test_main_deploys_in_release_order_approved_stacks_last_one_update_per_stack_at_a_time():

@@ -5,6 +5,9 @@ its lifecycle hooks, the cold-start signals) and the monthly cost estimate, and 
 build/plan-<stack>.json and build/cost-<stack>.json. Invalid config exits 2 with the validation
 message and writes nothing. Then runs the policy pack (policies/) on the plan as the engine would,
 with policies/config/<stack>.json: violations by policy, and exit 1 on any mandatory one.
+
+`--program bootstrap --stack main` plans bootstrap/ (the CI roles and the team's state backend) the same
+way, with the same pack and the prod profile's policy config; it has no alarms, release or cost model.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from tools.plan.report import render_alarm_summary, render_counts, render_releas
 # objects, stay loaded, and every older-generation collection walks them all. About 0.3 s of CPU
 # for the prod stack; peak memory grows by about 2 MB (measured with /usr/bin/time).
 PLAN_GC_THRESHOLDS = (50_000, 20, 100)
+# The programs of this repository: the service's (the project root) and the account bootstrap's.
+PROGRAMS = {"service": PROJECT_DIR, "bootstrap": PROJECT_DIR / "bootstrap"}
+# The bootstrap's account-level resources are judged by the strictest profile's config.
+BOOTSTRAP_POLICY_CONFIG = PROJECT_DIR / "policies" / "config" / "prod.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,13 +52,18 @@ def _plan(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to plan (default: dev)")
     parser.add_argument("--out", type=Path, default=None, help="plan JSON path (default: build/plan-<stack>.json)")
-    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="Pulumi project to plan")
+    parser.add_argument("--project-dir", type=Path, default=None, help="Pulumi project to plan")
+    parser.add_argument("--program", choices=sorted(PROGRAMS), default="service",
+                        help="which program of the repository (default: service; bootstrap: bootstrap/)")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack (plan and cost only)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    project_dir = args.project_dir.resolve()
-    pack_dir = project_dir / "policies"
+    args.bootstrap = args.program == "bootstrap"
+    project_dir = (args.project_dir or PROGRAMS[args.program]).resolve()
+    args.project_dir = project_dir
+    # The bootstrap program has no pack of its own: the service's pack judges it.
+    pack_dir = PROJECT_DIR / "policies" if args.bootstrap else project_dir / "policies"
     run_pack = not args.no_policy and (pack_dir / "PulumiPolicy.yaml").exists()
     with contextlib.ExitStack() as stack:
         try:
@@ -78,6 +90,13 @@ def _report(args: argparse.Namespace, plan: Plan, started: float, pack: PolicyPa
     print(render_tree(plan))
     print()
     print(render_counts(plan))
+    if args.bootstrap:
+        out = args.out or PROJECT_DIR / "build" / f"plan-bootstrap-{args.stack}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=False) + "\n")
+        print(f"\nplan for bootstrap stack '{args.stack}' written to {_shown(out)} in "
+              f"{time.perf_counter() - started:.1f} s")
+        return _judge(args, plan, pack, pack_dir, BOOTSTRAP_POLICY_CONFIG)
     print()
     print(render_alarm_summary(plan))
     release = render_release(plan)
@@ -100,8 +119,17 @@ def _report(args: argparse.Namespace, plan: Plan, started: float, pack: PolicyPa
     cost_out = out.with_name(f"cost-{args.stack}.json")
     cost_out.write_text(json.dumps(cost.to_json(), indent=2) + "\n")
     elapsed = time.perf_counter() - started
-    shown = out.relative_to(PROJECT_DIR) if out.is_relative_to(PROJECT_DIR) else out
-    print(f"\nplan for stack '{args.stack}' written to {shown} in {elapsed:.1f} s")
+    print(f"\nplan for stack '{args.stack}' written to {_shown(out)} in {elapsed:.1f} s")
+    return _judge(args, plan, pack, pack_dir, None)
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(PROJECT_DIR) if path.is_relative_to(PROJECT_DIR) else path
+
+
+def _judge(args: argparse.Namespace, plan: Plan, pack: PolicyPackProcess | None, pack_dir: Path,
+           config_path: Path | None) -> int:
+    """The policy pack's verdict on the plan: the exit status of `make plan`."""
     if args.no_policy:
         return 0
 
@@ -112,7 +140,7 @@ def _report(args: argparse.Namespace, plan: Plan, started: float, pack: PolicyPa
         print(f"\nno policy pack in {pack_dir.name}/: policies not checked")
         return 0
     try:
-        report = run_policy_pack(plan, pack_dir=pack_dir, pack=pack)
+        report = run_policy_pack(plan, pack_dir=pack_dir, pack=pack, config_path=config_path)
     except PolicyConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -245,6 +245,14 @@ def _role_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return f"{ctx.inputs.get('role')}:{name}", {}
 
 
+@_shape("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+def _oidc_provider(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id is its ARN, which names the issuer's host and path.
+    url = str(ctx.inputs.get("url") or "").removeprefix("https://")
+    arn = f"arn:{PARTITION}:iam::{ctx.account}:oidc-provider/{url}"
+    return arn, {"arn": arn, "thumbprintLists": []}
+
+
 @_shape("aws:kms/key:Key")
 def _kms_key(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     key_id = stable_uuid(ctx.urn_seed)
