@@ -27,8 +27,8 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     # CodeDeploy's service role polls the release alarms with it: AWS's managed policy for Lambda
     # deployments grants it on "*", and composites are returned only to a permission "scoped to *".
     "cloudwatch:DescribeAlarms",
-    # A chat channel's role reads an alarm's metric and renders its graph for the notification; IAM has
-    # no resource type for these reads.
+    # A chat channel's role reads an alarm's metric and renders its graph for the notification, and the
+    # deploy roles' signals step reads metrics; IAM has no resource type for these reads.
     "cloudwatch:GetMetricData",
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:GetMetricWidgetImage",
@@ -57,8 +57,7 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     "logs:DeleteQueryDefinition",
     "logs:DescribeQueryDefinitions",
     "logs:PutQueryDefinition",
-    # The deploy roles' release and signals steps: CodeDeploy's target calls and metric reads.
-    "cloudwatch:GetMetricData",
+    # The deploy roles' release step: CodeDeploy's target calls.
     "codedeploy:BatchGetDeploymentTargets",
     "codedeploy:ListDeploymentTargets",
 )
