@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
+from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES, ROUTE_THROTTLE_CLASSES
 from components.config import ConfigError
 from components.service.http_api import JwtAuthorization, RouteAuthorization, route_authorizations
 from tests.conftest import COMMITTED_STACKS
@@ -105,7 +105,7 @@ def test_write_routes_are_throttled_below_reads_in_prod(prod_plan: Plan) -> None
     for key, setting in settings.items():
         assert setting["throttlingRateLimit"] < default["throttlingRateLimit"], key
         assert setting["throttlingBurstLimit"] < default["throttlingBurstLimit"], key
-    config = committed_config("prod").api.route_throttling
+    config = committed_config("prod").api.route_limits(ROUTE_THROTTLE_CLASSES)
     assert {k: (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for k, s in settings.items()} == {
         k: (v.rate_limit, v.burst_limit) for k, v in config.items()
     }
