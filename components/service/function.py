@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.types import FUNCTION
 
 RUNTIME = aws.lambda_.Runtime.PYTHON3D13
 # Account that publishes the Powertools for AWS Lambda (Python) layers in the commercial partition.
@@ -199,7 +200,7 @@ class Function(pulumi.ComponentResource):
     alias_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:function:Function", name, None, opts)
+        super().__init__(FUNCTION, name, None, opts)
         log_group = self._log_group(name, args)
         role, role_policy = self._role(name, args, log_group)
         function = self._function(name, args, log_group, role, role_policy)

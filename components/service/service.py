@@ -17,6 +17,7 @@ from components.service.function import Function, FunctionArgs, Release, TableAc
 from components.service.http_api import HttpApi, HttpApiArgs, JwtAuthorization
 from components.service.settings import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
 from components.service.table import Table, TableArgs
+from components.types import SERVERLESS_SERVICE
 
 # The alias the API invokes, and a release moves.
 LIVE_ALIAS = "live"
@@ -108,7 +109,7 @@ class ServerlessService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServerlessServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("prodready:service:ServerlessService", name, None, opts)
+        super().__init__(SERVERLESS_SERVICE, name, None, opts)
         self.metrics_namespace = f"prodready/{args.name_prefix}"
 
         table = self._table(name, args)
