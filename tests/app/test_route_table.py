@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from post_traffic import handler as post_hook
 from pre_traffic import handler as pre_hook
-from service.routes import BY_KEY, ROUTES, Route, table_problems
+from service.routes import BY_KEY, PUBLIC_ROUTE_KEYS, ROUTES, Route, table_problems
 from service.routing import match_route
 from traffic_hooks.lifecycle import Check
 
@@ -92,3 +94,12 @@ def test_the_traffic_hooks_check_routes_as_the_table_declares_them(check: Check)
         assert check.scopes is None
     else:
         assert check.scopes is not None and route.scope in check.scopes
+
+
+@pytest.mark.parametrize("config", sorted((Path(__file__).parents[2] / "policies" / "config").glob("*.json")),
+                         ids=lambda path: path.name)
+def test_the_policy_packs_public_routes_are_the_tables(config: Path) -> None:
+    # The engine hands the pack this file as it is: the pack cannot read the table, so the file names them.
+    settings = json.loads(config.read_text(encoding="utf-8"))["api-route-authorization"]
+
+    assert sorted(settings["publicRouteKeys"]) == sorted(PUBLIC_ROUTE_KEYS)
