@@ -11,7 +11,14 @@ import pulumi
 import pulumi_aws as aws
 
 from app.service.metrics_catalog import BUSINESS_METRICS
-from app.service.routes import PUBLIC_ROUTE_KEYS, READ_SCOPE, ROUTE_KEYS, ROUTE_SCOPES, SCOPES
+from app.service.routes import (
+    PUBLIC_ROUTE_KEYS,
+    READ_SCOPE,
+    ROUTE_KEYS,
+    ROUTE_SCOPES,
+    ROUTE_THROTTLE_CLASSES,
+    SCOPES,
+)
 from app.service.schema import TABLE_HASH_KEY
 from components.alerting.chat_alerts import ChatAlerts, ChatAlertsArgs
 from components.alerting.documents import BACKUP_PUBLISHER, PUBLISHERS
@@ -61,7 +68,10 @@ WATCHED = {FUNCTION: "function", API: "api", TABLE: "table", IDEMPOTENCY: "table
 SERVICE_PACKAGES = ("service",)
 
 # Validated before anything is registered: a bad stack file creates no resources at all.
-config = load_stack_config(pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS, watched=WATCHED)
+config = load_stack_config(
+    pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS, throttle_classes=ROUTE_THROTTLE_CLASSES,
+    watched=WATCHED,
+)
 # Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`);
 # read here, before any resource, so a missing one also stops the program with nothing half-created.
 webhooks = {
@@ -105,7 +115,10 @@ service = ServerlessService(
         handler="service.handler.lambda_handler",
         packages=SERVICE_PACKAGES,
         route_keys=ROUTE_KEYS,
-        access=ServiceAccess(scopes=SCOPES, route_scopes=ROUTE_SCOPES, public_route_keys=PUBLIC_ROUTE_KEYS),
+        access=ServiceAccess(
+            scopes=SCOPES, route_scopes=ROUTE_SCOPES, public_route_keys=PUBLIC_ROUTE_KEYS,
+            throttle_classes=ROUTE_THROTTLE_CLASSES,
+        ),
         table_hash_key=TABLE_HASH_KEY,
         function=config.lambda_,
         api=config.api,

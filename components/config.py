@@ -328,9 +328,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "tracing": {"provider": "opentelemetry"}},
         "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": [],
                 "auth": {"mode": "cognito"},
-                "routeThrottling": {"POST /items": {"rateLimit": 10, "burstLimit": 20},
-                                    "PUT /items/{id}": {"rateLimit": 10, "burstLimit": 20},
-                                    "DELETE /items/{id}": {"rateLimit": 5, "burstLimit": 10}}},
+                "throttleClasses": {"write": {"rateLimit": 10, "burstLimit": 20}},
+                "routeThrottling": {"DELETE /items/{id}": {"rateLimit": 5, "burstLimit": 10}}},
         "logs": {"retentionDays": 7, "accessLogRetentionDays": 14, "customerManagedKey": False,
                  "maskSensitiveData": True},
         "table": {"billingMode": "PAY_PER_REQUEST"},
@@ -362,9 +361,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         # Writes are throttled below reads: they cost more and a runaway writer fills the table.
         "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000,
                 "auth": {"mode": "cognito"},
-                "routeThrottling": {"POST /items": {"rateLimit": 100, "burstLimit": 200},
-                                    "PUT /items/{id}": {"rateLimit": 100, "burstLimit": 200},
-                                    "DELETE /items/{id}": {"rateLimit": 50, "burstLimit": 100}}},
+                "throttleClasses": {"write": {"rateLimit": 100, "burstLimit": 200}},
+                "routeThrottling": {"DELETE /items/{id}": {"rateLimit": 50, "burstLimit": 100}}},
         "logs": {"retentionDays": 90, "accessLogRetentionDays": 365, "customerManagedKey": True,
                  "maskSensitiveData": True},
         "table": {"billingMode": "PAY_PER_REQUEST"},
@@ -556,13 +554,15 @@ def load_stack_config(
     raw_config: Mapping[str, Any],
     *,
     route_keys: Sequence[str] = (),
+    throttle_classes: Mapping[str, str] | None = None,
     watched: Mapping[str, str] | None = None,
 ) -> StackConfig:
     """Validate a stack's raw config map (`"ns:key" -> value`) into a StackConfig.
 
-    `route_keys` are the API's routes and `watched` the keys of the resources monitoring watches with
-    their scope (the program's facts, not config): keys that name routes or watched resources are checked
-    against them. Raises ConfigError listing every problem; nothing is half-loaded.
+    `route_keys` are the API's routes, `throttle_classes` each route key's throttle class and `watched` the
+    keys of the resources monitoring watches with their scope (the program's facts, not config): keys that
+    name routes, throttle classes or watched resources are checked against them. Raises ConfigError listing
+    every problem; nothing is half-loaded.
     """
     problems: list[str] = []
     values: dict[str, Any] = {}
@@ -603,7 +603,9 @@ def load_stack_config(
     merged = _deep_merge(PROFILES[str(profile)], values)
     merged.update(stack=stack, region=region, awsProvider=aws_settings)
     try:
-        config = StackConfig.model_validate(merged, context={"route_keys": tuple(route_keys), "watched": watched})
+        config = StackConfig.model_validate(merged, context={
+            "route_keys": tuple(route_keys), "throttle_classes": throttle_classes, "watched": watched,
+        })
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])

@@ -21,11 +21,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from components.types import CLOUDWATCH_COMPOSITE_ALARM as COMPOSITE
+from components.types import CLOUDWATCH_DASHBOARD as DASHBOARD
+from components.types import CLOUDWATCH_METRIC_ALARM as METRIC_ALARM
+from components.types import SNS_TOPIC_SUBSCRIPTION as SUBSCRIPTION
+
 BUILD = Path(__file__).resolve().parents[1] / "build"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 ROW_PX = 30  # height of one grid unit; CloudWatch's rows are about that
 _RULE_REF = re.compile(r'ALARM\(\s*"?([^")]+?)"?\s*\)')
 

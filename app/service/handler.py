@@ -15,6 +15,7 @@ import random
 import re
 import time
 import warnings
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any
 
@@ -86,7 +87,7 @@ from service.models import (
     parse_json,
 )
 from service.repository import ItemRepository, client_config
-from service.routes import CATCH_ALL_ROUTE, PREFLIGHT_ROUTE, PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
+from service.routes import BY_OPERATION, CATCH_ALL_ROUTE, OPERATIONS, PREFLIGHT_ROUTE, ROUTE_KEYS, Route
 from service.routing import allowed_methods, match_route
 from service.tracing import tracing_for
 
@@ -155,15 +156,6 @@ MAX_CALLER_LENGTH = 256
 ITEMS_TABLE = "items_table"
 DEPENDENCY_NAMES = {ITEMS_TABLE: "items table", IDEMPOTENCY_TABLE: "idempotency table"}
 
-OPERATIONS: dict[str, str] = {
-    "GET /health/live": "health_live",
-    "GET /health/ready": "health_ready",
-    "GET /items": "list_items",
-    "POST /items": "create_item",
-    "GET /items/{id}": "get_item",
-    "PUT /items/{id}": "replace_item",
-    "DELETE /items/{id}": "delete_item",
-}
 _KNOWN_ROUTE_KEYS = frozenset(ROUTE_KEYS)
 
 # --- the contract of each route: its error answers -------------------------------------------
@@ -194,33 +186,15 @@ _GATEWAY_ANSWERS: dict[int, str] = {
     401: "API Gateway: no valid bearer token.",
     403: "API Gateway: the token lacks the route's scope.",
 }
-_ROUTE_ERRORS: dict[str, tuple[int, ...]] = {
-    "GET /health/live": (413,),
-    "GET /health/ready": (413, 503),
-    "GET /items": (400, 413, 503),
-    "POST /items": (400, 409, 413, 415, 422, 503),
-    "GET /items/{id}": (400, 404, 413, 503),
-    "PUT /items/{id}": (400, 404, 409, 413, 415, 503),
-    "DELETE /items/{id}": (400, 413, 503),
-}
-_ROUTE_ANSWERS_OVERRIDE: dict[str, dict[int, tuple[str, Any]]] = {
-    "GET /health/ready": {503: ("A table does not answer; `checks` says which check failed. Retry after "
-                                "`Retry-After` seconds.", Readiness)},
-    "POST /items": {
-        409: ("The id exists already.", ConflictResponse),
-        422: ("This Idempotency-Key was used with another body.", IdempotencyMismatchResponse),
-    },
-    "PUT /items/{id}": {409: ("`version` is not the stored version (`current_version`).", StaleVersionResponse)},
-}
+Answers = dict[int, tuple[str, Any]]
 
 
-def _answers(route_key: str, status: int, description: str, headers: dict[str, Any] | None = None) -> dict[int, Any]:
-    """The OpenAPI responses of a route: its success, its errors, API Gateway's 401 and 403."""
+def _answers(route: Route, headers: dict[str, Any] | None, overrides: Answers) -> dict[int, Any]:
+    """The OpenAPI responses of a route: its success, its errors, API Gateway's 401, 403 and 429."""
     answers: dict[int, Any] = {
-        status: {"description": description, "headers": {**_CORRELATION_HEADER_DOC, **(headers or {})}}
+        route.status: {"description": route.description, "headers": {**_CORRELATION_HEADER_DOC, **(headers or {})}}
     }
-    overrides = _ROUTE_ANSWERS_OVERRIDE.get(route_key, {})
-    for code in _ROUTE_ERRORS[route_key]:
+    for code in route.errors:
         text, model = overrides.get(code) or _ERROR_ANSWERS[code]
         retry = _RETRY_AFTER_DOC if code == 503 else {}
         answers[code] = {
@@ -228,24 +202,42 @@ def _answers(route_key: str, status: int, description: str, headers: dict[str, A
             "headers": {**_CORRELATION_HEADER_DOC, **retry},
             "content": {content_types.APPLICATION_JSON: {"model": model}},
         }
-    gateway = {**(_GATEWAY_ANSWERS if route_key not in PUBLIC_ROUTE_KEYS else {}), **_THROTTLED_ANSWER}
+    gateway = {**(_GATEWAY_ANSWERS if not route.public else {}), **_THROTTLED_ANSWER}
     for code, text in gateway.items():
         content = {content_types.APPLICATION_JSON: {"model": GatewayMessage}}
         answers[code] = {"description": text, "content": content}
     return answers
 
 
-def _route(
-    route_key: str, status: int, description: str, summary: str, headers: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The resolver's route options for `route_key`: its operation, security and answers."""
-    return {
-        "operation_id": OPERATIONS[route_key],
-        "summary": summary,
-        "tags": ["health"] if route_key in PUBLIC_ROUTE_KEYS else ["items"],
-        "security": openapi.security(ROUTE_SCOPES.get(route_key, ())),
-        "responses": _answers(route_key, status, description, headers),
-    }
+def resolver_rule(path: str) -> str:
+    """A route's path as the resolver spells it: `/items/{id}` -> `/items/<id>`."""
+    return path.replace("{", "<").replace("}", ">")
+
+
+def serves[Handler: Callable[..., Any]](
+    *, headers: dict[str, Any] | None = None, answers: Answers | None = None
+) -> Callable[[Handler], Handler]:
+    """Registers the decorated function as the route of `service.routes` whose operation id is its name:
+    the route's path and method, operation, summary, security and answers all come from the table.
+
+    `headers`: the success answer's headers beyond X-Correlation-ID; `answers`: this route's own text
+    and model for some of its error statuses (the rest are the service-wide ones)."""
+
+    def register(function: Handler) -> Handler:
+        route = BY_OPERATION[function.__name__]
+        unknown = sorted(set(answers or {}) - set(route.errors))
+        if unknown:
+            raise RuntimeError(f"{route.key}: answers given for statuses the route table does not list: {unknown}")
+        options: dict[str, Any] = {
+            "operation_id": route.operation_id,
+            "summary": route.summary,
+            "tags": ["health"] if route.public else ["items"],
+            "security": openapi.security(route.scopes),
+            "responses": _answers(route, headers, answers or {}),
+        }
+        return app.route(resolver_rule(route.path), route.method, **options)(function)
+
+    return register
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -315,14 +307,16 @@ app.use([trace_route])
 ItemIdParam = Annotated[str, Path(pattern=ITEM_ID_PATTERN, description="An item id (a UUID) from POST /items.")]
 
 
-@app.get("/health/live", **_route("GET /health/live", 200, "The function is running.", "Liveness"))
+@serves()
 def health_live() -> Response[Liveness]:
     # Liveness must not depend on anything else: a DynamoDB outage must not get the function
     # reported as dead.
     return _json(200, {"status": "pass", **_health()})
 
 
-@app.get("/health/ready", **_route("GET /health/ready", 200, "DynamoDB answers.", "Readiness"))
+@serves(answers={503: (
+    "A table does not answer; `checks` says which check failed. Retry after `Retry-After` seconds.", Readiness
+)})
 def health_ready() -> Response[Readiness]:
     readiness = items.check_ready(repository, idempotency.table_name)
     body = {
@@ -337,7 +331,7 @@ def health_ready() -> Response[Readiness]:
     return _json(503, body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-@app.get("/items", **_route("GET /items", 200, "A page of items.", "List items"))
+@serves()
 def list_items(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     next_token: Annotated[
@@ -354,15 +348,12 @@ def list_items(
     return _json(200, page.to_public())
 
 
-@app.post(
-    "/items",
-    **_route(
-        "POST /items",
-        201,
-        "The item was created (or, for a repeated Idempotency-Key, had been).",
-        "Create an item",
-        headers={"Location": {"required": True, "schema": {"type": "string"}, "description": "The item's path."}},
-    ),
+@serves(
+    headers={"Location": {"required": True, "schema": {"type": "string"}, "description": "The item's path."}},
+    answers={
+        409: ("The id exists already.", ConflictResponse),
+        422: ("This Idempotency-Key was used with another body.", IdempotencyMismatchResponse),
+    },
 )
 def create_item(
     payload: Annotated[ItemCreate, Body()],
@@ -405,21 +396,19 @@ def create_item(
     return _json(201, answer, {"Location": f"/items/{answer['id']}"})
 
 
-@app.get("/items/<id>", **_route("GET /items/{id}", 200, "The item.", "Get an item"))
+@serves()
 def get_item(id: ItemIdParam) -> Response[ItemOut]:
     return _json(200, items.get_item(repository, id).to_public())
 
 
-@app.put("/items/<id>", **_route("PUT /items/{id}", 200, "The item, replaced; its version bumped.", "Replace an item"))
+@serves(answers={409: ("`version` is not the stored version (`current_version`).", StaleVersionResponse)})
 def replace_item(id: ItemIdParam, payload: Annotated[ItemReplace, Body()]) -> Response[ItemOut]:
     item = items.replace_item(repository, id, payload)
     _business_event("item_updated", ITEMS_UPDATED, item.id)
     return _json(200, item.to_public())
 
 
-@app.delete(
-    "/items/<id>", **_route("DELETE /items/{id}", 204, "The item is gone (or never was).", "Delete an item")
-)
+@serves()
 def delete_item(id: ItemIdParam) -> Response[None]:
     if items.delete_item(repository, id):
         _business_event("item_deleted", ITEMS_DELETED, id.lower())

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components.alerting import documents as routing
 from components.monitoring.catalog import SEVERITIES
+from components.types import ALERT_ROUTING
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class AlertRouting(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: AlertRoutingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:alert_routing:AlertRouting", name, None, opts)
+        super().__init__(ALERT_ROUTING, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components.alerting import documents as routing
 from components.alerting.settings import ChatConfig
 from components.iam import assume_role_policy
+from components.types import CHAT_ALERTS
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class ChatAlerts(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ChatAlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:chat_alerts:ChatAlerts", name, None, opts)
+        super().__init__(CHAT_ALERTS, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

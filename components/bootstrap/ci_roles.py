@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.bootstrap import permissions
 from components.bootstrap.settings import CiStack
+from components.types import CI_ROLES
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class CiRoles(pulumi.ComponentResource):
     """`<name>-github-oidc`, and `<name>-<stack>-preview` and `<name>-<stack>-deploy` for each stack."""
 
     def __init__(self, name: str, args: CiRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:ci_roles:CiRoles", name, None, opts)
+        super().__init__(CI_ROLES, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # No thumbprint: IAM validates GitHub's OIDC endpoint against its library of trusted root CAs, and a
         # thumbprint given for GitHub is kept but never used (IAM's UpdateOpenIDConnectProviderThumbprint).

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.bootstrap.permissions import secrets_key_policy
 from components.buckets import private_bucket
 from components.resilience.documents import archive_key_policy, tls_only_bucket_policy
+from components.types import STATE_BACKEND
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class StateBackend(pulumi.ComponentResource):
     """The bucket (protected: `pulumi destroy` refuses to delete the team's state) and the two keys."""
 
     def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:state_backend:StateBackend", name, None, opts)
+        super().__init__(STATE_BACKEND, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         state_key = aws.kms.Key(
             f"{name}-state-key",

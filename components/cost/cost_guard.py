@@ -23,6 +23,7 @@ from components.monitoring.alarm_resources import metric_alarm_resource
 from components.monitoring.catalog import AlarmContext, Thresholds
 from components.monitoring.kinds import account
 from components.monitoring.registry import KINDS
+from components.types import COST_GUARD
 
 # The tag keys that scope spend to one stack. Both must be active cost allocation tags, or AWS
 # Budgets and Cost Anomaly Detection see no cost under them.
@@ -267,7 +268,7 @@ class CostGuard(pulumi.ComponentResource):
     cost_allocation_tags: CostAllocationTags | None
 
     def __init__(self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:cost_guard:CostGuard", name, None, opts)
+        super().__init__(COST_GUARD, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cost = args.cost
         topics = {"warning": args.warning_topic_arn, "critical": args.critical_topic_arn}

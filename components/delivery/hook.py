@@ -18,6 +18,7 @@ import pulumi
 from components.delivery import documents
 from components.service.function import Function, FunctionArgs
 from components.service.settings import LambdaConfig
+from components.types import PRE_TRAFFIC_HOOK
 
 HOOK_PACKAGE = "pre_traffic"
 HOOK_HANDLER = "pre_traffic.handler.lambda_handler"
@@ -118,7 +119,7 @@ class PreTrafficHook(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: PreTrafficHookArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:delivery:PreTrafficHook", name, None, opts)
+        super().__init__(PRE_TRAFFIC_HOOK, name, None, opts)
         function = hook_function(
             self, f"{name}-function", args,
             function_name=documents.delivery_names(args.name_prefix).hook_function,

@@ -16,6 +16,7 @@ import pulumi
 
 from components.delivery import documents
 from components.delivery.hook import SHARED_PACKAGE, TrafficHookArgs, hook_function
+from components.types import POST_TRAFFIC_HOOK
 
 POST_HOOK_PACKAGE = "post_traffic"
 POST_HOOK_HANDLER = "post_traffic.handler.lambda_handler"
@@ -35,7 +36,7 @@ class PostTrafficHook(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: PostTrafficHookArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:delivery:PostTrafficHook", name, None, opts)
+        super().__init__(POST_TRAFFIC_HOOK, name, None, opts)
         function = hook_function(
             self, f"{name}-function", args,
             function_name=documents.delivery_names(args.name_prefix).post_hook_function,

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components.delivery import documents
 from components.delivery.release import Release, ReleaseArgs
 from components.delivery.settings import DeliveryConfig
+from components.types import SAFE_DELIVERY
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class SafeDelivery(pulumi.ComponentResource):
     live_version: pulumi.Output[str]
 
     def __init__(self, name: str, args: SafeDeliveryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:delivery:SafeDelivery", name, None, opts)
+        super().__init__(SAFE_DELIVERY, name, None, opts)
         names = documents.delivery_names(args.name_prefix)
         application = self._application(name, names)
         config_name = self._deployment_config(name, args)

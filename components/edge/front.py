@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from components.service import keys
 from components.service.domain import domain_url, validated_certificate
+from components.types import EDGE_FRONT
 
 EDGE_REGION = "us-east-1"
 # AWS-managed policies (CloudFront developer guide, "Use managed cache policies" / "managed origin request
@@ -140,7 +141,7 @@ class EdgeFront(pulumi.ComponentResource):
     certificate_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: EdgeFrontArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:edge:EdgeFront", name, None, opts)
+        super().__init__(EDGE_FRONT, name, None, opts)
         east = aws.Provider(
             f"{name}-us-east-1",
             region=EDGE_REGION,

@@ -25,6 +25,7 @@ from components.monitoring.kinds.certificate import WatchedCertificate
 from components.monitoring.kinds.edge import EDGE_REGION, WatchedEdge
 from components.monitoring.panels import GRID_COLUMNS, Grid, panel_widget
 from components.monitoring.settings import MonitoringConfig
+from components.types import EDGE_MONITORING
 
 Watched = WatchedEdge | WatchedCertificate
 
@@ -80,7 +81,7 @@ class EdgeMonitoring(pulumi.ComponentResource):
     dashboard_url: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: EdgeMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:edge:EdgeMonitoring", name, None, opts)
+        super().__init__(EDGE_MONITORING, name, None, opts)
         in_east = pulumi.ResourceOptions(parent=self, provider=args.provider)
         config = args.config
         routing = AlertRouting(

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.buckets import private_bucket
+from components.types import HEALTH_CANARY
 
 SCRIPT = Path(__file__).resolve().parent / "canary_scripts" / "health_check.js"
 HANDLER = "health_check.handler"
@@ -131,7 +132,7 @@ class HealthCanary(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: HealthCanaryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:canary:HealthCanary", name, None, opts)
+        super().__init__(HEALTH_CANARY, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         physical_name = canary_name(args.name_prefix)
 

@@ -45,6 +45,7 @@ from components.monitoring.kinds import (
 )
 from components.monitoring.registry import KINDS
 from components.monitoring.settings import MonitoringConfig
+from components.types import SERVICE_MONITORING
 
 # Keys of what ServiceMonitoring watches of its own making (config may name them in thresholds).
 CANARY_KEY = "health"
@@ -107,7 +108,7 @@ class ServiceMonitoring(pulumi.ComponentResource):
     dashboard_url: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ServiceMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:monitoring:ServiceMonitoring", name, None, opts)
+        super().__init__(SERVICE_MONITORING, name, None, opts)
         ctx = alarm_context(args.config, args.name_prefix)
 
         routing = self._routing(name, args)

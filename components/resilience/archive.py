@@ -19,6 +19,7 @@ from components.alerting.documents import partition_of
 from components.buckets import private_bucket
 from components.resilience import documents as docs
 from components.resilience.settings import LogArchiveConfig
+from components.types import LOG_ARCHIVE
 
 ARCHIVE_PREFIX = "logs/"
 ERROR_PREFIX = "errors/"
@@ -51,7 +52,7 @@ class LogArchive(pulumi.ComponentResource):
     stream_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:resilience:LogArchive", name, None, opts)
+        super().__init__(LOG_ARCHIVE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         retained = pulumi.ResourceOptions(parent=self, protect=args.retain, retain_on_delete=args.retain)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

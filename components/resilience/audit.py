@@ -18,6 +18,7 @@ from components.alerting.documents import partition_of
 from components.buckets import private_bucket
 from components.resilience import documents as docs
 from components.resilience.settings import AuditTrailConfig
+from components.types import AUDIT_TRAIL
 
 
 def trail_name(prefix: str) -> str:
@@ -45,7 +46,7 @@ class AuditTrail(pulumi.ComponentResource):
     bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:resilience:AuditTrail", name, None, opts)
+        super().__init__(AUDIT_TRAIL, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         retained = pulumi.ResourceOptions(parent=self, protect=args.retain, retain_on_delete=args.retain)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

@@ -28,6 +28,7 @@ import pulumi_aws as aws
 from components.alerting.documents import partition_of
 from components.resilience import documents as docs
 from components.resilience.settings import ResilienceConfig
+from components.types import SERVICE_BACKUP
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ServiceBackup(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ServiceBackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:resilience:ServiceBackup", name, None, opts)
+        super().__init__(SERVICE_BACKUP, name, None, opts)
         config = args.config
         if not config.enabled or config.copy_region is None:
             raise ValueError("ServiceBackup needs resilience.enabled and resilience.copyRegion")

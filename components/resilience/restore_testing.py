@@ -27,6 +27,7 @@ from components.alerting.documents import partition_of
 from components.resilience import documents as docs
 from components.service.function import Function, FunctionArgs
 from components.service.settings import LambdaConfig
+from components.types import RESTORE_TESTING
 
 CHECK_PACKAGE = "restore_check"
 CHECK_HANDLER = "restore_check.handler.lambda_handler"
@@ -95,7 +96,7 @@ class RestoreTesting(pulumi.ComponentResource):
     log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: RestoreTestingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:resilience:RestoreTesting", name, None, opts)
+        super().__init__(RESTORE_TESTING, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         account_id = identity.account_id

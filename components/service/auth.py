@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.types import API_AUTH
+
 
 def token_url(domain: str, region: str) -> str:
     """The pool's OAuth 2.0 token endpoint."""
@@ -66,7 +68,7 @@ class ApiAuth(pulumi.ComponentResource):
     scopes: list[str]
 
     def __init__(self, name: str, args: ApiAuthArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:auth:ApiAuth", name, None, opts)
+        super().__init__(API_AUTH, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.scopes = [scoped(args.resource_server_identifier, scope) for scope in args.scopes]
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.types import API_DOMAIN
+
 # API Gateway's only TLS policy for HTTP API domains: TLS 1.2 and later.
 SECURITY_POLICY = "TLS_1_2"
 # The validation record changes only when ACM asks for a new one; a minute keeps a retry quick.
@@ -82,7 +84,7 @@ class ApiDomain(pulumi.ComponentResource):
     target_domain_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ApiDomainArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:domain:ApiDomain", name, None, opts)
+        super().__init__(API_DOMAIN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         certificate_arn: pulumi.Output[str]

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.service.settings import OPENTELEMETRY_EXEC_WRAPPER, OPENTELEMETRY_LAYER_ACCOUNTS
+from components.types import FUNCTION
 
 RUNTIME = aws.lambda_.Runtime.PYTHON3D13
 # Account that publishes the Powertools for AWS Lambda (Python) layers in the commercial partition.
@@ -237,7 +238,7 @@ class Function(pulumi.ComponentResource):
     alias_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:function:Function", name, None, opts)
+        super().__init__(FUNCTION, name, None, opts)
         log_group = self._log_group(name, args)
         role, role_policy = self._role(name, args, log_group)
         function = self._function(name, args, log_group, role, role_policy)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.types import HTTP_API
+
 STAGE_NAME = "$default"
 # The catch-all route key: whatever no other route matches.
 CATCH_ALL_ROUTE = "$default"
@@ -189,7 +191,7 @@ class HttpApi(pulumi.ComponentResource):
     access_log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:http_api:HttpApi", name, None, opts)
+        super().__init__(HTTP_API, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         cors = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -17,6 +17,7 @@ from components.service.function import Function, FunctionArgs, Release, TableAc
 from components.service.http_api import HttpApi, HttpApiArgs, JwtAuthorization
 from components.service.settings import ApiConfig, DataProtectionConfig, LambdaConfig, LogsConfig, TableConfig
 from components.service.table import Table, TableArgs
+from components.types import SERVERLESS_SERVICE
 
 # The alias the API invokes, and a release moves.
 LIVE_ALIAS = "live"
@@ -35,6 +36,8 @@ class ServiceAccess:
     """Per route key, the scope names of which a token needs one."""
     public_route_keys: Sequence[str]
     """Routes reached without a token."""
+    throttle_classes: Mapping[str, str] = field(default_factory=dict)
+    """Per route key, its throttle class: the stack config may throttle a class (`api.throttleClasses`)."""
 
 
 def qualified_scopes(route_scopes: Mapping[str, Sequence[str]], prefix: str) -> dict[str, list[str]]:
@@ -106,7 +109,7 @@ class ServerlessService(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServerlessServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("prodready:service:ServerlessService", name, None, opts)
+        super().__init__(SERVERLESS_SERVICE, name, None, opts)
         self.metrics_namespace = f"prodready/{args.name_prefix}"
 
         table = self._table(name, args)
@@ -358,7 +361,8 @@ class ServerlessService(pulumi.ComponentResource):
                 retain_logs=args.data_protection.protect_resources,
                 authorization=self._authorization(args),
                 route_throttling={
-                    key: (limits.rate_limit, limits.burst_limit) for key, limits in args.api.route_throttling.items()
+                    key: (limits.rate_limit, limits.burst_limit)
+                    for key, limits in args.api.route_limits(args.access.throttle_classes).items()
                 },
                 logs_kms_key_arn=self.logs_kms_key_arn,
                 disable_execute_api_endpoint=bool(args.api.domain and args.api.domain.disable_execute_api_endpoint),

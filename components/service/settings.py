@@ -5,6 +5,7 @@ They are `ServerlessService`'s own argument types; the stack config composes the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -224,8 +225,11 @@ class ApiConfig(Settings):
     """Per-route CloudWatch metrics (billed as custom metrics)."""
     auth: ApiAuthConfig = ApiAuthConfig()
     """Authorization of the routes (JWT authorizer)."""
+    throttle_classes: dict[str, RouteThrottle] = {}
+    """Throttling of every route of a throttle class (`write`: the program's route table gives each route
+    its class), on top of the stage default."""
     route_throttling: dict[str, RouteThrottle] = {}
-    """Per-route throttling on top of the stage default, keyed by route key (`POST /items`)."""
+    """Throttling of one route, keyed by route key (`DELETE /items/{id}`); wins over its class's."""
     max_body_kb: int = Field(default=64, ge=1, le=6144)
     """Largest request body the function accepts, in KB (413 above it, before parsing); Lambda's
     synchronous payload limit is 6 MB."""
@@ -248,6 +252,30 @@ class ApiConfig(Settings):
         if unknown:
             raise ValueError(f"unknown route key(s) {unknown}; the API's routes are {list(known)}")
         return routes
+
+    @field_validator("throttle_classes")
+    @classmethod
+    def _throttle_classes_exist(
+        cls, classes: dict[str, RouteThrottle], info: ValidationInfo
+    ) -> dict[str, RouteThrottle]:
+        route_classes = (info.context or {}).get("throttle_classes")
+        if route_classes is not None:
+            known = sorted(set(route_classes.values()))
+            unknown = [name for name in classes if name not in known]
+            if unknown:
+                raise ValueError(f"unknown throttle class(es) {unknown}; the API's routes have classes {known}")
+        return classes
+
+    def route_limits(self, route_classes: Mapping[str, str]) -> dict[str, RouteThrottle]:
+        """Per route key, its throttling beyond the stage default: its own `routeThrottling` entry, else
+        its class's; routes with neither are left out. `route_classes`: each route key's throttle class. Pure."""
+        unknown = sorted(set(self.throttle_classes) - set(route_classes.values()))
+        if unknown:
+            raise ValueError(f"api.throttleClasses: no route has throttle class(es) {unknown}")
+        limits = {
+            key: self.throttle_classes[name] for key, name in route_classes.items() if name in self.throttle_classes
+        }
+        return {**limits, **self.route_throttling}
 
     @field_validator("cors_origins")
     @classmethod

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.service import keys
 from components.service.settings import GsiConfig
+from components.types import TABLE
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Table(pulumi.ComponentResource):
     index_names: tuple[str, ...]
 
     def __init__(self, name: str, args: TableArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("prodready:table:Table", name, None, opts)
+        super().__init__(TABLE, name, None, opts)
         data_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect)
 
         self.kms_key_arn = None

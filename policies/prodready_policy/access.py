@@ -11,13 +11,11 @@ from typing import Any
 from pulumi_policy import Policy, Severity
 
 from prodready_policy.base import Config, PolicySpec, of_types, resource_policy, stack_policy, string_list
+from prodready_policy.types import APIGATEWAYV2_API as HTTP_API
+from prodready_policy.types import APIGATEWAYV2_ROUTE as HTTP_ROUTE
+from prodready_policy.types import CLOUDWATCH_LOG_GROUP as LOG_GROUP
+from prodready_policy.types import KMS_KEY, KMS_KEY_POLICY
 from prodready_policy.values import ResourceView, as_list, get, is_unknown, json_value
-
-HTTP_API = "aws:apigatewayv2/api:Api"
-HTTP_ROUTE = "aws:apigatewayv2/route:Route"
-KMS_KEY = "aws:kms/key:Key"
-KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 AUTHORIZED_TYPES = frozenset({"JWT", "AWS_IAM", "CUSTOM"})
 

@@ -26,21 +26,20 @@ from prodready_policy.base import (
     stack_policy,
     string_list,
 )
+from prodready_policy.types import APIGATEWAYV2_STAGE as HTTP_STAGE
+from prodready_policy.types import BUDGETS_BUDGET as BUDGET
+from prodready_policy.types import CLOUDWATCH_COMPOSITE_ALARM as COMPOSITE_ALARM
+from prodready_policy.types import CLOUDWATCH_LOG_GROUP as LOG_GROUP
+from prodready_policy.types import CLOUDWATCH_LOG_METRIC_FILTER as LOG_METRIC_FILTER
+from prodready_policy.types import CLOUDWATCH_METRIC_ALARM as METRIC_ALARM
+from prodready_policy.types import COSTEXPLORER_ANOMALY_SUBSCRIPTION as ANOMALY_SUBSCRIPTION
+from prodready_policy.types import DYNAMODB_TABLE, LAMBDA_FUNCTION
+from prodready_policy.types import SNS_TOPIC as TOPIC
+from prodready_policy.types import SNS_TOPIC_POLICY as TOPIC_POLICY
+from prodready_policy.types import SNS_TOPIC_SUBSCRIPTION as TOPIC_SUBSCRIPTION
 from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unknown
 
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 ALARM_TYPES = (METRIC_ALARM, COMPOSITE_ALARM)
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-LOG_METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
-TOPIC = "aws:sns/topic:Topic"
-TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
-BUDGET = "aws:budgets/budget:Budget"
-ANOMALY_SUBSCRIPTION = "aws:costexplorer/anomalySubscription:AnomalySubscription"
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
-HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
-DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 
 ACTION_KEYS = ("alarmActions", "okActions", "insufficientDataActions")
 

@@ -22,6 +22,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from prodready_policy.types import CHATBOT_SLACK_CHANNEL_CONFIGURATION, CHATBOT_TEAMS_CHANNEL_CONFIGURATION
 from prodready_policy.values import ResourceView, from_policy_resources
 
 Config = Mapping[str, Any]
@@ -108,8 +109,8 @@ def stack_policy(spec: PolicySpec, check: StackCheck) -> StackRulePolicy:
 # Chat channel configurations (Amazon Q Developer in chat applications): the IAM rule reads their guardrails,
 # the subscription rule their topics (Chatbot subscribes itself to each topic a configuration lists).
 CHAT_CONFIGURATIONS: tuple[str, ...] = (
-    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-    "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration",
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
+    CHATBOT_TEAMS_CHANNEL_CONFIGURATION,
 )
 
 

@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pulumi_policy import Policy, Severity
 
 from prodready_policy.base import Config, PolicySpec, stack_policy, string_list
+from prodready_policy.types import APIGATEWAYV2_INTEGRATION as INTEGRATION
+from prodready_policy.types import CODEDEPLOY_DEPLOYMENT_GROUP as DEPLOYMENT_GROUP
+from prodready_policy.types import LAMBDA_ALIAS as ALIAS
+from prodready_policy.types import LAMBDA_FUNCTION as FUNCTION
 from prodready_policy.values import ResourceView, as_list, get, is_unknown
-
-INTEGRATION = "aws:apigatewayv2/integration:Integration"
-FUNCTION = "aws:lambda/function:Function"
-ALIAS = "aws:lambda/alias:Alias"
-DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 
 # A Lambda target, as an integration URI holds it: the function ARN itself, or inside the invoke ARN
 # `arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations`.

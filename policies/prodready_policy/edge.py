@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pulumi_policy import Policy, Severity
 
 from prodready_policy.base import Config, PolicySpec, stack_policy, string_list
+from prodready_policy.types import APIGATEWAYV2_API as API
+from prodready_policy.types import APIGATEWAYV2_API_MAPPING as API_MAPPING
+from prodready_policy.types import APIGATEWAYV2_DOMAIN_NAME as DOMAIN_NAME
+from prodready_policy.types import CLOUDFRONT_DISTRIBUTION as DISTRIBUTION
+from prodready_policy.types import WAFV2_WEB_ACL as WEB_ACL
 from prodready_policy.values import ResourceView, as_list, get, is_unknown
-
-API = "aws:apigatewayv2/api:Api"
-API_MAPPING = "aws:apigatewayv2/apiMapping:ApiMapping"
-DOMAIN_NAME = "aws:apigatewayv2/domainName:DomainName"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 # API Gateway's TLS 1.2 policy; the `TLS13_*` enhanced policies (REST APIs and newer domains) allow no less.
 ACCEPTED_DOMAIN_POLICIES = ("TLS_1_2",)

@@ -10,12 +10,19 @@ from typing import Any
 from pulumi_policy import Policy, Severity
 
 from prodready_policy.base import Config, PolicySpec, stack_policy
+from prodready_policy.types import (
+    BACKUP_PLAN,
+    BACKUP_SELECTION,
+    BACKUP_VAULT,
+    DYNAMODB_TABLE,
+    S3_BUCKET,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION_V2,
+    S3_BUCKET_V2,
+)
+from prodready_policy.types import S3_BUCKET_POLICY as BUCKET_POLICY
+from prodready_policy.types import S3_BUCKET_PUBLIC_ACCESS_BLOCK as PUBLIC_ACCESS_BLOCK
 from prodready_policy.values import ResourceView, as_list, get, is_unknown, json_value, number
-
-DYNAMODB_TABLE = "aws:dynamodb/table:Table"
-BACKUP_PLAN = "aws:backup/plan:Plan"
-BACKUP_SELECTION = "aws:backup/selection:Selection"
-BACKUP_VAULT = "aws:backup/vault:Vault"
 
 BACKUP_PLAN_POLICY = PolicySpec(
     name="dynamodb-backup-plan",
@@ -138,15 +145,11 @@ def check_backup_plans(resources: list[ResourceView], config: Config) -> Iterato
                 yield table.urn, f"{label}: {problem}."
 
 
-
-
 # -- S3 buckets ---------------------------------------------------------------------------------------
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-SSE_TYPES = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-             "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_TYPES = (S3_BUCKET, S3_BUCKET_V2)
+SSE_TYPES = (S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+             S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION_V2)
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 BUCKET_BASELINE = PolicySpec(

@@ -9,13 +9,11 @@ from collections.abc import Iterator
 from pulumi_policy import Policy, Severity
 
 from prodready_policy.base import Config, PolicySpec, of_types, resource_policy, stack_policy, string_list
+from prodready_policy.types import APIGATEWAY_STAGE as REST_STAGE
+from prodready_policy.types import APIGATEWAYV2_STAGE as HTTP_STAGE
+from prodready_policy.types import CLOUDWATCH_LOG_GROUP as LOG_GROUP
+from prodready_policy.types import DYNAMODB_TABLE, LAMBDA_FUNCTION
 from prodready_policy.values import UNKNOWN, ResourceView, get, is_unknown, number
-
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
-HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
-REST_STAGE = "aws:apigateway/stage:Stage"
-DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 
 # The only values CloudWatch Logs accepts for RetentionInDays (0 / unset means never expire).
 CLOUDWATCH_RETENTION_DAYS: frozenset[int] = frozenset(

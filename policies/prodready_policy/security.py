@@ -19,6 +19,22 @@ from prodready_policy.base import (
     stack_policy,
     string_list,
 )
+from prodready_policy.types import APIGATEWAYV2_ROUTE as HTTP_ROUTE
+from prodready_policy.types import APIGATEWAYV2_STAGE as HTTP_STAGE
+from prodready_policy.types import (
+    IAM_GROUP_POLICY,
+    IAM_GROUP_POLICY_ATTACHMENT,
+    IAM_POLICY,
+    IAM_POLICY_ATTACHMENT,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    IAM_USER_POLICY,
+    IAM_USER_POLICY_ATTACHMENT,
+    LAMBDA_FUNCTION,
+    SNS_TOPIC,
+)
+from prodready_policy.types import LAMBDA_PERMISSION as PERMISSION_TYPE
 from prodready_policy.values import UNKNOWN, ResourceView, as_list, get, is_unknown, json_value, number
 
 # The allow-list of actions that AWS authorises only on Resource "*". This is its one home: the
@@ -65,17 +81,16 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
 # Identity policies and where their documents live. Trust policies (assumeRolePolicy) grant no
 # actions on resources and are not checked here.
 IAM_DOCUMENT_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "aws:iam/policy:Policy": ("policy",),
-    "aws:iam/rolePolicy:RolePolicy": ("policy",),
-    "aws:iam/userPolicy:UserPolicy": ("policy",),
-    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    IAM_POLICY: ("policy",),
+    IAM_ROLE_POLICY: ("policy",),
+    IAM_USER_POLICY: ("policy",),
+    IAM_GROUP_POLICY: ("policy",),
 }
-IAM_ROLE = "aws:iam/role:Role"
 IAM_ATTACHMENTS = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
-    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    IAM_ROLE_POLICY_ATTACHMENT: "policyArn",
+    IAM_USER_POLICY_ATTACHMENT: "policyArn",
+    IAM_GROUP_POLICY_ATTACHMENT: "policyArn",
+    IAM_POLICY_ATTACHMENT: "policyArn",
 }
 
 
@@ -247,9 +262,6 @@ def check_lambda_tracing(resource: ResourceView, config: Config) -> Iterator[str
         yield f"Lambda function '{resource.name}' has tracing mode {mode!r}; allowed: {allowed}."
 
 
-HTTP_ROUTE = "aws:apigatewayv2/route:Route"
-HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
-
 ROUTE_THROTTLING = PolicySpec(
     name="api-route-throttling",
     description=(
@@ -372,8 +384,8 @@ def policies() -> list[Policy]:
             IAM_WILDCARDS, of_types(*IAM_DOCUMENT_PROPERTIES, IAM_ROLE, *IAM_ATTACHMENTS, *CHAT_CONFIGURATIONS),
             check_iam_wildcards
         ),
-        resource_policy(SNS_ENCRYPTION, of_types("aws:sns/topic:Topic"), check_sns_encryption),
-        resource_policy(LAMBDA_TRACING, of_types("aws:lambda/function:Function"), check_lambda_tracing),
+        resource_policy(SNS_ENCRYPTION, of_types(SNS_TOPIC), check_sns_encryption),
+        resource_policy(LAMBDA_TRACING, of_types(LAMBDA_FUNCTION), check_lambda_tracing),
         stack_policy(ROUTE_THROTTLING, check_route_throttling),
-        resource_policy(LAMBDA_PERMISSION, of_types("aws:lambda/permission:Permission"), check_lambda_permission),
+        resource_policy(LAMBDA_PERMISSION, of_types(PERMISSION_TYPE), check_lambda_permission),
     ]

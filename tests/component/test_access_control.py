@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES
+from app.service.routes import PUBLIC_ROUTE_KEYS, ROUTE_KEYS, ROUTE_SCOPES, ROUTE_THROTTLE_CLASSES, ROUTES
 from components.config import ConfigError
 from components.service.http_api import JwtAuthorization, RouteAuthorization, route_authorizations
 from tests.conftest import COMMITTED_STACKS
@@ -53,6 +53,19 @@ def test_every_route_is_public_read_or_write_as_the_route_table_says(plans: dict
         else:
             assert "authorizerId" not in route.inputs, key
     assert set(routes) == {*ROUTE_KEYS, "$default", "OPTIONS /{proxy+}"}
+
+
+def test_each_route_of_the_table_is_created_with_its_own_authorization_and_throttling(prod_plan: Plan) -> None:
+    routes = _routes(prod_plan)
+    (stage,) = prod_plan.of_type(STAGE)
+    throttled = {s["routeKey"]: (s["throttlingRateLimit"], s["throttlingBurstLimit"])
+                 for s in stage.inputs["routeSettings"]}
+    api = committed_config("prod").api
+    for route in ROUTES:
+        expected = ("NONE", []) if route.public else ("JWT", [f"catalog/{route.scope}"])
+        assert _auth(routes[route.key]) == expected, route.key
+        own = api.route_throttling.get(route.key) or api.throttle_classes.get(route.throttle)
+        assert throttled.get(route.key) == (own and (own.rate_limit, own.burst_limit)), route.key
 
 
 @pytest.mark.parametrize("stack", COMMITTED_STACKS)
@@ -105,7 +118,7 @@ def test_write_routes_are_throttled_below_reads_in_prod(prod_plan: Plan) -> None
     for key, setting in settings.items():
         assert setting["throttlingRateLimit"] < default["throttlingRateLimit"], key
         assert setting["throttlingBurstLimit"] < default["throttlingBurstLimit"], key
-    config = committed_config("prod").api.route_throttling
+    config = committed_config("prod").api.route_limits(ROUTE_THROTTLE_CLASSES)
     assert {k: (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for k, s in settings.items()} == {
         k: (v.rate_limit, v.burst_limit) for k, v in config.items()
     }

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from app.service.routes import ROUTE_KEYS
+from app.service.routes import ROUTE_KEYS, ROUTE_THROTTLE_CLASSES
 from components.config import ConfigError, StackConfig, load_stack_config
+from components.service.settings import ApiConfig, RouteThrottle
 from components.settings import CLOUDWATCH_RETENTION_DAYS
 from tests.conftest import COMMITTED_STACKS
 from tools.plan.harness import stack_config
@@ -192,16 +193,18 @@ def _api(stack: str, **changes: Any) -> dict[str, Any]:
 
 def _route_problems(stack: str, **changes: Any) -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load_stack_config(stack, _raw(stack, prodready__api=_api(stack, **changes)), route_keys=ROUTE_KEYS)
+        load_stack_config(stack, _raw(stack, prodready__api=_api(stack, **changes)), route_keys=ROUTE_KEYS,
+                          throttle_classes=ROUTE_THROTTLE_CLASSES)
     return caught.value.problems
 
 
 def test_both_stacks_default_to_cognito_and_throttle_writes_below_reads() -> None:
     for stack in COMMITTED_STACKS:
-        api = load_stack_config(stack, _raw(stack), route_keys=ROUTE_KEYS).api
+        api = load_stack_config(stack, _raw(stack), route_keys=ROUTE_KEYS, throttle_classes=ROUTE_THROTTLE_CLASSES).api
         assert api.auth.mode == "cognito"
-        assert set(api.route_throttling) == {"POST /items", "PUT /items/{id}", "DELETE /items/{id}"}
-        assert all(r.rate_limit < api.throttling_rate_limit for r in api.route_throttling.values()), stack
+        limits = api.route_limits(ROUTE_THROTTLE_CLASSES)
+        assert set(limits) == {"POST /items", "PUT /items/{id}", "DELETE /items/{id}"}
+        assert all(r.rate_limit < api.throttling_rate_limit for r in limits.values()), stack
 
 
 def test_mode_none_is_allowed_in_dev_only_when_written() -> None:
@@ -237,6 +240,29 @@ def test_route_throttling_names_unknown_routes_and_bad_limits() -> None:
     problems = _route_problems("prod", routeThrottling={"POST /items": {"rateLimit": 50, "burstLimit": 10}})
     assert problems == ['prodready:api.routeThrottling["POST /items"]: burstLimit (10) must be >= rateLimit (50) '
                         "(got {'rateLimit': 50, 'burstLimit': 10})"]
+
+
+def test_throttle_classes_must_be_classes_of_the_route_table() -> None:
+    writes = {"writes": {"rateLimit": 1, "burstLimit": 2}}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config("prod", _raw("prod", prodready__api=_api("prod", throttleClasses=writes)),
+                          route_keys=ROUTE_KEYS, throttle_classes=ROUTE_THROTTLE_CLASSES)
+    assert str(caught.value).startswith("invalid configuration for stack 'prod' (1 problem(s))")
+    (problem,) = caught.value.problems
+    assert problem.startswith("prodready:api.throttleClasses: unknown throttle class(es) ['writes']; the API's "
+                              "routes have classes ['health', 'read', 'write'] (got {"), problem
+
+
+def test_a_routes_own_throttling_wins_over_its_class() -> None:
+    classes = {"GET /a": "read", "POST /a": "write", "PUT /a": "write"}
+    write, own = RouteThrottle(rate_limit=10, burst_limit=20), RouteThrottle(rate_limit=5, burst_limit=10)
+    api = ApiConfig(throttling_rate_limit=50, throttling_burst_limit=100, throttle_classes={"write": write},
+                    route_throttling={"PUT /a": own})
+
+    assert api.route_limits(classes) == {"POST /a": write, "PUT /a": own}
+    assert ApiConfig(throttling_rate_limit=50, throttling_burst_limit=100).route_limits(classes) == {}
+    with pytest.raises(ValueError, match=r"no route has throttle class\(es\) \['write'\]"):
+        api.route_limits({"GET /a": "read"})
 
 
 def test_prod_refuses_log_groups_without_a_customer_managed_key() -> None:

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.service.routes import ROUTE_KEYS
+from app.service.routes import ROUTE_KEYS, ROUTE_THROTTLE_CLASSES
 from components.config import ConfigError, load_stack_config
 from tools.plan.cost import estimate, render_estimate
 from tools.plan.harness import PROJECT_DIR, Plan, project_name, run_plan, stack_config
@@ -110,7 +110,9 @@ def _report(args: argparse.Namespace, plan: Plan, started: float, pack: PolicyPa
 
     # Monthly cost estimate of what this plan creates, against the stack's budget; its JSON sits
     # next to the plan file (docs/plan-format.md).
-    config = load_stack_config(plan.stack, plan.config, route_keys=ROUTE_KEYS)
+    config = load_stack_config(
+        plan.stack, plan.config, route_keys=ROUTE_KEYS, throttle_classes=ROUTE_THROTTLE_CLASSES
+    )
     cost = estimate(
         plan, config.traffic, budget_usd=config.cost.monthly_budget_usd, warn_share=config.cost.estimate_warn_share
     )

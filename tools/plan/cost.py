@@ -30,12 +30,54 @@ from typing import Any
 
 from components.cost.settings import TrafficConfig
 from components.service.settings import OPENTELEMETRY_EXEC_WRAPPER
+from components.types import ACM_CERTIFICATE as CERTIFICATE
+from components.types import APIGATEWAYV2_API as HTTP_API
+from components.types import APIGATEWAYV2_INTEGRATION as INTEGRATION
+from components.types import APIGATEWAYV2_ROUTE as ROUTE
+from components.types import APIGATEWAYV2_STAGE as STAGE
+from components.types import (
+    BACKUP_PLAN,
+    BACKUP_SELECTION,
+    BUDGETS_BUDGET,
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
+    CHATBOT_TEAMS_CHANNEL_CONFIGURATION,
+    COSTEXPLORER_ANOMALY_MONITOR,
+    COSTEXPLORER_ANOMALY_SUBSCRIPTION,
+    KMS_KEY,
+)
+from components.types import BACKUP_RESTORE_TESTING_PLAN as RESTORE_TESTING_PLAN
+from components.types import BACKUP_RESTORE_TESTING_SELECTION as RESTORE_TESTING_SELECTION
+from components.types import CLOUDFRONT_DISTRIBUTION as DISTRIBUTION
+from components.types import CLOUDFRONT_MONITORING_SUBSCRIPTION as MONITORING_SUBSCRIPTION
+from components.types import CLOUDTRAIL_TRAIL as TRAIL
+from components.types import CLOUDWATCH_COMPOSITE_ALARM as COMPOSITE_ALARM
+from components.types import CLOUDWATCH_DASHBOARD as DASHBOARD
+from components.types import CLOUDWATCH_LOG_DATA_PROTECTION_POLICY as DATA_PROTECTION
+from components.types import CLOUDWATCH_LOG_GROUP as LOG_GROUP
+from components.types import CLOUDWATCH_LOG_METRIC_FILTER as METRIC_FILTER
+from components.types import CLOUDWATCH_LOG_SUBSCRIPTION_FILTER as SUBSCRIPTION_FILTER
+from components.types import CLOUDWATCH_METRIC_ALARM as METRIC_ALARM
+from components.types import CODEDEPLOY_DEPLOYMENT_GROUP as DEPLOYMENT_GROUP
+from components.types import COGNITO_USER_POOL_CLIENT as USER_POOL_CLIENT
+from components.types import DYNAMODB_TABLE as TABLE
+from components.types import EDGE_FRONT as EDGE_COMPONENT
+from components.types import KINESIS_FIREHOSE_DELIVERY_STREAM as FIREHOSE
+from components.types import LAMBDA_FUNCTION as FUNCTION
+from components.types import LAMBDA_PROVISIONED_CONCURRENCY_CONFIG as PROVISIONED_CONCURRENCY
+from components.types import POST_TRAFFIC_HOOK as POST_HOOK_COMPONENT
+from components.types import PRE_TRAFFIC_HOOK as HOOK_COMPONENT
+from components.types import ROUTE53_RECORD as RECORD
+from components.types import S3_BUCKET as BUCKET
+from components.types import S3_BUCKET_LIFECYCLE_CONFIGURATION as LIFECYCLE
+from components.types import SERVERLESS_SERVICE as SERVICE_COMPONENT
+from components.types import SNS_TOPIC as TOPIC
+from components.types import SNS_TOPIC_SUBSCRIPTION as SUBSCRIPTION
+from components.types import SYNTHETICS_CANARY as CANARY
+from components.types import WAFV2_WEB_ACL as WEB_ACL
+from components.types import XRAY_SAMPLING_RULE as SAMPLING_RULE
 from tools.plan.harness import Plan, PlannedResource
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
-SERVICE_COMPONENT = "prodready:service:ServerlessService"
-HOOK_COMPONENT = "prodready:delivery:PreTrafficHook"
-POST_HOOK_COMPONENT = "prodready:delivery:PostTrafficHook"
 # The pre-traffic hook invokes the version under test with the readiness route and a read, in about a
 # second of its own billed duration.
 HOOK_CHECKS = 2
@@ -66,58 +108,25 @@ SERVICE, OPERATIONS = "service", "operations"
 GB = 1024**3
 FALLBACK_REGION = "us-east-1"
 
-FUNCTION = "aws:lambda/function:Function"
-HTTP_API = "aws:apigatewayv2/api:Api"
-INTEGRATION = "aws:apigatewayv2/integration:Integration"
-ROUTE = "aws:apigatewayv2/route:Route"
-STAGE = "aws:apigatewayv2/stage:Stage"
-TABLE = "aws:dynamodb/table:Table"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-CANARY = "aws:synthetics/canary:Canary"
-SAMPLING_RULE = "aws:xray/samplingRule:SamplingRule"
-KMS_KEY = "aws:kms/key:Key"
-TOPIC = "aws:sns/topic:Topic"
-SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
-DATA_PROTECTION = "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy"
-PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
-DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 RELEASE = "pulumi-python:dynamic/prodready:Release"
-CERTIFICATE = "aws:acm/certificate:Certificate"
-RECORD = "aws:route53/record:Record"
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-EDGE_COMPONENT = "prodready:edge:EdgeFront"
-MONITORING_SUBSCRIPTION = "aws:cloudfront/monitoringSubscription:MonitoringSubscription"
 # WAF delivers its logs only to groups named so.
 WAF_LOG_PREFIX = "aws-waf-logs-"
-BACKUP_PLAN = "aws:backup/plan:Plan"
-BACKUP_SELECTION = "aws:backup/selection:Selection"
-FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
-SUBSCRIPTION_FILTER = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"
-BUCKET = "aws:s3/bucket:Bucket"
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-TRAIL = "aws:cloudtrail/trail:Trail"
-RESTORE_TESTING_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
-RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 ARCHIVE_PRICE_KEYS = {"STANDARD_IA": "s3.standardIaGbMonth", "ONEZONE_IA": "s3.oneZoneIaGbMonth",
                       "GLACIER_IR": "s3.glacierIrGbMonth", "GLACIER": "s3.glacierGbMonth",
                       "DEEP_ARCHIVE": "s3.deepArchiveGbMonth"}
 FREE_COST_TYPES = (
-    "aws:budgets/budget:Budget",
-    "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
-    "aws:costexplorer/anomalySubscription:AnomalySubscription",
+    BUDGETS_BUDGET,
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
+    CHATBOT_TEAMS_CHANNEL_CONFIGURATION,
+    COSTEXPLORER_ANOMALY_MONITOR,
+    COSTEXPLORER_ANOMALY_SUBSCRIPTION,
     "pulumi-python:dynamic/prodready:CostAllocationTags",
 )
 # Chat channel configurations (Amazon Q Developer in chat applications): free, listed so the estimate shows them.
 CHAT_CHANNEL_TYPES = (
-    "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-    "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration",
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
+    CHATBOT_TEAMS_CHANNEL_CONFIGURATION,
 )
 # The function an integration URI targets: `...:function:<name>[:<qualifier>]`, bare or inside an invoke ARN.
 _TARGET_FUNCTION = re.compile(r":lambda:[^:]+:\d{12}:function:([^:/]+)")

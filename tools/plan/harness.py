@@ -285,9 +285,11 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str,
 
 def committed_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
     """A stack file's config, validated as the program validates it."""
-    from app.service.routes import ROUTE_KEYS
+    from app.service.routes import ROUTE_KEYS, ROUTE_THROTTLE_CLASSES
 
-    return load_stack_config(stack, stack_config(stack, project_dir)[0], route_keys=ROUTE_KEYS)
+    return load_stack_config(
+        stack, stack_config(stack, project_dir)[0], route_keys=ROUTE_KEYS, throttle_classes=ROUTE_THROTTLE_CLASSES
+    )
 
 
 @contextlib.contextmanager

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
+from components.types import CLOUDWATCH_COMPOSITE_ALARM as COMPOSITE_ALARM
+from components.types import (
+    CLOUDWATCH_DASHBOARD,
+    CLOUDWATCH_QUERY_DEFINITION,
+    SNS_TOPIC,
+    SNS_TOPIC_SUBSCRIPTION,
+    SYNTHETICS_CANARY,
+    XRAY_SAMPLING_RULE,
+)
+from components.types import CLOUDWATCH_LOG_METRIC_FILTER as LOG_METRIC_FILTER
+from components.types import CLOUDWATCH_METRIC_ALARM as METRIC_ALARM
+from components.types import CODEDEPLOY_DEPLOYMENT_GROUP as DEPLOYMENT_GROUP
 from tools.plan.harness import Plan, PlannedResource
 
 
@@ -45,10 +57,6 @@ def render_counts(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
-
-
 def _severity(alarm: PlannedResource) -> str:
     # The Severity tag, else the severity the alarm name ends with (`<...>-<severity>`).
     tagged = (alarm.inputs.get("tags") or {}).get("Severity")
@@ -77,13 +85,13 @@ def render_alarm_summary(plan: Plan) -> str:
         lines.append(f"  {label:<18}" + "".join(f"{counts[s]:>10}" for s in severities)
                      + f"{sum(counts.values()):>8}")
     others = [
-        ("dashboards", "aws:cloudwatch/dashboard:Dashboard"),
-        ("metric filters", "aws:cloudwatch/logMetricFilter:LogMetricFilter"),
-        ("saved queries", "aws:cloudwatch/queryDefinition:QueryDefinition"),
-        ("canaries", "aws:synthetics/canary:Canary"),
-        ("alert topics", "aws:sns/topic:Topic"),
-        ("subscriptions", "aws:sns/topicSubscription:TopicSubscription"),
-        ("X-Ray rules/groups", "aws:xray/samplingRule:SamplingRule"),
+        ("dashboards", CLOUDWATCH_DASHBOARD),
+        ("metric filters", LOG_METRIC_FILTER),
+        ("saved queries", CLOUDWATCH_QUERY_DEFINITION),
+        ("canaries", SYNTHETICS_CANARY),
+        ("alert topics", SNS_TOPIC),
+        ("subscriptions", SNS_TOPIC_SUBSCRIPTION),
+        ("X-Ray rules/groups", XRAY_SAMPLING_RULE),
     ]
     parts = [f"{label} {len(plan.of_type(type_))}" for label, type_ in others[:-1]]
     parts.append(f"X-Ray sampling rules {len(plan.of_type(others[-1][1]))}, "
@@ -93,8 +101,6 @@ def render_alarm_summary(plan: Plan) -> str:
 
 
 RELEASE = "pulumi-python:dynamic/prodready:Release"
-DEPLOYMENT_GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
-LOG_METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 # What a cold start looks like in a function's platform reports: an init, or a SnapStart restore.
 COLD_START_METRICS = ("InitDuration", "RestoreDuration")
 
