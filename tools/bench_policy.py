@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -244,10 +245,17 @@ class Measurement:
     """The pack process's resident memory after the AnalyzeStack calls."""
     pack_peak_mb: float | None = None
     """Its peak resident memory so far (the high-water mark; grows with the largest stack analysed)."""
+    analyze_stack_cpu_s: float | None = None
+    """The pack process's CPU time (user + system) in its cheapest AnalyzeStack call: unlike the
+    elapsed time it leaves out waiting for a core, so it compares across runs on a busy machine."""
 
     @property
     def analyze_stack_per_resource_ms(self) -> float:
         return 1000 * self.analyze_stack_s / self.resources
+
+    @property
+    def analyze_stack_cpu_per_resource_ms(self) -> float | None:
+        return None if self.analyze_stack_cpu_s is None else 1000 * self.analyze_stack_cpu_s / self.resources
 
 
 def stack_rules() -> list[Any]:
@@ -304,6 +312,16 @@ def pack_memory_mb(pid: int) -> tuple[float | None, float | None]:
     return mb("VmRSS"), mb("VmHWM")
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far, from /proc where there is one."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return None
+    # The command name (field 2) may hold spaces; utime and stime are the 12th and 13th fields after it.
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(pack: PolicyPackProcess, resources: int, repeats: int = 3) -> Measurement:
     """Analyze every resource once, and AnalyzeStack `repeats` times (best of)."""
     plan = synthetic_plan(resources)
@@ -319,10 +337,15 @@ def measure(pack: PolicyPackProcess, resources: int, repeats: int = 3) -> Measur
         durations.append(time.perf_counter() - t0)
     analyze_total = time.perf_counter() - started
     stack_times = []
+    stack_cpu: list[float] = []
     for _ in range(repeats):
+        cpu_before = process_cpu_seconds(pack.process.pid)
         t0 = time.perf_counter()
         response = pack.analyze_stack(stack_request)
         stack_times.append(time.perf_counter() - t0)
+        cpu_after = process_cpu_seconds(pack.process.pid)
+        if cpu_before is not None and cpu_after is not None:
+            stack_cpu.append(cpu_after - cpu_before)
     violations += len(response.diagnostics)
     rss, peak = pack_memory_mb(pack.process.pid)
     durations.sort()
@@ -337,21 +360,29 @@ def measure(pack: PolicyPackProcess, resources: int, repeats: int = 3) -> Measur
         violations=violations,
         pack_rss_mb=rss,
         pack_peak_mb=peak,
+        analyze_stack_cpu_s=min(stack_cpu) if stack_cpu else None,
     )
 
 
 def render(measurements: Sequence[Measurement]) -> str:
+    """One row per stack size. `x prev` is the growth of the total over the previous row; `vs first`
+    compares the CPU per resource with the first row's (1.00: linear)."""
     lines = [f"{'resources':>9}  {'Analyze total':>13}  {'per resource':>12}  {'p95':>8}  {'AnalyzeStack':>12}  "
-             f"{'per resource':>12}  {'x prev':>6}  {'stack rules':>11}  {'x prev':>6}  {'pack RSS/peak':>13}  "
-             "violations"]
+             f"{'per resource':>12}  {'x prev':>6}  {'pack CPU':>9}  {'per resource':>12}  {'vs first':>8}  "
+             f"{'stack rules':>11}  {'x prev':>6}  {'pack RSS/peak':>13}  violations"]
     previous: Measurement | None = None
+    first_cpu = measurements[0].analyze_stack_cpu_per_resource_ms if measurements else None
     for m in measurements:
         stack_ratio = f"{m.analyze_stack_s / previous.analyze_stack_s:6.2f}" if previous else "     -"
         rules_ratio = f"{m.stack_rules_s / previous.stack_rules_s:6.2f}" if previous else "     -"
         memory = f"{m.pack_rss_mb:.0f}/{m.pack_peak_mb:.0f} MB" if m.pack_rss_mb and m.pack_peak_mb else "-"
+        cpu_per = m.analyze_stack_cpu_per_resource_ms
+        cpu = f"{m.analyze_stack_cpu_s:>7.2f} s" if m.analyze_stack_cpu_s is not None else f"{'-':>9}"
+        cpu_each = f"{cpu_per:>9.3f} ms" if cpu_per is not None else f"{'-':>12}"
+        versus = f"{cpu_per / first_cpu:8.2f}" if cpu_per is not None and first_cpu else f"{'-':>8}"
         lines.append(f"{m.resources:>9}  {m.analyze_total_s:>11.2f} s  {m.analyze_per_resource_ms:>9.3f} ms  "
                      f"{m.analyze_p95_ms:>5.2f} ms  {m.analyze_stack_s:>10.3f} s  "
-                     f"{m.analyze_stack_per_resource_ms:>9.3f} ms  {stack_ratio}  "
+                     f"{m.analyze_stack_per_resource_ms:>9.3f} ms  {stack_ratio}  {cpu}  {cpu_each}  {versus}  "
                      f"{m.stack_rules_s:>9.3f} s  {rules_ratio}  {memory:>13}  {m.violations}")
         previous = m
     return "\n".join(lines)

@@ -4,7 +4,7 @@ each release checks the new version before traffic moves and the service after i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from pulumi_policy import Policy, Severity
 
@@ -74,10 +74,7 @@ def _served_aliases(
     resources: list[ResourceView], by_urn: dict[str, ResourceView]
 ) -> Iterator[tuple[str | None, str, ResourceView | None]]:
     """(integration URN, finding or "", the alias served) for every Lambda integration."""
-    aliases: dict[object, list[ResourceView]] = {}
-    for resource in resources:
-        if resource.type == ALIAS:
-            aliases.setdefault(get(resource.props, "name"), []).append(resource)
+    aliases = _AliasIndex(r for r in resources if r.type == ALIAS)
     for integration in resources:
         if integration.type != INTEGRATION:
             continue
@@ -110,7 +107,7 @@ def _served_aliases(
                 "version bypasses traffic shifting; invoke an alias a deployment group shifts."
             ), None
         else:
-            alias = _alias_named(aliases, function_name, qualifier)
+            alias = aliases.find(function_name, qualifier)
             if alias is None:
                 yield integration.urn, (
                     f"integration '{integration.name}' invokes alias '{qualifier}' of '{function_name}', which this "
@@ -120,14 +117,29 @@ def _served_aliases(
                 yield integration.urn, "", alias
 
 
-def _alias_named(
-    aliases: dict[object, list[ResourceView]], function_name: str, qualifier: str
-) -> ResourceView | None:
-    for alias in aliases.get(qualifier, ()):
-        function = get(alias.props, "functionName")
-        if is_unknown(function) or function == function_name:
-            return alias
-    return None
+class _AliasIndex:
+    """The stack's aliases by alias name and function name, built in one pass.
+
+    Aliases share names (every function of a stack may have its `live`), so scanning all the aliases of a
+    name for each integration would grow with the square of the stack. `find` answers as that scan did:
+    the first alias in stack order with the name whose function is the one given or not known yet.
+    """
+
+    def __init__(self, aliases: Iterable[ResourceView]) -> None:
+        # (position in the stack, alias): the earliest one wins.
+        self._named: dict[tuple[object, str], tuple[int, ResourceView]] = {}
+        self._unknown_function: dict[object, tuple[int, ResourceView]] = {}
+        for position, alias in enumerate(aliases):
+            name = get(alias.props, "name")
+            function = get(alias.props, "functionName")
+            if is_unknown(function):
+                self._unknown_function.setdefault(name, (position, alias))
+            elif isinstance(function, str):
+                self._named.setdefault((name, function), (position, alias))
+
+    def find(self, function_name: str, qualifier: str) -> ResourceView | None:
+        found = [c for c in (self._named.get((qualifier, function_name)), self._unknown_function.get(qualifier)) if c]
+        return min(found, key=lambda candidate: candidate[0])[1] if found else None
 
 
 def _group_findings(group: ResourceView, required_events: list[str], forbidden: list[str]) -> list[str]:

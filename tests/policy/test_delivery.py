@@ -96,6 +96,16 @@ def test_alias_without_any_deployment_group_fires():
                                      "it: new versions would reach it without traffic shifting or rollback.")]
 
 
+def test_the_alias_served_is_the_invoked_functions_among_aliases_of_the_same_name():
+    """Every function may have its `live`: the integration's is found by function and alias name, in any order."""
+    stack = StackBuilder()
+    stack.add("aws:lambda/alias:Alias", "worker-live", {"name": "live", "functionName": "worker"})
+    stack.add("aws:lambda/alias:Alias", "api-live", {"name": "live", "functionName": "api"})
+    stack.add("aws:apigatewayv2/integration:Integration", "api-integration",
+              {"apiId": "a1b2c3d4e5", "integrationType": "AWS_PROXY",
+               "integrationUri": _invoke_arn(f"{FUNCTION_ARN}:live")})
+    assert [name for name, _ in _findings(stack)] == ["api-live"]
+
 def test_a_group_that_releases_something_else_does_not_count():
     assert [name for name, _ in _findings(_stack(release=False))] == ["api-live"]
     stack = _stack(release=False)

@@ -3,7 +3,10 @@
 Work is counted, not timed (a shared machine makes time ratios flaky, and tests never assert time):
 every attribute a rule reads from a resource view is one step. A rule that indexes the stack once
 reads each resource a bounded number of times; one that scans the stack for every resource of some
-type reads it that many times over. The benchmark (`python -m tools.bench_policy`) has the times.
+type reads it that many times over. The two stacks are 8x apart: a scan of a part of the stack that
+grows with it (every alias named `live`, for each integration) adds little on small stacks, so a
+narrower spread let one pass at 4x (5.2x reads) that read 38x as much at 16x the resources. The
+benchmark (`python -m tools.bench_policy`) has the times.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from tools.bench_policy import CONFIG, stack_rules, synthetic_plan
 from tools.plan.harness import Plan
 from tools.plan.policy import parse_policy_config
 
-SMALL, LARGE = 500, 2_000
+SMALL, LARGE = 500, 4_000
 
 
 class _CountingView(ResourceView):
@@ -41,7 +44,7 @@ def _reads(plan: Plan, policy: Any) -> int:
 @pytest.fixture(scope="module")
 def plans() -> tuple[Plan, Plan]:
     small, large = synthetic_plan(SMALL), synthetic_plan(LARGE)
-    assert len(large.resources) >= 3.9 * len(small.resources)
+    assert len(large.resources) >= 7.9 * len(small.resources)
     return small, large
 
 
@@ -49,8 +52,8 @@ def plans() -> tuple[Plan, Plan]:
 def test_stack_rule_reads_each_resource_a_bounded_number_of_times(plans: tuple[Plan, Plan], policy: Any):
     small, large = plans
     ratio = _reads(large, policy) / max(1, _reads(small, policy))
-    # Linear is ~4x; a scan of the stack per resource of some type is ~16x.
-    assert ratio < 6, f"{policy.name} read resources {ratio:.1f}x as often on 4x the resources"
+    # Linear is ~8x; a scan of the stack per resource of some type is ~64x.
+    assert ratio < 10, f"{policy.name} read resources {ratio:.1f}x as often on 8x the resources"
 
 
 def test_counting_catches_a_rule_that_scans_the_stack_per_resource(plans: tuple[Plan, Plan]):
@@ -66,4 +69,4 @@ def test_counting_catches_a_rule_that_scans_the_stack_per_resource(plans: tuple[
             return []
 
     small, large = plans
-    assert _reads(large, Quadratic) / _reads(small, Quadratic) > 12
+    assert _reads(large, Quadratic) / _reads(small, Quadratic) > 40
