@@ -31,6 +31,9 @@ from components.monitoring.registry import KINDS
 from tests.stack.edge_stack import with_front
 from tools.plan.harness import Plan, stack_config
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"

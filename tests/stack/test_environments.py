@@ -53,6 +53,7 @@ def test_staging_has_prod_s_protections_under_its_own_name(plans: dict[str, Plan
     assert len(staging.resources) > 0.9 * len(prod.resources)
 
 
+@pytest.mark.slow
 def test_a_fourth_stack_copied_from_staging_plans_with_no_other_file_changed(tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(PROJECT_DIR, project, ignore=SKIP)
