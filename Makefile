@@ -16,13 +16,13 @@ FIRST_RUN := First run (or the lock changed): creating $(VENV)/ with Python $(PY
 LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: help plan test lint check serve smoke release bench preview up lock audit clean report python-version pulumi-ready stack-named
+.PHONY: help plan test test-fast lint check serve smoke release bench preview up lock audit clean report python-version pulumi-ready stack-named
 
 ## help: this list (also what a bare `make` prints)
 help:
 	@echo "make <target> [STACK=<a Pulumi.<stack>.yaml>]   (STACK defaults to dev; Python $(PYTHON_VERSION), Pulumi CLI v$(PULUMI_VERSION))"
 	@awk '/^## [a-z-]+: / { line = substr($$0, 4); i = index(line, ": "); \
-		printf "  %-8s %s\n", substr(line, 1, i - 1), substr(line, i + 2) }' \
+		printf "  %-9s %s\n", substr(line, 1, i - 1), substr(line, i + 2) }' \
 		$(MAKEFILE_LIST)
 
 python-version:
@@ -52,6 +52,10 @@ plan: $(STAMP)
 ## test: the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+## test-fast: the inner loop: unit, component, stack and policy tests, without those marked slow
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" tests/unit tests/component tests/stack tests/policy
 
 ## lint: ruff over the code
 lint: $(STAMP)

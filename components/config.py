@@ -23,7 +23,6 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
 from pydantic.alias_generators import to_snake
@@ -31,6 +30,7 @@ from pydantic.alias_generators import to_snake
 from components.cost.settings import CostConfig, TrafficConfig
 from components.delivery.settings import DeliveryConfig
 from components.edge.settings import EdgeConfig
+from components.monitoring.catalog import MAX_ALARM_METRICS
 from components.monitoring.settings import MonitoringConfig
 from components.resilience.settings import PITR_RPO_MINUTES, AuditTrailConfig, LogArchiveConfig, ResilienceConfig
 from components.service.settings import (
@@ -288,16 +288,15 @@ class StackConfig(Settings):
         return self
 
     @model_validator(mode="after")
-    def _within_cloudwatch_limits(self, info: ValidationInfo) -> StackConfig:
-        watched = (info.context or {}).get("watched")
-        if not watched:
-            return self
-        # Deferred: the dry run builds the monitoring layer's alarms, whose module reads this config's types.
-        from components.monitoring.limits import config_problems
-
-        problems = config_problems(self, watched)
-        if problems:
-            raise ValueError("\n".join(problems))
+    def _indexes_fit_an_alarm(self) -> StackConfig:
+        # The table's throttle alarms sum the table's metric and each index's in one metric-math alarm.
+        indexes = len(self.table.global_secondary_indexes)
+        if 1 + indexes > MAX_ALARM_METRICS:
+            raise ValueError(
+                f"table.globalSecondaryIndexes: {indexes} indexes; the throttle alarms read the table's metric and "
+                f"each index's, and a CloudWatch metric-math alarm reads at most {MAX_ALARM_METRICS}: at most "
+                f"{MAX_ALARM_METRICS - 1} indexes"
+            )
         return self
 
     @property
@@ -322,78 +321,55 @@ class StackConfig(Settings):
 # protections cannot be overridden to off (see _prod_is_protected).
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {
-        "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "architecture": "arm64", "logLevel": "DEBUG",
-                   "debugSampleRate": 0.0, "snapStart": False,
+        "lambda": {"memoryMb": 256, "timeoutSeconds": 10, "logLevel": "DEBUG",
                    # Dev runs OpenTelemetry ahead of the X-Ray SDK's end of support (2027-02-25).
                    "tracing": {"provider": "opentelemetry"}},
-        "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40, "corsOrigins": [],
-                "auth": {"mode": "cognito"},
+        "api": {"throttlingRateLimit": 20, "throttlingBurstLimit": 40,
                 "throttleClasses": {"write": {"rateLimit": 10, "burstLimit": 20}},
                 "routeThrottling": {"DELETE /items/{id}": {"rateLimit": 5, "burstLimit": 10}}},
-        "logs": {"retentionDays": 7, "accessLogRetentionDays": 14, "customerManagedKey": False,
-                 "maskSensitiveData": True},
-        "table": {"billingMode": "PAY_PER_REQUEST"},
+        "logs": {"retentionDays": 7, "accessLogRetentionDays": 14},
         "dataProtection": {"deletionProtection": False, "pointInTimeRecovery": True,
                            "customerManagedKey": False, "protectResources": False},
-        "cost": {"monthlyBudgetUsd": 40, "anomalyThresholdUsd": 10, "anomalyFrequency": "DAILY",
-                 "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
-        "traffic": {"requestsPerMonth": 100_000, "averageDurationMs": 150, "averagePayloadKb": 2,
-                    "functionLogBytesPerRequest": 3000, "accessLogBytesPerRequest": 700,
-                    "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.3, "storedGb": 0.1,
-                    "canaryRequestsPerRun": 1, "alertsPerMonth": 50},
-        # Idle by design: no no-traffic alarm, no canary; every request traced.
-        "monitoring": {"expectTraffic": False, "minRequests": 10, "dashboard": True,
-                       "tracing": {"samplingRate": 1.0, "reservoirPerSecond": 1, "insights": True},
-                       "canary": {"enabled": False}},
+        "cost": {"monthlyBudgetUsd": 40},
+        "traffic": {"requestsPerMonth": 100_000, "averageDurationMs": 150, "functionLogBytesPerRequest": 3000,
+                    "writeUnitsPerRequest": 0.3, "storedGb": 0.1, "alertsPerMonth": 50},
+        # Idle by design: no no-traffic alarm, no canary (off unless a profile turns it on); every request traced.
+        "monitoring": {"expectTraffic": False, "tracing": {"samplingRate": 1.0}},
         # Releases still go through CodeDeploy and both traffic checks, all at once.
-        "delivery": {"strategy": "all-at-once", "preTrafficCheck": True, "postTrafficCheck": True},
-        "pipeline": {"order": 10, "approval": False},
-        # Disposable data: PITR only, no backup plan (a stack file may turn it on to try it).
-        "resilience": {"enabled": False},
-        "logArchive": {"enabled": False},
-        "auditTrail": {"enabled": False},
+        "delivery": {"strategy": "all-at-once"},
+        # Disposable data: PITR only; no backup plan, log archive or audit trail (the models' defaults: a stack
+        # file may turn one on to try it).
     },
     "prod": {
-        "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100,
-                   "architecture": "arm64", "logLevel": "INFO", "debugSampleRate": 0.01, "snapStart": True,
-                   # Switches to opentelemetry once dev has run it (docs/tracing.md), before 2027-02-25.
-                   "tracing": {"provider": "xray-sdk"}},
+        # Tracing stays on the model's xray-sdk until dev has run OpenTelemetry through a release cycle
+        # (docs/tracing.md), before 2027-02-25.
+        "lambda": {"memoryMb": 512, "timeoutSeconds": 10, "reservedConcurrency": 100, "debugSampleRate": 0.01,
+                   "snapStart": True},
         # Writes are throttled below reads: they cost more and a runaway writer fills the table.
         "api": {"throttlingRateLimit": 500, "throttlingBurstLimit": 1000,
-                "auth": {"mode": "cognito"},
                 "throttleClasses": {"write": {"rateLimit": 100, "burstLimit": 200}},
                 "routeThrottling": {"DELETE /items/{id}": {"rateLimit": 50, "burstLimit": 100}}},
-        "logs": {"retentionDays": 90, "accessLogRetentionDays": 365, "customerManagedKey": True,
-                 "maskSensitiveData": True},
-        "table": {"billingMode": "PAY_PER_REQUEST"},
+        "logs": {"retentionDays": 90, "accessLogRetentionDays": 365, "customerManagedKey": True},
         "dataProtection": {"deletionProtection": True, "pointInTimeRecovery": True,
                            "customerManagedKey": True, "protectResources": True},
         # 250: backups in two regions, the log archive, the audit trail and restore tests add about 60 USD.
-        "cost": {"monthlyBudgetUsd": 250, "anomalyThresholdUsd": 10, "anomalyFrequency": "IMMEDIATE",
-                 "manageCostAllocationTags": False, "billingAlarm": False, "estimateWarnShare": 0.8},
-        "traffic": {"requestsPerMonth": 10_000_000, "averageDurationMs": 80, "averagePayloadKb": 2,
-                    "functionLogBytesPerRequest": 1200, "accessLogBytesPerRequest": 700,
-                    "readUnitsPerRequest": 1.0, "writeUnitsPerRequest": 0.2, "storedGb": 5,
-                    "canaryRequestsPerRun": 1, "alertsPerMonth": 20},
+        "cost": {"monthlyBudgetUsd": 250, "anomalyFrequency": "IMMEDIATE"},
+        "traffic": {"requestsPerMonth": 10_000_000, "averageDurationMs": 80, "functionLogBytesPerRequest": 1200,
+                    "storedGb": 5},
         # Always some traffic (the canary every 5 minutes); 5 % of requests traced after 1/s.
         # Chat users act only through an IAM role of their own, never the channel's.
-        "monitoring": {"expectTraffic": True, "minRequests": 10, "dashboard": True, "anomalyDetection": True,
-                       "tracing": {"samplingRate": 0.05, "reservoirPerSecond": 1, "insights": True},
-                       "canary": {"enabled": True, "schedule": "rate(5 minutes)"},
+        "monitoring": {"anomalyDetection": True, "tracing": {"samplingRate": 0.05}, "canary": {"enabled": True},
                        "chat": {"userAuthorizationRequired": True}},
-        # 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
-        "delivery": {"strategy": "canary", "percentage": 10, "intervalMinutes": 5, "preTrafficCheck": True,
-                     "postTrafficCheck": True},
+        # Releases: the models' canary, 10% of traffic for 5 minutes, watched by the release alarms, then the rest.
         "pipeline": {"order": 30, "approval": True},
         # Daily backups kept 30 days, copied to a second region, both vaults locked; RPO and RTO one hour in
-        # the region (PITR), one backup interval when the region is lost.
-        "resilience": {"enabled": True, "rpoMinutes": 60, "copyRpoMinutes": 1440, "rtoMinutes": 60,
-                       "backupSchedule": "cron(0 3 * * ? *)", "retentionDays": 30, "copyRegion": "eu-central-1",
-                       "vaultLock": True, "restoreTestSchedule": "cron(0 6 ? * MON *)"},
+        # the region (PITR), one backup interval when the region is lost (the models' defaults).
+        "resilience": {"enabled": True, "copyRegion": "eu-central-1", "vaultLock": True,
+                       "restoreTestSchedule": "cron(0 6 ? * MON *)"},
         # Logs leave CloudWatch for S3 as they arrive: Glacier Instant Retrieval after 30 days, gone after 2 years.
-        "logArchive": {"enabled": True, "archiveAfterDays": 30, "storageClass": "GLACIER_IR", "expireAfterDays": 730},
+        "logArchive": {"enabled": True, "expireAfterDays": 730},
         # Who did what: the tables' item-level calls and the region's control plane, kept a year.
-        "auditTrail": {"enabled": True, "managementEvents": True, "dataEvents": True, "retentionDays": 365},
+        "auditTrail": {"enabled": True},
     },
 }
 
@@ -414,8 +390,8 @@ def profile_of(stack: str, stack_file_config: Mapping[str, Any]) -> str:
 
 
 def pipeline_defaults(profile: str) -> dict[str, Any]:
-    """The pipeline settings a profile gives."""
-    return dict(PROFILES[profile]["pipeline"])
+    """The pipeline settings a profile gives (its own over the model's defaults)."""
+    return PipelineConfig.model_validate(PROFILES[profile].get("pipeline", {})).model_dump(by_alias=True)
 
 # Top-level keys of the prodready namespace; anything else in the stack file is a typo.
 TOP_LEVEL_KEYS: frozenset[str] = frozenset(

@@ -21,6 +21,13 @@ def service_function(plan: Plan) -> PlannedResource:
     return function
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Each `plan_with` call plans a stack of its own (the committed ones are planned once per session).
+    for item in items:
+        if "plan_with" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:
     """The plan of every committed `Pulumi.<stack>.yaml`, exactly as committed."""

@@ -76,7 +76,7 @@ def stack_file_schema() -> dict[str, Any]:
     }
 
 
-def _profile_values() -> dict[str, dict[str, Any]]:
+def profile_values() -> dict[str, dict[str, Any]]:
     """Each profile's effective config (its defaults over the models'), with placeholders where a stack
     file must say something."""
     values = {}
@@ -123,7 +123,7 @@ USER_KEYS = ("service", "owner", "costCenter")
 
 def reference_markdown() -> str:
     """docs/config.md: every key, its meaning, and each profile's value."""
-    values = _profile_values()
+    values = profile_values()
     lines = [
         "# Stack configuration reference",
         "",
@@ -140,7 +140,7 @@ def reference_markdown() -> str:
         f"| `aws:profile`, `aws:assumeRoles`, … | passed to the AWS provider: "
         f"{', '.join(sorted(AWS_PROVIDER_SETTINGS))} | {' | '.join('optional' for _ in PROFILES)} |",
     ]
-    for key, description, profile_values in _rows(StackConfig, "", values):
+    for key, description, given in _rows(StackConfig, "", values):
         if key in USER_KEYS:
             cells = ["required" for _ in PROFILES]
         elif key == "environment":
@@ -148,7 +148,7 @@ def reference_markdown() -> str:
         elif key == "profile":
             cells = [f"`{p}`" for p in PROFILES]
         else:
-            cells = [_cell(v) for v in profile_values]
+            cells = [_cell(v) for v in given]
         lines.append(f"| `{key}` | {description} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 

@@ -65,7 +65,7 @@ class TrafficConfig(Settings):
     """Average billed duration of one invocation, in ms."""
     average_payload_kb: float = Field(default=2.0, gt=0, le=10_240)
     """Average response size in KB (HTTP API meters 512 KB increments; data transfer out)."""
-    function_log_bytes_per_request: int = Field(default=1500, ge=0, le=10_000_000)
+    function_log_bytes_per_request: int = Field(ge=0, le=10_000_000)
     """Bytes the function writes to its log group per invocation, platform records included."""
     access_log_bytes_per_request: int = Field(default=700, ge=0, le=100_000)
     """Bytes of one API access-log record."""
@@ -73,7 +73,7 @@ class TrafficConfig(Settings):
     """DynamoDB read request units per client request (0.5 per eventually consistent read of <= 4 KB)."""
     write_units_per_request: float = Field(default=0.2, ge=0, le=10_000)
     """DynamoDB write request units per client request, on the table alone (indexes are added from the plan)."""
-    stored_gb: float = Field(default=1.0, ge=0, le=1_000_000)
+    stored_gb: float = Field(ge=0, le=1_000_000)
     """Table data size in GB (indexes are added from the plan)."""
     canary_requests_per_run: int = Field(default=1, ge=0, le=1000)
     """API requests one canary run makes; they are billed like client requests, at rest too."""

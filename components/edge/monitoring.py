@@ -32,15 +32,15 @@ Watched = WatchedEdge | WatchedCertificate
 
 def edge_alarm_specs(watched: Sequence[Watched], config: MonitoringConfig, prefix: str) -> list[AlarmSpec]:
     """The front's alarms, every one routed to its severity's topic (no roll-up reaches us-east-1). Pure."""
-    ctx = alarm_context(config, prefix)
-    return [dataclasses.replace(spec, routed=True) for resource in watched for spec in resource.alarms(ctx)]
+    ctx = dataclasses.replace(alarm_context(config, prefix), rolled_up=False)
+    return [spec for resource in watched for spec in resource.alarms(ctx)]
 
 
 def edge_dashboard_body(watched: Sequence[Watched], config: MonitoringConfig, prefix: str,
-                        alarm_arns: Sequence[str]) -> dict[str, Any]:
-    """The front's dashboard: its alarms' status, then its bands, each graph with its alarms' thresholds. Pure."""
+                        specs: Sequence[AlarmSpec], alarm_arns: Sequence[str]) -> dict[str, Any]:
+    """The front's dashboard: its alarms' status, then its bands, each graph with its alarms' thresholds
+    (`specs`, the alarms `edge_alarm_specs` built). Pure."""
     ctx = alarm_context(config, prefix)
-    specs = edge_alarm_specs(watched, config, prefix)
     grid = Grid()
     grid.row(2, (GRID_COLUMNS, {"type": "text", "properties": {"markdown": (
         f"# {prefix} edge\nCloudFront distribution and WAF web ACL in front of the API ({EDGE_REGION}). "
@@ -93,12 +93,13 @@ class EdgeMonitoring(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, providers=[args.provider]),
         )
+        specs = edge_alarm_specs(self._watched(args), config, args.name_prefix)
         alarms = {
             spec.name: metric_alarm_resource(
                 f"{name}-{spec.name.removeprefix(args.name_prefix + '-')}", spec,
                 [routing.topic_arns[spec.severity]], in_east,
             )
-            for spec in edge_alarm_specs(self._watched(args), config, args.name_prefix)
+            for spec in specs
         }
         self.alert_topic_arns = routing.topic_arns
         self.alarm_names = pulumi.Output.all(*[a.name for a in alarms.values()])
@@ -115,7 +116,7 @@ class EdgeMonitoring(pulumi.ComponentResource):
                 dashboard_body=resolved.apply(lambda v: json.dumps(edge_dashboard_body(
                     [dataclasses.replace(args.watched, distribution_id=v[0][0], web_acl_name=v[0][1]),
                      *([dataclasses.replace(args.certificate, certificate_arn=v[0][2])] if args.certificate else [])],
-                    config, args.name_prefix, v[1]))),
+                    config, args.name_prefix, specs, v[1]))),
                 opts=in_east,
             )
             self.dashboard_name = dashboard.dashboard_name

@@ -47,6 +47,9 @@ MAX_ALARM_METRICS = 10  # metrics a metric-math alarm may reference (hard limit)
 MAX_ALARM_RULE_LENGTH = 10240
 MAX_ALARM_NAME_LENGTH = 255
 MAX_ALARM_DESCRIPTION_LENGTH = 1024
+# Every description ends with its runbook's URL: a base this long leaves the longest description within
+# MAX_ALARM_DESCRIPTION_LENGTH (tests/stack/test_cloudwatch_limits.py plans the largest stack to show it).
+MAX_RUNBOOK_BASE_URL_LENGTH = 200
 
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -348,6 +351,9 @@ class AlarmContext:
     """The API always has traffic (no-traffic alarm, anomaly bands make sense)."""
     anomaly_detection: bool = False
     """Anomaly-detection band alarms on traffic and latency."""
+    rolled_up: bool = True
+    """Critical alarms page through the set's roll-up and route nothing themselves; False for a set without
+    one (the edge's, in us-east-1), whose critical alarms notify their topic directly."""
 
     def runbook(self, kind: str) -> str:
         return runbook_url(self.runbook_base_url, kind)
@@ -400,7 +406,7 @@ def metric_alarm(
         treat_missing_data=info.treat_missing_data,
         metric=metric,
         queries=queries,
-        routed=severity != "critical",
+        routed=severity != "critical" or not ctx.rolled_up,
         panel=panel,
         threshold_metric_id=threshold_metric_id,
     )

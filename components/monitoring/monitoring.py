@@ -43,6 +43,7 @@ from components.monitoring.kinds import (
     function,
     http_api,
 )
+from components.monitoring.limits import alarm_set_problems
 from components.monitoring.registry import KINDS
 from components.monitoring.settings import MonitoringConfig
 from components.types import SERVICE_MONITORING
@@ -118,6 +119,11 @@ class ServiceMonitoring(pulumi.ComponentResource):
         self._tracing(name, args, watched)
         alarms = alarm_set(ctx, watched, metrics_namespace=args.metrics_namespace, slos=slo_targets(args.config),
                            slo_window_days=args.config.slo.window_days)
+        # Config bounds keep this program's set within CloudWatch's limits; a program watching more is told
+        # here, before it registers an alarm CloudWatch would refuse.
+        problems = alarm_set_problems(alarms)
+        if problems:
+            raise ValueError(f"{name}: the alarm set exceeds CloudWatch's limits: " + "; ".join(problems))
         names, arns = self._alarms(name, args, alarms, routing.topic_arns)
         self._mute_rules(name, args, alarms, names)
         self.dashboard_name, self.dashboard_url = self._dashboard(name, args, ctx, watched, alarms, arns, queries)

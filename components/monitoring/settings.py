@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.alerting.settings import ChatConfig
-from components.monitoring.catalog import threshold_problems
+from components.monitoring.catalog import MAX_RUNBOOK_BASE_URL_LENGTH, threshold_problems
 from components.monitoring.registry import KINDS
 from components.settings import CERTIFICATE_ARN_PATTERN, EMAIL_PATTERN, NAMESPACE, Settings
 
@@ -75,8 +75,10 @@ class MaintenanceWindow(Settings):
 class MonitoringConfig(Settings):
     """Alert routing, alarm thresholds, SLOs, dashboard, tracing and the synthetic check."""
 
-    runbook_base_url: str = Field(default=DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s]+[^/\s]$")
-    """Where docs/runbooks is browsable; each alarm description ends with `<base>/<alarm kind>.md`."""
+    runbook_base_url: str = Field(default=DEFAULT_RUNBOOK_BASE_URL, pattern=r"^https://[^\s]+[^/\s]$",
+                                  max_length=MAX_RUNBOOK_BASE_URL_LENGTH)
+    """Where docs/runbooks is browsable; each alarm description ends with `<base>/<alarm kind>.md`, hence
+    its bounded length (CloudWatch takes descriptions of at most 1,024 characters)."""
     alert_emails: dict[Severity, tuple[str, ...]] = {}
     """Email subscribers per severity (`critical` pages, `warning` notifies)."""
     webhook_secrets: dict[Severity, str] = {}

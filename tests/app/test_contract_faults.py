@@ -30,12 +30,19 @@ from catalog_testkit import (
 FUNCTION_TIMEOUT_S = 10.0
 
 
+# A stack may shorten the function's DynamoDB timeouts (DYNAMODB_CONNECT_TIMEOUT_MS, DYNAMODB_READ_TIMEOUT_MS):
+# the faults take the same paths at a tenth of the default's wait.
+FAULT_TIMEOUT_S = 0.1
+
+
 def production_client(endpoint_url: str) -> Any:
-    """A DynamoDB client configured exactly as the function's, aimed at `endpoint_url`."""
-    from service.repository import CLIENT_CONFIG
+    """A DynamoDB client built as the function builds its own (its retries; timeouts as a stack may set
+    them, `FAULT_TIMEOUT_S`), aimed at `endpoint_url`."""
+    from service.repository import MAX_ATTEMPTS, client_config
 
     session = botocore.session.get_session()
-    return session.create_client("dynamodb", region_name=REGION, endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+    config = client_config(FAULT_TIMEOUT_S, FAULT_TIMEOUT_S, MAX_ATTEMPTS)
+    return session.create_client("dynamodb", region_name=REGION, endpoint_url=endpoint_url, config=config)
 
 
 def point_handler_at(handler: Any, monkeypatch: pytest.MonkeyPatch, client: Any) -> None:

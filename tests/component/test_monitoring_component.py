@@ -307,7 +307,7 @@ def test_stack_outputs_for_the_alarm_tool_and_people(plans: dict[str, Plan], sta
         f"https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/catalog-{stack}")
 
 
-def test_declared_maintenance_windows_mute_every_alarm_that_notifies_and_nothing_else() -> None:
+def test_declared_maintenance_windows_mute_every_alarm_that_notifies_and_nothing_else(prod_plan: Plan) -> None:
     from tools.plan.harness import run_plan, stack_config
 
     raw, _ = stack_config("prod")
@@ -329,4 +329,4 @@ def test_declared_maintenance_windows_mute_every_alarm_that_notifies_and_nothing
     assert "catalog-prod-service-critical-rollup-critical" in muted
     assert "catalog-prod-api-lambda-error-rate-critical" not in muted  # pages only through the roll-up
     # Without declared windows, no rule.
-    assert _mine(run_plan("prod"), "aws:cloudwatch/alarmMuteRule:AlarmMuteRule") == []
+    assert _mine(prod_plan, "aws:cloudwatch/alarmMuteRule:AlarmMuteRule") == []

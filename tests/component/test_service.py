@@ -308,8 +308,10 @@ def test_outputs_are_known_after_create(prod_plan: Plan) -> None:
     assert re.fullmatch(r"catalog-table-dynamodb-[0-9a-f]{7}", outputs["tableName"]), outputs["tableName"]
 
 
-def test_turning_off_a_prod_only_feature_in_dev_changes_exactly_it(plan_with: Callable[..., Plan]) -> None:
-    base = run_plan("dev")
+def test_turning_off_a_prod_only_feature_in_dev_changes_exactly_it(
+    dev_plan: Plan, plan_with: Callable[..., Plan]
+) -> None:
+    base = dev_plan
     with_key = plan_with("dev", {"prodready:dataProtection": {
         "deletionProtection": False, "pointInTimeRecovery": True, "customerManagedKey": True,
         "protectResources": False}})

@@ -13,6 +13,9 @@ from tests.stack.edge_stack import with_domain, with_front
 from tools.plan.harness import Plan, PlannedResource, run_plan
 from tools.plan.policy import PolicyReport
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def domain_plan() -> Plan:

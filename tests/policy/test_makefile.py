@@ -47,6 +47,7 @@ def test_the_first_run_says_what_it_installs_and_how_long():
     assert said < next(i for i, line in enumerate(lines) if "pip install" in line)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", COMMITTED_STACKS)
 @pytest.mark.parametrize("command", ["preview", "up"])
 def test_preview_and_up_always_carry_the_pack_and_the_stacks_config(command: str, stack: str):

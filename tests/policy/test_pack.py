@@ -173,6 +173,7 @@ print(json.dumps({"pid": pack.process.pid, "returncode": pack.process.returncode
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sigint", ["default", "ignored"])
 def test_the_pack_process_stops_cleanly_when_sigint_is_ignored(sigint: str, capsys: pytest.CaptureFixture[str]):
     """A plan run as a background job (`make plan &`, nohup) inherits an ignored SIGINT, and so does the

@@ -10,6 +10,9 @@ import pytest
 from tools.plan.__main__ import main
 from tools.plan.harness import PROJECT_DIR
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 def _project(tmp_path: Path, stack: str, policy_config: dict) -> Path:
     """The real project, with its own copy of the stack's policy config."""

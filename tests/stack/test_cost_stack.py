@@ -23,6 +23,7 @@ def _estimate(plan: Plan) -> cost.Estimate:
                          warn_share=config.cost.estimate_warn_share)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_make_plan_prints_the_cost_table_and_headroom(stack: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:

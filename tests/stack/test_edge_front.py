@@ -12,6 +12,9 @@ from tests.stack.edge_stack import DOMAIN_NAME, with_front
 from tools.plan.cost import estimate
 from tools.plan.harness import Plan, PlannedResource, committed_config, run_plan
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 API = "aws:apigatewayv2/api:Api"
 DOMAIN = "aws:apigatewayv2/domainName:DomainName"
 CERTIFICATE = "aws:acm/certificate:Certificate"

@@ -13,6 +13,9 @@ from tests.stack.edge_stack import DOMAIN_NAME, IMPORTED_CERTIFICATE, ZONE_ID, w
 from tools.plan.cost import estimate
 from tools.plan.harness import Plan, committed_config
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 API = "aws:apigatewayv2/api:Api"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"

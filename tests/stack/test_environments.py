@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,6 +53,7 @@ def test_staging_has_prod_s_protections_under_its_own_name(plans: dict[str, Plan
     assert len(staging.resources) > 0.9 * len(prod.resources)
 
 
+@pytest.mark.slow
 def test_a_fourth_stack_copied_from_staging_plans_with_no_other_file_changed(tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(PROJECT_DIR, project, ignore=SKIP)
@@ -69,27 +71,43 @@ def test_a_fourth_stack_copied_from_staging_plans_with_no_other_file_changed(tmp
                if r["type"] == "aws:budgets/budget:Budget")
 
 
-@pytest.mark.parametrize("stack", COMMITTED_STACKS)
-def test_every_stack_file_holds_only_what_differs_from_its_profile(stack: str) -> None:
+def stack_file_repeats(stack: str, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The leaves of a stack file equal to what its profile gives anyway (the profile's values over the
+    models' defaults), as `<file>: <key> repeats ...`."""
     import yaml
 
-    from components.config import PROFILES, profile_of
+    from components.config import NAMESPACE, profile_of
+    from tools.config_reference import profile_values
 
-    config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
-    profile = PROFILES[profile_of(stack, config)]
+    name = f"Pulumi.{stack}.yaml"
+    config = yaml.safe_load((project_dir / name).read_text())["config"]
+    effective = profile_values()[profile_of(stack, config)]
 
-    def repeated(values: dict, defaults: dict, path: str) -> list[str]:
-        found = []
-        for key, value in values.items():
-            if isinstance(value, dict) and isinstance(defaults.get(key), dict):
-                found += repeated(value, defaults[key], f"{path}.{key}")
-            elif key in defaults and defaults[key] == value:
-                found.append(f"{path}.{key}")
-        return found
+    def repeated(value: Any, given: Any, key: str) -> list[str]:
+        if isinstance(value, dict) and isinstance(given, dict):
+            return [leaf for k, v in value.items() if k in given for leaf in repeated(v, given[k], f"{key}.{k}")]
+        return [f"{name}: {key} repeats its profile's value {given!r}"] if value == given else []
 
-    repeats = [leaf for key, value in config.items() if key.startswith("prodready:") and isinstance(value, dict)
-               for leaf in repeated(value, profile.get(key.split(":", 1)[1], {}), key)]
-    assert repeats == [], f"Pulumi.{stack}.yaml repeats its profile's values: {repeats}"
+    return [leaf for key, value in config.items() if key.startswith(f"{NAMESPACE}:")
+            and key.split(":", 1)[1] not in ("profile", "service", "owner", "costCenter")
+            and key.split(":", 1)[1] in effective
+            for leaf in repeated(value, effective[key.split(":", 1)[1]], key)]
+
+
+@pytest.mark.parametrize("stack", COMMITTED_STACKS)
+def test_every_stack_file_holds_only_what_differs_from_its_profile(stack: str) -> None:
+    assert stack_file_repeats(stack) == []
+
+
+def test_a_repeated_leaf_is_named_with_its_file(tmp_path: Path) -> None:
+    text = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "Pulumi.prod.yaml").write_text(text.replace(
+        "  prodready:table:\n", "  prodready:table:\n    billingMode: PAY_PER_REQUEST\n").replace(
+        "  prodready:cost:\n", "  prodready:cost:\n    anomalyFrequency: IMMEDIATE\n"))
+    assert stack_file_repeats("prod", tmp_path) == [
+        "Pulumi.prod.yaml: prodready:table.billingMode repeats its profile's value 'PAY_PER_REQUEST'",
+        "Pulumi.prod.yaml: prodready:cost.anomalyFrequency repeats its profile's value 'IMMEDIATE'",
+    ]
 
 
 def test_every_aws_provider_of_a_prod_profile_stack_refuses_other_accounts(plans: dict[str, Plan]) -> None:

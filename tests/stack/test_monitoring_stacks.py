@@ -235,7 +235,7 @@ def _names(urns: set[str]) -> set[str]:
 
 def test_switching_the_canary_off_removes_exactly_the_canary(prod_plan: Plan, plan_with: Callable[..., Plan]) -> None:
     monitoring = _stack_monitoring("prod")
-    monitoring["canary"]["enabled"] = False
+    monitoring.setdefault("canary", {})["enabled"] = False
     removed, added = _difference(prod_plan, plan_with("prod", {"prodready:monitoring": monitoring}))
     assert added == set()
     (component,) = prod_plan.of_type("prodready:canary:HealthCanary")

@@ -13,6 +13,9 @@ from tools.plan.__main__ import main
 from tools.plan.harness import PROJECT_DIR
 from tools.plan.mocks import inspect_props
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("stack", COMMITTED_STACKS)
 def test_committed_stack_plans_to_a_documented_file(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -18,6 +18,9 @@ import pytest
 from tools import report
 from tools.plan.__main__ import main as plan_main
 
+# A browser, and the report of a plan: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 BUILD = Path(__file__).resolve().parents[2] / "build"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

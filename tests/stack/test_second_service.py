@@ -10,6 +10,9 @@ import pytest
 from tools.plan.harness import PROJECT_DIR, Plan, run_plan
 from tools.plan.policy import POLICY_PACK_DIR, run_policy_pack
 
+# Plans stacks of its own (or runs the program in another process): left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 EXAMPLE = PROJECT_DIR / "examples" / "inventory"
 
 

@@ -10,6 +10,7 @@ import yaml
 
 from components.config import PROFILES, ConfigError, load_stack_config
 from tests.conftest import COMMITTED_STACKS
+from tools.config_reference import profile_values
 from tools.plan.harness import PROJECT_DIR, committed_config, stack_config
 
 
@@ -49,7 +50,7 @@ def test_exactly_one_committed_stack_owns_the_account_level_settings() -> None:
 
 
 def test_profiles_default_the_account_level_switches_off() -> None:
-    for profile in PROFILES.values():
+    for profile in profile_values().values():
         assert profile["cost"]["manageCostAllocationTags"] is False
         assert profile["cost"]["billingAlarm"] is False
     assert PROFILES["prod"]["cost"]["monthlyBudgetUsd"] == 250  # the backups in two regions included
