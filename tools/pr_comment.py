@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.cost_change import cost_line
+
 MARKER = "<!-- prodready-preview -->"
 # The identity of a workflow's GITHUB_TOKEN: only its comments are ever edited.
 BOT = "github-actions[bot]"
@@ -59,23 +61,6 @@ def summarize(text: str) -> PreviewSummary:
         elif section == "Policies:" and (match := _VIOLATION.match(line)):
             violations.setdefault(match.group(1), []).append(match.group(2))
     return PreviewSummary(changes, violations)
-
-
-def _usd(amount: float) -> str:
-    return f"{amount:,.2f} USD"
-
-
-def cost_line(cost: Mapping[str, Any] | None) -> str:
-    """`before -> after (+delta)` of the monthly estimate at the configured traffic, from tools.cost_change."""
-    if not cost or cost.get("after") is None:
-        return "no estimate"
-    after = float(cost["after"])
-    if cost.get("before") is None:
-        return f"{_usd(after)} (new stack)"
-    before = float(cost["before"])
-    delta = after - before
-    sign = "+" if delta >= 0 else "-"
-    return f"{_usd(before)} -> {_usd(after)} ({sign}{_usd(abs(delta))})"
 
 
 def verdict(outcome: str, summary: PreviewSummary) -> str:

@@ -177,6 +177,20 @@ SERVICES: dict[str, ServiceAccess] = {
         ("budgets:ModifyBudget", "budgets:TagResource", "budgets:UntagResource"),
         lambda s: s.global_("budgets", "budget/*"),
     ),
+    "chatbot": ServiceAccess(
+        ("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
+         "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration"),
+        # The provider's Reads are DescribeSlackChannelConfigurations (by ARN), ListMicrosoftTeamsChannelConfigurations
+        # (by team id) and ListTagsForResource; the Service Authorization Reference lists all three, and both
+        # creates, without a resource type (RESOURCELESS_READ, RESOURCELESS_WRITE): nothing is left to scope.
+        (),
+        ("chatbot:UpdateSlackChannelConfiguration", "chatbot:DeleteSlackChannelConfiguration",
+         "chatbot:UpdateMicrosoftTeamsChannelConfiguration", "chatbot:DeleteMicrosoftTeamsChannelConfiguration",
+         "chatbot:TagResource", "chatbot:UntagResource"),
+        # Configurations are global (no region in the ARN) whichever regional API (monitoring.chat.region) manages
+        # them, so the stack's region list does not limit them.
+        lambda s: s.global_("chatbot", "chat-configuration/*"),
+    ),
     "cloudtrail": ServiceAccess(
         (CLOUDTRAIL_TRAIL,),
         ("cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
@@ -392,6 +406,9 @@ RESOURCELESS_READ: tuple[str, ...] = (
     "xray:GetSamplingRules",  # the sampling rules' Read lists them
     "ce:ListCostAllocationTags",
     "cloudtrail:DescribeTrails",
+    "chatbot:DescribeSlackChannelConfigurations",
+    "chatbot:ListMicrosoftTeamsChannelConfigurations",
+    "chatbot:ListTagsForResource",
 )
 RESOURCELESS_WRITE: tuple[str, ...] = (
     "kms:CreateKey",
@@ -402,6 +419,8 @@ RESOURCELESS_WRITE: tuple[str, ...] = (
     "ce:CreateAnomalySubscription",
     "ce:UpdateCostAllocationTagsStatus",
     "acm:RequestCertificate",
+    "chatbot:CreateSlackChannelConfiguration",
+    "chatbot:CreateMicrosoftTeamsChannelConfiguration",
     # The release inside `pulumi up` and the signals step after it (docs/ci.md).
     "cloudwatch:GetMetricData",
     "codedeploy:ListDeploymentTargets",
@@ -527,6 +546,8 @@ def _service_statements(scope: Scope, services: Sequence[str], *, write: bool) -
     for name in services:
         access = SERVICES[name]
         actions = sorted({*access.read, *(access.write if write else ())})
+        if not actions:
+            continue  # every call of the service is resourceless (RESOURCELESS_READ): an empty Action is invalid
         sid = "".join(part.capitalize() for part in name.replace("-", " ").split()) + ("Manage" if write else "Read")
         statements.append({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": access.arns(scope)})
     return statements
@@ -564,7 +585,9 @@ def deploy_policy(scope: Scope, backend: Backend | None = None, protected_roles:
          "Condition": {"StringEquals": {"iam:PassedToService": [
              "lambda.amazonaws.com", "codedeploy.amazonaws.com", "backup.amazonaws.com",
              "firehose.amazonaws.com", "logs.amazonaws.com", "synthetics.amazonaws.com",
-             "apigateway.amazonaws.com"]}}},
+             "apigateway.amazonaws.com",
+             # The chat channels' role (iamRoleArn of both configuration types).
+             "chatbot.amazonaws.com"]}}},
         # The canary's script (uploaded by the program) and emptying the stack's own buckets on delete.
         {"Sid": "OwnBucketObjects", "Effect": "Allow",
          "Action": ["s3:PutObject", "s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],

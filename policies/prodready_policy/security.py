@@ -58,14 +58,20 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
     # The CI roles (bootstrap/, components/bootstrap/permissions.py): reads a refresh makes by listing
-    # (aliases, query definitions, cost allocation tags, trails) and creates of resources that have no ARN
-    # until they exist (keys, user pools, anomaly monitors and subscriptions, certificates), per the
+    # (aliases, query definitions, cost allocation tags, trails, chat channel configurations and their tags)
+    # and creates of resources that have no ARN until they exist (keys, user pools, anomaly monitors and
+    # subscriptions, certificates, chat channel configurations), per the
     # Service Authorization Reference of each service, which lists them without a resource type.
     "acm:RequestCertificate",
     "ce:CreateAnomalyMonitor",
     "ce:CreateAnomalySubscription",
     "ce:ListCostAllocationTags",
     "ce:UpdateCostAllocationTagsStatus",
+    "chatbot:CreateMicrosoftTeamsChannelConfiguration",
+    "chatbot:CreateSlackChannelConfiguration",
+    "chatbot:DescribeSlackChannelConfigurations",
+    "chatbot:ListMicrosoftTeamsChannelConfigurations",
+    "chatbot:ListTagsForResource",
     "cloudtrail:DescribeTrails",
     "cognito-idp:CreateUserPool",
     "kms:CreateKey",

@@ -184,3 +184,74 @@ def test_cost_change_pairs_each_stack_s_estimate_before_and_after(tmp_path: Path
     assert cost_change.main(["--before", str(tmp_path / "base"), "--after", str(tmp_path / "head"), "--github"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("costs=") and json.loads(out.removeprefix("costs="))["prod"]["before"] is None
+
+
+def _update(kind: str, result: str, head: str | None) -> dict[str, Any]:
+    environment = {"exec.kind": "cli", "git.headName": "refs/heads/main"}
+    if head is not None:
+        environment["git.head"] = head
+    return {"version": 7, "kind": kind, "startTime": "2026-12-01T10:00:00Z", "message": "", "result": result,
+            "environment": environment, "config": {}}
+
+
+DEPLOYED, NEWER = "a" * 40, "b" * 40
+
+
+@pytest.mark.parametrize(("history", "expected"), [
+    # Newest first, as `pulumi stack history --json` lists them: the newest successful update wins.
+    ([_update("update", "succeeded", NEWER), _update("update", "succeeded", DEPLOYED)], NEWER),
+    # A failed update (a release rolled back) and a refresh are not what the stack runs.
+    ([_update("update", "failed", NEWER), _update("refresh", "succeeded", NEWER),
+      _update("update", "succeeded", DEPLOYED)], DEPLOYED),
+    ([_update("update", "in-progress", NEWER), _update("update", "succeeded", DEPLOYED)], DEPLOYED),
+    ([], None),
+    ([_update("destroy", "succeeded", NEWER)], None),
+    # Not a commit (an update run outside a checkout, or anything else): no base rather than a bad ref.
+    ([_update("update", "succeeded", None)], None),
+    ([_update("update", "succeeded", "main")], None),
+    ([_update("update", "succeeded", "--upload-pack=x" + "a" * 26)], None),
+])
+def test_the_last_deployed_commit_comes_from_the_newest_successful_update(history: list[dict[str, Any]],
+                                                                         expected: str | None) -> None:
+    assert cost_change.last_deployed_commit(history) == expected
+
+
+def test_deployed_commit_reads_the_history_on_stdin(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    history = [_update("update", "failed", NEWER), _update("update", "succeeded", DEPLOYED)]
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(history)))
+    assert cost_change.main(["--deployed-commit"]) == 0
+    assert capsys.readouterr().out == f"commit={DEPLOYED}\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO("[]"))
+    assert cost_change.main(["--deployed-commit"]) == 0
+    assert capsys.readouterr().out == "commit=\n"
+
+
+def test_the_summary_shows_one_stack_s_change_against_its_deployed_commit(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    for directory, total in ((tmp_path / "base", 40.0), (tmp_path / "head", 43.5)):
+        directory.mkdir()
+        (directory / "cost-prod.json").write_text(json.dumps({"totals": {"traffic": {"total": total}}}))
+    (tmp_path / "head" / "cost-dev.json").write_text(json.dumps({"totals": {"traffic": {"total": 9.0}}}))
+    args = ["--before", str(tmp_path / "base"), "--after", str(tmp_path / "head"), "--summary", "prod"]
+    assert cost_change.main([*args, "--since", DEPLOYED]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Monthly cost estimate of prod\n")
+    assert "40.00 USD -> 43.50 USD (+3.50 USD)" in out and f"`{DEPLOYED[:12]}`, the commit prod last deployed" in out
+    assert "dev" not in out and "9.00" not in out
+    # No deployed commit: no base was planned, this commit's estimate alone.
+    assert cost_change.main(["--before", str(tmp_path / "none"), "--after", str(tmp_path / "head"),
+                             "--summary", "prod", "--since", ""]) == 0
+    out = capsys.readouterr().out
+    assert "43.50 USD (new stack)" in out and "no earlier successful update of prod" in out
+    # The base planned nothing for the stack although it was deployed: said so, not passed off as new.
+    assert cost_change.main(["--before", str(tmp_path / "none"), "--after", str(tmp_path / "head"),
+                             "--summary", "prod", "--since", DEPLOYED]) == 0
+    assert "whose offline plan gave no estimate" in capsys.readouterr().out
+
+
+def test_the_comparison_needs_both_directories() -> None:
+    with pytest.raises(SystemExit):
+        cost_change.main(["--summary", "prod"])

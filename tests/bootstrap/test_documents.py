@@ -173,3 +173,41 @@ def test_who_may_assume_the_roles(sub: str, aud: str, preview: bool, deploy: boo
                "*", context) is preview
     assert can(permissions.deploy_trust_policy(PROVIDER, REPO, "prod"), principal,
                "sts:AssumeRoleWithWebIdentity", "*", context) is deploy
+
+
+CHATBOT_TYPES = {"aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
+                 "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration"}
+
+
+@pytest.mark.parametrize("token", sorted(CHATBOT_TYPES))
+def test_chat_channel_configurations_are_refreshed_and_deployed_on_their_global_arns(token: str) -> None:
+    from fnmatch import fnmatch
+
+    from tools.plan.mocks import _SHAPES, _Ctx
+
+    assert token in permissions.covered_types()
+    preview = permissions.preview_policy(SCOPE, BACKEND)
+    deploy = permissions.deploy_policy(SCOPE, BACKEND)
+    # The provider's Reads (Slack by ARN, Teams by team id) and tags: resourceless, so on the "*" statements.
+    reads = {"chatbot:DescribeSlackChannelConfigurations", "chatbot:ListMicrosoftTeamsChannelConfigurations",
+             "chatbot:ListTagsForResource"}
+    (preview_reads,) = [s for s in preview["Statement"] if s["Sid"] == "ResourcelessReads"]
+    assert reads <= set(preview_reads["Action"])
+    assert {a for a in permissions.actions_of(preview) if a.startswith("chatbot:")} == reads
+    # No statement with an empty Action (chatbot has no resource-scoped read).
+    assert all(s["Action"] for document in (preview, deploy) for s in document["Statement"])
+    (manage,) = [s for s in deploy["Statement"] if s["Sid"] == "ChatbotManage"]
+    assert {"chatbot:UpdateSlackChannelConfiguration", "chatbot:DeleteSlackChannelConfiguration",
+            "chatbot:UpdateMicrosoftTeamsChannelConfiguration", "chatbot:DeleteMicrosoftTeamsChannelConfiguration",
+            "chatbot:TagResource", "chatbot:UntagResource"} == set(manage["Action"])
+    (calls,) = [s for s in deploy["Statement"] if s["Sid"] == "ResourcelessCalls"]
+    assert {"chatbot:CreateSlackChannelConfiguration", "chatbot:CreateMicrosoftTeamsChannelConfiguration",
+            *reads} <= set(calls["Action"])
+    # The ARN the engine reports (no region: us-east-2, the default chat API region, is not in SCOPE's list).
+    assert "us-east-2" not in SCOPE.regions
+    inputs = {"configurationName": "catalog-prod-slack-c07ez1abc23", "teamId": "8f6c1a52-0000-4000-8000-000000000000"}
+    _, outputs = _SHAPES[token](_Ctx(token, "chat", "seed", inputs, "us-east-2", SCOPE.account_id), "chat")
+    assert any(fnmatch(outputs["chatConfigurationArn"], pattern) for pattern in manage["Resource"])
+    # The configurations' role is passed to Chatbot.
+    (passing,) = _statements(deploy, "iam:PassRole")
+    assert "chatbot.amazonaws.com" in passing["Condition"]["StringEquals"]["iam:PassedToService"]

@@ -369,6 +369,36 @@ def test_approved_stacks_are_previewed_with_the_pack_into_the_summary_before_the
     assert run["with"]["comment-on-summary"] is True
 
 
+def test_the_approval_summary_has_the_cost_change_since_the_deployed_commit():
+    job = _load(WORKFLOWS / "deploy.yml")["jobs"]["preview-approved"]
+    steps = job["steps"]
+    (preview,) = _steps(job, "pulumi/actions@")
+    (deployed,) = [s for s in steps if s.get("id") == "deployed"]
+    (base,) = [s for s in _steps(job, "actions/checkout@") if "ref" in s.get("with", {})]
+    (cost,) = [s for s in steps if "tools.cost_change --before" in s.get("run", "")]
+    # After the preview (whose CLI it uses, and whose summary comes first), in this order.
+    assert steps.index(preview) < steps.index(deployed) < steps.index(base) < steps.index(cost)
+    # The base is the commit of the stack's newest successful update, from its own history.
+    assert "pulumi stack history --json" in deployed["run"] and "-s \"$STACK\"" in deployed["run"]
+    assert "tools.cost_change --deployed-commit >> \"$GITHUB_OUTPUT\"" in deployed["run"]
+    assert deployed["env"]["STACK"] == "${{ vars.PULUMI_ORG }}/prodready/${{ matrix.stack }}"
+    assert deployed["shell"] == "bash"  # -o pipefail: a failed history read leaves no base commit
+    assert base["with"]["ref"] == "${{ steps.deployed.outputs.commit }}"
+    assert base["if"] == "steps.deployed.outputs.commit != ''"
+    assert base["with"]["path"] == "build/base-src"
+    # Both estimates by tools.plan, compared by tools.cost_change (the pull requests' comparison), into the
+    # job's summary.
+    assert cost["env"] == {"STACK_NAME": "${{ matrix.stack }}", "SINCE": "${{ steps.deployed.outputs.commit }}"}
+    assert 'venv/bin/python -m tools.plan --stack "$STACK_NAME" --no-policy' in cost["run"]
+    assert '--out "../base/plan-$STACK_NAME.json"' in cost["run"]
+    assert ('tools.cost_change --before build/base --after build --summary "$STACK_NAME"' in cost["run"]
+            and '--since "$SINCE" >> "$GITHUB_STEP_SUMMARY"' in cost["run"])
+    # Information only: never in the way of the approval.
+    assert all(s["continue-on-error"] is True for s in (deployed, base, cost))
+    # No permission beyond the preview's: the history is read with the preview's Pulumi token.
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+
+
 def test_drift_is_checked_nightly_per_stack_with_the_pack_and_reported():
     document = _load(WORKFLOWS / "drift.yml")
     assert [entry["cron"] for entry in document["on"]["schedule"]] and "workflow_dispatch" in document["on"]
