@@ -37,6 +37,8 @@ from components.types import (
     BACKUP_VAULT_LOCK_CONFIGURATION,
     BACKUP_VAULT_NOTIFICATIONS,
     BUDGETS_BUDGET,
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
+    CHATBOT_TEAMS_CHANNEL_CONFIGURATION,
     CLOUDFRONT_DISTRIBUTION,
     CLOUDFRONT_MONITORING_SUBSCRIPTION,
     CLOUDTRAIL_TRAIL,
@@ -178,8 +180,7 @@ SERVICES: dict[str, ServiceAccess] = {
         lambda s: s.global_("budgets", "budget/*"),
     ),
     "chatbot": ServiceAccess(
-        ("aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
-         "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration"),
+        (CHATBOT_SLACK_CHANNEL_CONFIGURATION, CHATBOT_TEAMS_CHANNEL_CONFIGURATION),
         # The provider's Reads are DescribeSlackChannelConfigurations (by ARN), ListMicrosoftTeamsChannelConfigurations
         # (by team id) and ListTagsForResource; the Service Authorization Reference lists all three, and both
         # creates, without a resource type (RESOURCELESS_READ, RESOURCELESS_WRITE): nothing is left to scope.
