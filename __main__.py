@@ -63,7 +63,7 @@ SERVICE_PACKAGES = ("service",)
 config = load_stack_config(pulumi.get_stack(), raw_pulumi_config(), route_keys=ROUTE_KEYS, watched=WATCHED)
 # Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`);
 # read here, before any resource, so a missing one also stops the program with nothing half-created.
-webhooks = {
+webhooks: dict[str, pulumi.Output[str]] = {
     severity: pulumi.Config(key.split(":", 1)[0]).require_secret(key.split(":", 1)[1])
     for severity, key in config.monitoring.webhook_secrets.items()
 }
@@ -289,7 +289,7 @@ edge_monitoring = (
         ),
         opts=with_provider,
     )
-    if front is not None
+    if front is not None and config.api.domain is not None
     else None
 )
 
