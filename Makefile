@@ -16,7 +16,7 @@ FIRST_RUN := First run (or the lock changed): creating $(VENV)/ with Python $(PY
 LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: help plan test test-fast lint check serve smoke release bench preview up lock audit clean report python-version pulumi-ready stack-named
+.PHONY: help plan test test-fast lint typecheck check serve smoke release bench preview up lock audit clean report python-version pulumi-ready stack-named
 
 ## help: this list (also what a bare `make` prints)
 help:
@@ -61,7 +61,16 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-## check: everything CI's offline job runs (.ci/run): tests, plans, ruff, workflow and dependency checks
+# One run gives each file one module name, so three: the program's side reads the functions' pure modules as
+# app.service.* (pyproject.toml has it skip them), the functions run from app/ as service, traffic_hooks, ...,
+# and the pack's entry point is a second __main__.
+## typecheck: mypy over the program, components, tools, the Lambda functions and the policy pack
+typecheck: $(STAMP)
+	$(PY) -m mypy __main__.py components tools policies/prodready_policy
+	$(PY) -m mypy app/service app/pre_traffic app/post_traffic app/traffic_hooks app/restore_check
+	$(PY) -m mypy policies/__main__.py
+
+## check: everything CI's offline job runs (.ci/run): tests, plans, ruff, mypy, workflow and dependency checks
 check:
 	bash .ci/run
 
@@ -124,7 +133,7 @@ audit: $(STAMP)
 
 ## clean: build output and caches (not the venvs)
 clean:
-	rm -rf build .pytest_cache .benchmarks
+	rm -rf build .pytest_cache .benchmarks .mypy_cache
 
 ## report: one self-contained HTML page of STACK's plan (dashboard, alarm routing, resources, cost,
 ## policy verdict) at build/report-$(STACK).html

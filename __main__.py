@@ -74,7 +74,7 @@ config = load_stack_config(
 )
 # Incident-tool webhooks are secrets kept outside the prodready namespace (`pulumi config set --secret`);
 # read here, before any resource, so a missing one also stops the program with nothing half-created.
-webhooks = {
+webhooks: dict[str, pulumi.Output[str]] = {
     severity: pulumi.Config(key.split(":", 1)[0]).require_secret(key.split(":", 1)[1])
     for severity, key in config.monitoring.webhook_secrets.items()
 }
@@ -303,7 +303,7 @@ edge_monitoring = (
         ),
         opts=with_provider,
     )
-    if front is not None
+    if front is not None and config.api.domain is not None
     else None
 )
 

@@ -461,7 +461,7 @@ def aws_provider_settings(raw_config: Mapping[str, Any], problems: list[str]) ->
                 problems.append(f"{full_key}: account ids are 12 digits (got {bad})")
                 continue
         elif argument in ("assume_roles", "assume_role_with_web_identity"):
-            roles = value if isinstance(value, list) else [value]
+            roles: list[Any] = value if isinstance(value, list) else [value]
             if not all(isinstance(v, Mapping) and v.get("roleArn") for v in roles):
                 problems.append(f"{full_key}: each role needs a roleArn (got {raw!r})")
                 continue

@@ -195,7 +195,8 @@ def routed_covers(alarms: Iterable[AlarmInfo]) -> dict[str, Cover]:
         if alarm.alarm_topics:
             continue
         # Breadth-first up the composites; each entry carries the alarms needed so far.
-        frontier = [(parent, (alarm.name,), parent.name) for parent in parents.get(alarm.name, [])]
+        frontier: list[tuple[AlarmInfo, tuple[str, ...], str]] = [
+            (parent, (alarm.name,), parent.name) for parent in parents.get(alarm.name, [])]
         seen: set[str] = set()
         while frontier:
             composite, needed, path = frontier.pop(0)

@@ -576,7 +576,8 @@ class _RequestHandler(WSGIRequestHandler):
         return body
 
     def _read_chunked(self) -> bytes:
-        reader = DechunkedInput(self.rfile)
+        # typeshed types the request's binary stream as BufferedIOBase, which is not nominally an IO[bytes].
+        reader = DechunkedInput(self.rfile)  # type: ignore[arg-type]
         parts: list[bytes] = []
         size = 0
         try:

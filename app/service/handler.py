@@ -243,7 +243,8 @@ def serves[Handler: Callable[..., Any]](
 # --- responses -----------------------------------------------------------------------------
 
 
-def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+# Response[Any]: the body is JSON data; each route's annotation (Response[ItemOut], ...) names its schema.
+def _json(status_code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(status_code=status_code, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
@@ -713,7 +714,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     status_code = int(response.get("statusCode", 500))
 
     tracer.put_annotation(key="operation", value=OPERATIONS.get(route_key, "unrouted"))
-    tracer.put_annotation(key="status", value=status_code)
+    # Powertools types the value as numbers.Number, which int is only by registration at run time.
+    tracer.put_annotation(key="status", value=status_code)  # type: ignore[arg-type]
     if caller is not None:
         # Annotations are indexed and never redacted downstream: the same rules as the logs.
         tracer.put_annotation(key="caller", value=redact_text(caller))

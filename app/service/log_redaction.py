@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.types import LogRecord
 
 REDACTED = "[REDACTED]"
 
@@ -271,5 +272,5 @@ def redact(value: Any) -> Any:
 class RedactingFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON formatter, redacting each record before it is serialized."""
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: LogRecord) -> str:
         return super().serialize(redact(log))

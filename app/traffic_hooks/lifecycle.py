@@ -194,7 +194,9 @@ def with_app_spec(codedeploy: Any, deployment: Mapping[str, Any]) -> Mapping[str
     sha256 property", CodeDeploy API reference, GetDeployment), so it is fetched by its hash.
     """
     info = deployment.get("deploymentInfo")
-    revision = info.get("revision") if isinstance(info, Mapping) else None
+    if not isinstance(info, Mapping):
+        return deployment
+    revision = info.get("revision")
     if not isinstance(revision, Mapping) or revision.get("revisionType") not in ("AppSpecContent", "String"):
         return deployment
     key = "appSpecContent" if revision.get("revisionType") == "AppSpecContent" else "string"

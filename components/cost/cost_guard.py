@@ -281,7 +281,8 @@ class CostGuard(pulumi.ComponentResource):
                 f"{name}-allocation-tags", BUDGET_TAG_KEYS, opts=pulumi.ResourceOptions(parent=self)
             )
 
-        budget = aws.budgets.Budget(
+        # The pure helpers build these inputs as plain dicts, which the SDK's TypedDict input types do not admit.
+        budget = aws.budgets.Budget(  # type: ignore[call-overload]
             f"{name}-budget",
             name=f"{args.name_prefix}-monthly",
             budget_type="COST",
@@ -301,7 +302,8 @@ class CostGuard(pulumi.ComponentResource):
             monitor_specification=anomaly_monitor_specification(args.tags),
             opts=child,
         )
-        aws.costexplorer.AnomalySubscription(
+        # The pure helpers build its inputs as plain dicts, which the SDK's TypedDict input types do not admit.
+        aws.costexplorer.AnomalySubscription(  # type: ignore[call-overload]
             f"{name}-anomaly-alerts",
             name=f"{args.name_prefix}-anomalies",
             frequency=cost.anomaly_frequency,

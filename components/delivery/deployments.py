@@ -493,7 +493,9 @@ class Deployments:
         if detail.get("status") in ("Failed", "Stopped"):
             rollback = detail.get("rollback")
             if detail.get("rolledBack"):
-                lines.append(f"  rolled back: yes, by deployment {rollback['deploymentId']} (Succeeded)")
+                # A detail read back (a stored output, --json) may say so without the rollback's record.
+                by = f", by deployment {rollback['deploymentId']} (Succeeded)" if rollback else ""
+                lines.append(f"  rolled back: yes{by}")
             elif rollback and rollback.get("deploymentId"):
                 lines.append(f"  rolled back: not yet, deployment {rollback['deploymentId']} is {rollback['status']}"
                              + (f" ({rollback['message']})" if rollback.get("message") else ""))

@@ -152,7 +152,8 @@ class EdgeFront(pulumi.ComponentResource):
         in_east = pulumi.ResourceOptions(parent=self, provider=east)
 
         certificate_arn = validated_certificate(name, args.domain_name, args.hosted_zone_id, self, east)
-        acl = aws.wafv2.WebAcl(
+        # The pure helpers build these inputs as plain dicts, which the SDK's TypedDict input types do not admit.
+        acl = aws.wafv2.WebAcl(  # type: ignore[call-overload]
             f"{name}-acl",
             name=f"{args.name_prefix}-edge",
             description=f"Filters and rate-limits every request to {args.domain_name}",

@@ -414,7 +414,8 @@ def metric_alarm(
 
 def severity_counts(alarms: Iterable[AlarmSpec], composites: Iterable[CompositeSpec] = ()) -> dict[str, int]:
     counts = dict.fromkeys(SEVERITIES, 0)
-    for alarm in (*alarms, *composites):
+    every: list[AlarmSpec | CompositeSpec] = [*alarms, *composites]
+    for alarm in every:
         counts[alarm.severity] += 1
     return counts
 

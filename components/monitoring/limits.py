@@ -25,6 +25,8 @@ from components.monitoring.catalog import (
     MAX_ALARM_NAME_LENGTH,
     MAX_ALARM_RULE_LENGTH,
     AlarmSet,
+    AlarmSpec,
+    CompositeSpec,
 )
 
 
@@ -35,7 +37,8 @@ def alarm_set_problems(alarms: AlarmSet) -> list[str]:
         if len(spec.metrics) > MAX_ALARM_METRICS:
             problems.append(f"alarm {spec.name} reads {len(spec.metrics)} metrics; a metric-math alarm "
                             f"may reference at most {MAX_ALARM_METRICS}")
-    for spec in (*alarms.alarms, *alarms.composites):
+    every: list[AlarmSpec | CompositeSpec] = [*alarms.alarms, *alarms.composites]
+    for spec in every:
         if len(spec.name) > MAX_ALARM_NAME_LENGTH:
             problems.append(f"alarm name {spec.name[:60]}... is {len(spec.name)} characters; "
                             f"at most {MAX_ALARM_NAME_LENGTH}")

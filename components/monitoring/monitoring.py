@@ -91,7 +91,8 @@ def _resolved(items: Sequence[Any]) -> pulumi.Output[list[Any]]:
     """The items (frozen dataclasses) with every output field resolved to its value."""
     return pulumi.Output.all(*[
         pulumi.Output.all(**{f.name: getattr(item, f.name) for f in dataclasses.fields(item)}).apply(
-            lambda values, item=item: dataclasses.replace(item, **values)
+            # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
+            lambda values, item=item: dataclasses.replace(item, **values)  # type: ignore[misc]
         )
         for item in items
     ])
@@ -288,7 +289,8 @@ class ServiceMonitoring(pulumi.ComponentResource):
                 alarm_description=spec.description,
                 # Built from the members' outputs, so every member exists before the rule names it.
                 alarm_rule=pulumi.Output.all(*[names[m] for m in spec.members]).apply(
-                    lambda resolved, spec=spec: spec.rule(resolved)
+                    # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
+                    lambda resolved, spec=spec: spec.rule(resolved)  # type: ignore[misc]
                 ),
                 actions_enabled=True,
                 actions_suppressor=suppressor,

@@ -96,7 +96,6 @@ class ServiceBackup(pulumi.ComponentResource):
             opts=child,
         )
 
-        lifecycle = dict(delete_after=config.retention_days, cold_storage_after=config.cold_storage_after_days)
         plan = aws.backup.Plan(
             f"{name}-plan",
             name=f"{args.name_prefix}-backup",
@@ -108,7 +107,9 @@ class ServiceBackup(pulumi.ComponentResource):
                 # recovery point; one that runs longer than a day is cancelled (the next one is due).
                 start_window=60,
                 completion_window=1440,
-                lifecycle=aws.backup.PlanRuleLifecycleArgs(**lifecycle),
+                lifecycle=aws.backup.PlanRuleLifecycleArgs(
+                    delete_after=config.retention_days, cold_storage_after=config.cold_storage_after_days,
+                ),
                 copy_actions=[aws.backup.PlanRuleCopyActionArgs(
                     destination_vault_arn=copy_vault.arn,
                     lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(

@@ -303,8 +303,10 @@ def trail_bucket_policy(bucket_arn: str, account_id: str, trail: str) -> PolicyD
     }
 
 
-def trail_event_selectors(table_arns: Sequence[str], management: bool, data: bool) -> list[dict[str, Any]]:
-    """Advanced event selectors: the region's management events, and the data events of these tables only."""
+def trail_event_selectors(table_arns: Sequence[object], management: bool, data: bool) -> list[dict[str, Any]]:
+    """Advanced event selectors: the region's management events, and the data events of these tables only.
+
+    The ARNs as text or as the tables' outputs: the selectors are inputs of the trail, which resolves them."""
     selectors: list[dict[str, Any]] = []
     if management:
         selectors.append({"name": "Management events",

@@ -298,7 +298,8 @@ class Function(pulumi.ComponentResource):
         )
         grants = pulumi.Output.all(*[
             pulumi.Output.all(access.table_arn, access.kms_key_arn).apply(
-                lambda arns, access=access: iam.TableGrant(
+                # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
+                lambda arns, access=access: iam.TableGrant(  # type: ignore[misc]
                     sid=access.sid,
                     table_arn=arns[0],
                     actions=access.actions,

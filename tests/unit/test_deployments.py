@@ -634,6 +634,12 @@ def test_status_of_a_deployment_in_progress_shows_the_traffic_split(world):
     assert "  live now: version 2 90%, version 3 10%" in Deployments.summary(detail)
 
 
+def test_summary_of_a_rolled_back_detail_without_the_rollback_record():
+    lines = Deployments.summary({"deploymentId": "d-1", "status": "Failed", "rolledBack": True, "rollback": None})
+
+    assert "  rolled back: yes" in lines
+
+
 def test_status_without_any_deployment(world):
     world.none_running()
     world.group()

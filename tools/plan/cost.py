@@ -495,7 +495,7 @@ def estimate(
             # The snapshot of each cached version is billed per GB-second of the function's memory, whether
             # invoked or not; each new execution environment restores it, billed per GB restored.
             # The versions the release keeps (it deletes older ones), else the price file's assumption.
-            kept = [r.inputs.get("keepVersions") for r in plan.of_type(RELEASE)
+            kept = [r.inputs["keepVersions"] for r in plan.of_type(RELEASE)
                     if r.inputs.get("functionName") == _value(fn, "name") and r.inputs.get("keepVersions")]
             versions = float(kept[0]) if kept else float(prices.assumptions["snapStartCachedVersions"])
             cached = memory_gb * seconds * versions

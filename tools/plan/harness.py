@@ -332,8 +332,11 @@ def run_plan(
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     root = pulumi_settings.get_root_resource()
 
+    def program() -> None:
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
     with _program_context(project_dir):
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+        _sync_await(run_pulumi_func(program))
 
     outputs = {
         name: to_plain(_sync_await(pulumi.Output.from_input(value).future()))

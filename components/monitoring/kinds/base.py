@@ -27,8 +27,11 @@ class LogFilter:
 class Watched(Protocol):
     """A resource the operations layer watches: one type per kind, shared by alarms and dashboard."""
 
-    key: str
-    """Short stable key, part of alarm and resource names."""
+    # Read-only: the kinds are frozen dataclasses, whose fields a settable protocol attribute does not match.
+    @property
+    def key(self) -> str:
+        """Short stable key, part of alarm and resource names."""
+        ...
 
     def alarms(self, ctx: AlarmContext) -> list[AlarmSpec]:
         """Every alarm of this resource, from its metric definitions and the thresholds in force."""
