@@ -714,8 +714,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     status_code = int(response.get("statusCode", 500))
 
     tracer.put_annotation(key="operation", value=OPERATIONS.get(route_key, "unrouted"))
-    # Powertools types the value as numbers.Number, which int is only by registration at run time.
-    tracer.put_annotation(key="status", value=status_code)  # type: ignore[arg-type]
+    tracer.put_annotation(key="status", value=status_code)
     if caller is not None:
         # Annotations are indexed and never redacted downstream: the same rules as the logs.
         tracer.put_annotation(key="caller", value=redact_text(caller))

@@ -78,11 +78,12 @@ class XRaySdkTracing:
         return bool(self.tracer.disabled)
 
     def capture_lambda_handler(self, handler: Handler) -> Handler:
-        wrapped: Handler = self.tracer.capture_lambda_handler(handler, capture_response=False)
-        return wrapped
+        # Powertools returns its wrapper as a bare Callable; it keeps the handler's signature (functools.wraps).
+        return cast("Handler", self.tracer.capture_lambda_handler(handler, capture_response=False))
 
     def put_annotation(self, key: str, value: AnnotationValue) -> None:
-        self.tracer.put_annotation(key=key, value=value)
+        # Powertools types the value as numbers.Number, which int and float are only by registration at run time.
+        self.tracer.put_annotation(key=key, value=value)  # type: ignore[arg-type]
 
     def put_metadata(self, key: str, value: object) -> None:
         self.tracer.put_metadata(key=key, value=value)

@@ -94,6 +94,11 @@ class ChatConfig(Settings):
     def enabled(self) -> bool:
         return bool(self.slack or self.teams)
 
+    def channels(self) -> list[tuple[str, int, SlackChannel | TeamsChannel]]:
+        """Every channel as (config key, index in its list, channel)."""
+        slack: list[tuple[str, int, SlackChannel | TeamsChannel]] = [("slack", i, c) for i, c in enumerate(self.slack)]
+        return [*slack, *(("teams", i, c) for i, c in enumerate(self.teams))]
+
     @model_validator(mode="after")
     def _channels_are_distinct(self) -> ChatConfig:
         problems = []
@@ -108,10 +113,9 @@ class ChatConfig(Settings):
             # The AWS provider finds a Teams configuration by its team id alone and fails when a team has
             # two (hashicorp/terraform-provider-aws#47039).
             problems.append("teams: one channel per team: the AWS provider cannot tell two channels of a team apart")
-        for key, channels_ in (("slack", self.slack), ("teams", self.teams)):
-            for index, channel in enumerate(channels_):
-                if len(set(channel.severities)) != len(channel.severities):
-                    problems.append(f"{key}[{index}].severities: duplicate severities in {list(channel.severities)}")
+        for key, index, channel in self.channels():
+            if len(set(channel.severities)) != len(channel.severities):
+                problems.append(f"{key}[{index}].severities: duplicate severities in {list(channel.severities)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -4,14 +4,17 @@ one repository."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.bootstrap import permissions
 from components.bootstrap.settings import CiStack
+from components.iam import PolicyDocument
 from components.types import CI_ROLES
 
 
@@ -58,8 +61,7 @@ class CiRoles(pulumi.ComponentResource):
         for stack in args.stacks:
             scope = permissions.Scope(args.account_id, stack.regions, args.service, args.partition)
             backend = pulumi.Output.all(args.state_bucket_arn, args.state_key_arn, args.secrets_key_arn).apply(
-                lambda arns, stack_name=stack.name: permissions.Backend(
-                    arns[0], arns[1], arns[2], args.project, stack_name, args.region))
+                functools.partial(_backend, args, stack.name))
             preview = aws.iam.Role(
                 f"{name}-{stack.name}-preview",
                 description=f"pulumi preview --refresh of {args.project}/{stack.name} from GitHub Actions",
@@ -71,16 +73,14 @@ class CiRoles(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-{stack.name}-preview-policy",
                 role=preview.id,
-                policy=pulumi.Output.json_dumps(backend.apply(
-                    lambda b, s=scope: permissions.preview_policy(s, b))),
+                policy=pulumi.Output.json_dumps(backend.apply(functools.partial(_preview_policy, scope))),
                 opts=child,
             )
             deploy = aws.iam.Role(
                 f"{name}-{stack.name}-deploy",
                 description=f"pulumi up of {args.project}/{stack.name} from its GitHub environment",
                 assume_role_policy=pulumi.Output.json_dumps(self.provider.arn.apply(
-                    lambda arn, env=stack.github_environment: permissions.deploy_trust_policy(
-                        arn, args.repository, env))),
+                    functools.partial(_deploy_trust, args.repository, stack.github_environment))),
                 # The longest deploy job (a canary release and the signals wait) fits in one session.
                 max_session_duration=3 * 3600,
                 opts=child,
@@ -89,8 +89,7 @@ class CiRoles(pulumi.ComponentResource):
                 f"{name}-{stack.name}-deploy-policy",
                 role=deploy.id,
                 policy=pulumi.Output.json_dumps(pulumi.Output.all(backend, preview.arn, deploy.arn).apply(
-                    lambda values, s=scope: permissions.deploy_policy(
-                        s, values[0], protected_roles=[values[1], values[2]]))),
+                    functools.partial(_deploy_policy, scope))),
                 opts=child,
             )
             self.preview_roles[stack.name] = preview
@@ -100,3 +99,21 @@ class CiRoles(pulumi.ComponentResource):
             "previewRoleArns": {k: v.arn for k, v in self.preview_roles.items()},
             "deployRoleArns": {k: v.arn for k, v in self.deploy_roles.items()},
         })
+
+
+# The apply callbacks, bound to one stack with functools.partial (a lambda binding the loop variable through a
+# default cannot be typed: python/mypy#15459).
+def _backend(args: CiRolesArgs, stack_name: str, arns: list[Any]) -> permissions.Backend:
+    return permissions.Backend(arns[0], arns[1], arns[2], args.project, stack_name, args.region)
+
+
+def _preview_policy(scope: permissions.Scope, backend: permissions.Backend) -> PolicyDocument:
+    return permissions.preview_policy(scope, backend)
+
+
+def _deploy_trust(repository: str, environment: str, provider_arn: str) -> PolicyDocument:
+    return permissions.deploy_trust_policy(provider_arn, repository, environment)
+
+
+def _deploy_policy(scope: permissions.Scope, values: list[Any]) -> PolicyDocument:
+    return permissions.deploy_policy(scope, values[0], protected_roles=[values[1], values[2]])

@@ -167,7 +167,7 @@ class MonitoringConfig(Settings):
 
     @model_validator(mode="after")
     def _every_severity_reaches_someone(self) -> MonitoringConfig:
-        chatted = {s for channel in [*self.chat.slack, *self.chat.teams] for s in channel.severities}
+        chatted = {s for _, _, channel in self.chat.channels() for s in channel.severities}
         missing = [s for s in ("critical", "warning")
                    if not self.alert_emails.get(s) and s not in self.webhook_secrets and s not in chatted]
         if missing:
