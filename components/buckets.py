@@ -49,3 +49,15 @@ def private_bucket(
         opts=child,
     )
     return BucketBaseline(public_access, encryption)
+
+
+def abort_incomplete_uploads_rule() -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """The lifecycle rule every bucket of ours carries: parts of an upload never completed are billed as
+    stored until removed, so they go after a day."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="abort-incomplete-uploads",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=1),
+    )

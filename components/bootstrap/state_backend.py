@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.bootstrap.permissions import secrets_key_policy
-from components.buckets import private_bucket
+from components.buckets import abort_incomplete_uploads_rule, private_bucket
 from components.resilience.documents import archive_key_policy, tls_only_bucket_policy
 from components.types import STATE_BACKEND
 
@@ -74,15 +74,7 @@ class StateBackend(pulumi.ComponentResource):
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                         noncurrent_days=args.noncurrent_version_days),
                 ),
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="abort-incomplete-uploads",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    abort_incomplete_multipart_upload=(
-                        aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=1)
-                    ),
-                ),
+                abort_incomplete_uploads_rule(),
             ],
             # S3 refuses a noncurrent-version rule before versioning is on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),

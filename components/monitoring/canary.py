@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.buckets import private_bucket
+from components.buckets import abort_incomplete_uploads_rule, private_bucket
 from components.types import HEALTH_CANARY
 
 SCRIPT = Path(__file__).resolve().parent / "canary_scripts" / "health_check.js"
@@ -150,15 +150,7 @@ class HealthCanary(pulumi.ComponentResource):
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=ARTIFACT_PREFIX),
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.retention_days),
                 ),
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="abort-incomplete-uploads",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    abort_incomplete_multipart_upload=(
-                        aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=1)
-                    ),
-                ),
+                abort_incomplete_uploads_rule(),
             ],
             opts=child,
         )
