@@ -53,9 +53,9 @@ plan: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## test-fast: the inner loop: unit, component, stack and policy tests, without those marked slow
+## test-fast: the inner loop: unit, component, stack and policy tests, without those marked slow, on every core
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" tests/unit tests/component tests/stack tests/policy
+	$(PY) -m pytest -q -n auto -m "not slow" tests/unit tests/component tests/stack tests/policy
 
 ## lint: ruff over the code
 lint: $(STAMP)
