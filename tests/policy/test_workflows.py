@@ -68,7 +68,12 @@ def test_credentials_come_from_oidc_only():
     (aws,) = [s for s in setup if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")]
     assert aws["with"]["role-to-assume"] == "${{ inputs.role-to-assume }}"
     (pulumi_auth,) = [s for s in setup if str(s.get("uses", "")).startswith("pulumi/auth-actions@")]
-    assert pulumi_auth["with"]["requested-token-type"].startswith("urn:pulumi:token-type:access_token:")
+    # A team token (bounded by the team's stack permissions) when the job names a team, else an organization token.
+    assert pulumi_auth["with"]["requested-token-type"] == (
+        "${{ inputs.pulumi-team != '' && 'urn:pulumi:token-type:access_token:team' "
+        "|| 'urn:pulumi:token-type:access_token:organization' }}")
+    assert pulumi_auth["with"]["scope"] == (
+        "${{ inputs.pulumi-team != '' && format('team:{0}', inputs.pulumi-team) || '' }}")
     # Every job that reaches the cloud may mint an OIDC token, and only those.
     for path in WORKFLOWS.glob("*.yml"):
         document = _load(path)
@@ -419,3 +424,19 @@ def test_drift_is_checked_nightly_per_stack_with_the_pack_and_reported():
     (notify,) = [step for step in job["steps"] if "tools.notify" in step.get("run", "")]
     assert "failure()" in notify["if"] and "--event drift" in notify["run"]
     assert notify["env"]["DEPLOY_WEBHOOK_URL"] == "${{ secrets.DEPLOY_WEBHOOK_URL }}"
+
+
+def test_read_only_jobs_ask_for_the_preview_team_token_and_deploy_jobs_do_not():
+    seen = {"preview": 0, "deploy": 0}
+    for path in WORKFLOWS.glob("*.yml"):
+        for name, job in _load(path)["jobs"].items():
+            for step in _steps(job, "./.github/actions/pulumi-setup"):
+                inputs = step["with"]
+                if inputs["role-to-assume"] == PREVIEW_ROLE:
+                    seen["preview"] += 1
+                    assert inputs.get("pulumi-team") == "${{ vars.PULUMI_PREVIEW_TEAM }}", (path.name, name)
+                else:
+                    seen["deploy"] += 1
+                    assert "pulumi-team" not in inputs, (path.name, name)
+    # PR previews, the prod preview before the approval and the drift check; the two deploy jobs.
+    assert seen == {"preview": 3, "deploy": 2}
