@@ -3,8 +3,9 @@ monthly cost estimate before -> after. Each push updates the same comment, found
 preview job rewrites its own section of it.
 
     python -m tools.pr_comment        # in the preview job; everything comes from the environment:
-    GITHUB_TOKEN, GITHUB_REPOSITORY, PR_NUMBER, STACK_NAME, OUTCOME (the preview step's), PREVIEW_OUTPUT
-    (its text), COSTS (`python -m tools.cost_change`'s JSON), RUN_URL
+    GITHUB_TOKEN, GITHUB_REPOSITORY, PR_NUMBER, STACK_NAME, OUTCOME (the preview step's), PREVIEW_FILE
+    (the file its text was written to, also when the pack refused: a missing file reads as no text), COSTS
+    (`python -m tools.cost_change`'s JSON), RUN_URL
 
 The stacks' jobs run in parallel and GitHub has no conditional update of a comment: after writing, the job
 reads the comment back and writes again (at most `ATTEMPTS` times) if another job's write replaced its
@@ -21,6 +22,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tools.cost_change import cost_line
@@ -150,10 +152,18 @@ def publish(request: Request, repository: str, number: int, stack: str, text: st
     raise RuntimeError(f"the preview comment kept losing the {stack} section after {ATTEMPTS} attempts")
 
 
+def _preview_text(path: str | None) -> str:
+    # A file, not a variable: a large diff is beyond what one environment variable may hold (128 KiB on Linux).
+    try:
+        return Path(path).read_text(errors="replace") if path else ""
+    except FileNotFoundError:
+        return ""  # the preview never started (e.g. credentials refused): the verdict says "see the run"
+
+
 def main(environ: Mapping[str, str] = os.environ, request: Request | None = None) -> int:
     stack = environ["STACK_NAME"]
     costs = json.loads(environ.get("COSTS") or "{}")
-    text = section(stack, environ.get("OUTCOME", "unknown"), summarize(environ.get("PREVIEW_OUTPUT", "")),
+    text = section(stack, environ.get("OUTCOME", "unknown"), summarize(_preview_text(environ.get("PREVIEW_FILE"))),
                    costs.get(stack), environ.get("RUN_URL", ""))
     print(text)
     number = int(environ["PR_NUMBER"])

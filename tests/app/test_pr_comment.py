@@ -159,14 +159,26 @@ def test_comments_past_the_first_page_are_found() -> None:
     assert pr_comment.find_comment(github, "o/r", 7) == ours
 
 
-def test_main_reads_everything_from_the_environment(capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_reads_everything_from_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     github = FakeGitHub()
+    # A refused preview: the step failed, and its text (written by `tee`) still names the violation.
+    preview = tmp_path / "preview.txt"
+    preview.write_text(PREVIEW)
     environ = {"STACK_NAME": "prod", "PR_NUMBER": "7", "GITHUB_REPOSITORY": "o/r", "OUTCOME": "failure",
-               "PREVIEW_OUTPUT": PREVIEW, "COSTS": json.dumps({"prod": {"before": 80.0, "after": 95.25}}),
+               "PREVIEW_FILE": str(preview), "COSTS": json.dumps({"prod": {"before": 80.0, "after": 95.25}}),
                "RUN_URL": "https://github.com/o/r/actions/runs/3"}
     assert pr_comment.main(environ, github) == 0
     body = github.comments[0]["body"]
     assert "refused: 1 mandatory violation(s)" in body and "80.00 USD -> 95.25 USD (+15.25 USD)" in body
+
+
+def test_a_preview_that_never_wrote_its_file_is_reported_as_failed(tmp_path: Path) -> None:
+    github = FakeGitHub()
+    environ = {"STACK_NAME": "dev", "PR_NUMBER": "7", "GITHUB_REPOSITORY": "o/r", "OUTCOME": "failure",
+               "PREVIEW_FILE": str(tmp_path / "missing.txt")}
+    assert pr_comment.main(environ, github) == 0
+    body = github.comments[0]["body"]
+    assert "preview failure: see the run" in body and "not known (see the run)" in body
 
 
 def test_cost_change_pairs_each_stack_s_estimate_before_and_after(tmp_path: Path,

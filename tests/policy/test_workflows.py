@@ -125,22 +125,29 @@ def test_pull_requests_preview_every_stack_with_the_policy_pack():
     assert "${{ matrix.stack }}" in job["concurrency"]["group"]
     (setup,) = _steps(job, "./.github/actions/pulumi-setup")
     assert setup["with"]["role-to-assume"] == PREVIEW_ROLE  # read-only
-    (preview,) = _steps(job, "pulumi/actions@")
-    assert preview["with"]["command"] == "preview"
-    assert preview["with"]["stack-name"].endswith("/prodready/${{ matrix.stack }}")
-    assert preview["with"]["policyPacks"] == "policies"
-    assert preview["with"]["policyPackConfigs"] == "${{ matrix.policy_config }}"
+    # The action installs the CLI only; the preview itself is a script, so its text survives a refusal.
+    (cli,) = _steps(job, "pulumi/actions@")
+    assert "command" not in cli["with"]
+    (preview,) = [step for step in job["steps"] if step.get("id") == "preview"]
+    assert preview["env"]["STACK"].endswith("/prodready/${{ matrix.stack }}")
+    assert preview["env"]["POLICY_CONFIG"] == "${{ matrix.policy_config }}"
+    script = preview["run"]
+    assert script.startswith("set -o pipefail\n")  # the pack's refusal fails the step through the pipe
+    assert '--policy-pack policies --policy-pack-config "$POLICY_CONFIG"' in script
+    assert '--stack "$STACK"' in script and '| tee "$PREVIEW_FILE"' in script
 
 
 def test_pull_requests_get_one_preview_comment_with_changes_verdict_and_cost():
     document = _load(WORKFLOWS / "preview.yml")
     job = document["jobs"]["preview"]
-    (preview,) = _steps(job, "pulumi/actions@")
-    # The action's own comment is off: the one comment is tools.pr_comment's.
-    assert preview["with"]["comment-on-pr"] is False and preview["with"]["comment-on-summary"] is True
+    (preview,) = [step for step in job["steps"] if step.get("id") == "preview"]
+    # The one comment is tools.pr_comment's; it reads the preview's text from the file the step tees it to
+    # (a file: a large diff does not fit one environment variable).
     (comment,) = [step for step in job["steps"] if step.get("run") == "python3 -m tools.pr_comment"]
-    assert preview["id"] == "preview"
-    assert comment["env"]["PREVIEW_OUTPUT"] == "${{ steps.preview.outputs.output }}"
+    assert comment["env"]["PREVIEW_FILE"] == preview["env"]["PREVIEW_FILE"] == "${{ runner.temp }}/preview.txt"
+    (summary,) = [step for step in job["steps"] if step.get("name") == "Preview in the job summary"]
+    assert summary["env"]["PREVIEW_FILE"] == preview["env"]["PREVIEW_FILE"]
+    assert summary["if"] == "${{ !cancelled() && steps.preview.outcome != 'skipped' }}"
     assert comment["env"]["OUTCOME"] == "${{ steps.preview.outcome }}"
     assert comment["env"]["COSTS"] == "${{ needs.costs.outputs.costs }}"
     assert comment["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
