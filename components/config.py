@@ -35,6 +35,7 @@ from components.monitoring.settings import MonitoringConfig
 from components.resilience.settings import PITR_RPO_MINUTES, AuditTrailConfig, LogArchiveConfig, ResilienceConfig
 from components.service.settings import (
     OPENTELEMETRY_LAYER_ACCOUNTS,
+    OPENTELEMETRY_LAYER_VERSIONS,
     ApiConfig,
     DataProtectionConfig,
     LambdaConfig,
@@ -253,6 +254,12 @@ class StackConfig(Settings):
             raise ValueError(
                 f"lambda.tracing.provider opentelemetry: no AWS-published AWSOpenTelemetryDistroPython account is "
                 f"known for {self.region}; set lambda.tracing.openTelemetryLayerArn"
+            )
+        elif tracing.open_telemetry_layer_version is None and self.region not in OPENTELEMETRY_LAYER_VERSIONS:
+            raise ValueError(
+                f"lambda.tracing.openTelemetryLayerVersion: required in {self.region} (AWS publishes "
+                f"AWSOpenTelemetryDistroPython under a different version in each region; take the current one "
+                f"from its \"AWS Lambda Layer for OpenTelemetry ARNs\" table)"
             )
         return self
 

@@ -255,7 +255,7 @@ class ServerlessService(pulumi.ComponentResource):
                 tracing_provider=fn.tracing.provider,
                 opentelemetry_layer_arn=(
                     (fn.tracing.open_telemetry_layer_arn
-                     or opentelemetry_layer_arn(args.region, fn.tracing.open_telemetry_layer_version))
+                     or opentelemetry_layer_arn(args.region, fn.tracing.layer_version(args.region)))
                     if fn.tracing.provider == "opentelemetry" else None
                 ),
                 environment={

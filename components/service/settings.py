@@ -40,6 +40,10 @@ OPENTELEMETRY_LAYER_ACCOUNTS: dict[str, str] = {
     "me-south-1": "980921751758",
     "mx-central-1": "610118373846",
 }
+# The layer's version in the regions whose current version this program has checked against AWS's table
+# ("AWS Lambda Layer for OpenTelemetry ARNs"). Versions differ per region (one release is 8 in one region,
+# 11 in another), so a stack elsewhere names its version rather than inherit a number that may not exist.
+OPENTELEMETRY_LAYER_VERSIONS: dict[str, int] = {"eu-west-1": 16}
 # The wrapper script the layer ships: it sets OpenTelemetry up (X-Ray propagation, botocore instrumentation,
 # the exporter) and wraps the handler before the runtime imports it.
 OPENTELEMETRY_EXEC_WRAPPER = "/opt/otel-instrument"
@@ -56,9 +60,15 @@ class FunctionTracingConfig(Settings):
     """xray-sdk: Powertools Tracer over the X-Ray SDK (in maintenance since 2026-02-25, unsupported from
     2027-02-25); opentelemetry: the OpenTelemetry API, exported to X-Ray by the AWS-published
     `AWSOpenTelemetryDistroPython` layer (AWS_LAMBDA_EXEC_WRAPPER=/opt/otel-instrument)."""
-    open_telemetry_layer_version: int = Field(default=16, ge=1)
+    open_telemetry_layer_version: int | None = Field(default=None, ge=1)
     """opentelemetry: version of `AWSOpenTelemetryDistroPython` in the stack's region (versions differ per
-    region: AWS lists them under "AWS Lambda Layer for OpenTelemetry ARNs")."""
+    region: AWS lists them under "AWS Lambda Layer for OpenTelemetry ARNs"); unset: the version known for the
+    region (16 in eu-west-1), and required in the others."""
+
+    def layer_version(self, region: str) -> int:
+        """The layer version for `region`: the configured one, else the one known for the region (config
+        validation refuses a stack that has neither)."""
+        return self.open_telemetry_layer_version or OPENTELEMETRY_LAYER_VERSIONS[region]
     open_telemetry_layer_arn: str | None = Field(default=None, pattern=LAYER_VERSION_ARN_PATTERN)
     """opentelemetry: the layer version ARN in full, instead of the AWS-published one the version names
     (a region whose publishing account the program does not know, or a layer of your own)."""

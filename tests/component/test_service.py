@@ -195,7 +195,7 @@ def test_function_runtime_tracing_sizing_and_powertools(plans: dict[str, Plan], 
         f"arn:aws:lambda:{config.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-"
         f"{config.lambda_.architecture}:{config.lambda_.powertools_layer_version}",
         *([f"arn:aws:lambda:{config.region}:615299751070:layer:AWSOpenTelemetryDistroPython:"
-           f"{tracing.open_telemetry_layer_version}"] if tracing.provider == "opentelemetry" else []),
+           f"{tracing.layer_version(config.region)}"] if tracing.provider == "opentelemetry" else []),
     ]
     env = inputs["environment"]["variables"]
     assert env["TRACING_PROVIDER"] == tracing.provider

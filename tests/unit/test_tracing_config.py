@@ -70,6 +70,17 @@ def test_a_region_without_a_known_publisher_needs_the_arn() -> None:
     assert config.lambda_.tracing.open_telemetry_layer_arn == own
 
 
+def test_outside_the_regions_of_a_known_version_the_version_is_required() -> None:
+    problems = _problems("dev", {"provider": "opentelemetry"}, **{"aws:region": "us-east-1"})
+    assert "lambda.tracing.openTelemetryLayerVersion: required in us-east-1" in problems
+    config = _load("dev", {"provider": "opentelemetry", "openTelemetryLayerVersion": 11}, **{"aws:region": "us-east-1"})
+    assert config.lambda_.tracing.layer_version("us-east-1") == 11
+    # In eu-west-1 the known version applies unless the stack names another.
+    assert _load("dev", {"provider": "opentelemetry"}).lambda_.tracing.layer_version("eu-west-1") == 16
+    assert _load("dev", {"provider": "opentelemetry", "openTelemetryLayerVersion": 17}).lambda_.tracing.layer_version(
+        "eu-west-1") == 17
+
+
 def test_layer_arns_follow_the_published_pattern() -> None:
     assert opentelemetry_layer_arn("eu-west-1", 16) == (
         "arn:aws:lambda:eu-west-1:615299751070:layer:AWSOpenTelemetryDistroPython:16"
