@@ -74,6 +74,11 @@ def test_policies_in_the_plan_are_the_documents_and_scope_each_stack(plan: Plan)
         preview = _document(_named(plan, "aws:iam/rolePolicy:RolePolicy", f"ci-{stack}-preview-policy"), "policy")
         deploy = _document(_named(plan, "aws:iam/rolePolicy:RolePolicy", f"ci-{stack}-deploy-policy"), "policy")
         assert permissions.actions_of(preview) & set(permissions.DATA_READ_ACTIONS) == set()
+        # The Deny of data reads is in the inline policy: it wins over every policy attached to the role.
+        assert permissions.actions_of(preview, "Deny") == set(permissions.DATA_READ_ACTIONS)
+        for group in permissions.POLICY_GROUPS:
+            attached = _document(_named(plan, "aws:iam/policy:Policy", f"ci-{stack}-preview-{group}"), "policy")
+            assert permissions.actions_of(attached) & set(permissions.DATA_READ_ACTIONS) == set(), group
         assert not any("*" in a for a in permissions.actions_of(deploy) | permissions.actions_of(preview))
         # The state: only this stack's file and lock.
         (lock,) = [s for s in preview["Statement"] if s.get("Sid") == "OwnStackLock"]
