@@ -5,6 +5,7 @@ one repository."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,9 @@ class CiRolesArgs:
 
 
 class CiRoles(pulumi.ComponentResource):
-    """`<name>-github-oidc`, and `<name>-<stack>-preview` and `<name>-<stack>-deploy` for each stack."""
+    """`<name>-github-oidc`, and `<name>-<stack>-preview` and `<name>-<stack>-deploy` for each stack, each with
+    its inline policy and one attached customer managed policy per group of services
+    (`<name>-<stack>-<role>-<group>`)."""
 
     def __init__(self, name: str, args: CiRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(CI_ROLES, name, None, opts)
@@ -76,6 +79,8 @@ class CiRoles(pulumi.ComponentResource):
                 policy=pulumi.Output.json_dumps(backend.apply(functools.partial(_preview_policy, scope))),
                 opts=child,
             )
+            _attach(f"{name}-{stack.name}-preview", preview, permissions.service_policies(scope, write=False),
+                    f"refresh reads of {args.project}/{stack.name}", child)
             deploy = aws.iam.Role(
                 f"{name}-{stack.name}-deploy",
                 description=f"pulumi up of {args.project}/{stack.name} from its GitHub environment",
@@ -92,6 +97,8 @@ class CiRoles(pulumi.ComponentResource):
                     functools.partial(_deploy_policy, scope))),
                 opts=child,
             )
+            _attach(f"{name}-{stack.name}-deploy", deploy, permissions.service_policies(scope, write=True),
+                    f"pulumi up of {args.project}/{stack.name}", child)
             self.preview_roles[stack.name] = preview
             self.deploy_roles[stack.name] = deploy
         self.register_outputs({
@@ -101,6 +108,20 @@ class CiRoles(pulumi.ComponentResource):
         })
 
 
+def _attach(prefix: str, role: aws.iam.Role, documents: dict[str, PolicyDocument], purpose: str,
+            opts: pulumi.ResourceOptions) -> None:
+    """One customer managed policy per group of the role's service statements, attached to it: IAM's 10,240
+    characters for a role's inline policies do not hold them all."""
+    for group, document in documents.items():
+        policy = aws.iam.Policy(
+            f"{prefix}-{group}",
+            description=f"{purpose}: {', '.join(permissions.POLICY_GROUPS[group])}",
+            policy=json.dumps(document),
+            opts=opts,
+        )
+        aws.iam.RolePolicyAttachment(f"{prefix}-{group}", role=role.name, policy_arn=policy.arn, opts=opts)
+
+
 # The apply callbacks, bound to one stack with functools.partial (a lambda binding the loop variable through a
 # default cannot be typed: python/mypy#15459).
 def _backend(args: CiRolesArgs, stack_name: str, arns: list[Any]) -> permissions.Backend:
@@ -108,7 +129,7 @@ def _backend(args: CiRolesArgs, stack_name: str, arns: list[Any]) -> permissions
 
 
 def _preview_policy(scope: permissions.Scope, backend: permissions.Backend) -> PolicyDocument:
-    return permissions.preview_policy(scope, backend)
+    return permissions.preview_inline_policy(scope, backend)
 
 
 def _deploy_trust(repository: str, environment: str, provider_arn: str) -> PolicyDocument:
@@ -116,4 +137,4 @@ def _deploy_trust(repository: str, environment: str, provider_arn: str) -> Polic
 
 
 def _deploy_policy(scope: permissions.Scope, values: list[Any]) -> PolicyDocument:
-    return permissions.deploy_policy(scope, values[0], protected_roles=[values[1], values[2]])
+    return permissions.deploy_inline_policy(scope, values[0], protected_roles=[values[1], values[2]])

@@ -11,14 +11,22 @@ Why a generated policy and not an AWS managed one for the preview roles:
 - So: exactly the read calls of the provider's Read for each resource type the program can create
   (`SERVICES`, checked against the plan mocks' types and the golden URNs by tests/bootstrap), on ARNs of the
   stack's account and regions, plus an explicit Deny of the data reads as a second line.
+
+Size: IAM allows 10,240 characters (whitespace not counted) for the sum of a role's inline policies and 6,144 for
+a customer managed policy, 10 of them attached to a role (IAM and AWS STS quotas). So the services' statements
+are customer managed policies, one per group of `POLICY_GROUPS`; the inline policy keeps the state backend, the
+calls on "*" and the explicit Denies.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from components.iam import PolicyDocument
+from components.service.function import POWERTOOLS_LAYER_ACCOUNT
+from components.service.settings import OPENTELEMETRY_LAYER_ACCOUNTS
 from components.types import (
     ACM_CERTIFICATE,
     ACM_CERTIFICATE_VALIDATION,
@@ -109,6 +117,8 @@ class Scope:
     partition: str = "aws"
 
     def regional(self, service: str, resource: str) -> list[str]:
+        # One pattern per region: a `*` region (with an aws:RequestedRegion condition) would be shorter, but the
+        # pack's iam-no-wildcards rule reads a `*` in an ARN's region field as region-wide.
         return [f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}" for region in self.regions]
 
     def global_(self, service: str, resource: str, *, account: bool = True) -> list[str]:
@@ -324,9 +334,9 @@ SERVICES: dict[str, ServiceAccess] = {
          "lambda:UntagResource", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
          "lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig",
          "lambda:PutRuntimeManagementConfig",
-         # Synthetics creates a canary's function and layer with the caller's permissions.
-         "lambda:PublishLayerVersion", "lambda:DeleteLayerVersion", "lambda:GetLayerVersion",
-         "lambda:GetLayerVersionByArn"),
+         # Synthetics creates a canary's function and layer with the caller's permissions. (The
+         # GetLayerVersionByArn API is authorised as lambda:GetLayerVersion: there is no action of its own.)
+         "lambda:PublishLayerVersion", "lambda:DeleteLayerVersion", "lambda:GetLayerVersion"),
         lambda s: [*s.regional("lambda", "function:*"), *s.regional("lambda", "layer:*")],
     ),
     "s3": ServiceAccess(
@@ -377,7 +387,10 @@ SERVICES: dict[str, ServiceAccess] = {
     ),
     "route53": ServiceAccess(
         (ROUTE53_RECORD,),
-        ("route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange"),
+        # get_zone_output(name=...) (the service's custom domain) lists the zones (RESOURCELESS_READ) and reads
+        # their tags.
+        ("route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:GetChange",
+         "route53:ListTagsForResource"),
         ("route53:ChangeResourceRecordSets",),
         lambda s: [f"arn:{s.partition}:route53:::hostedzone/*", f"arn:{s.partition}:route53:::change/*"],
     ),
@@ -410,6 +423,7 @@ RESOURCELESS_READ: tuple[str, ...] = (
     "chatbot:DescribeSlackChannelConfigurations",
     "chatbot:ListMicrosoftTeamsChannelConfigurations",
     "chatbot:ListTagsForResource",
+    "route53:ListHostedZones",  # get_zone_output(name=...) lists the zones to find the custom domain's
 )
 RESOURCELESS_WRITE: tuple[str, ...] = (
     "kms:CreateKey",
@@ -446,6 +460,8 @@ CANARY_CODE_OBJECTS = "*-canary-artifacts-*/code/*"
 
 # Pulumi's self-managed backend layout (`pulumi login s3://<bucket>`), per project and stack.
 STATE_ROOT = ".pulumi"
+# The fixed organization of the diy backend's fully qualified stack names.
+DIY_ORGANIZATION = "organization"
 
 
 def _trust(provider_arn: str, subjects: Sequence[str]) -> PolicyDocument:
@@ -503,8 +519,14 @@ class Backend:
         base = f"{self.bucket_arn}/{STATE_ROOT}"
         return [f"{base}/stacks/{self.project}/{self.stack}.json*", f"{base}/meta.yaml"]
 
+    def lock_prefix(self) -> str:
+        # The diy backend keys a project's stack lock by the stack's fully qualified name,
+        # `organization/<project>/<stack>` (pkg/backend/diy: stackLockDir(FullyQualifiedName())); the stack
+        # file, history and backups by `<project>/<stack>` (projectReferenceStore).
+        return f"{STATE_ROOT}/locks/{DIY_ORGANIZATION}/{self.project}/{self.stack}/*"
+
     def lock_objects(self) -> list[str]:
-        return [f"{self.bucket_arn}/{STATE_ROOT}/locks/{self.project}/{self.stack}/*"]
+        return [f"{self.bucket_arn}/{self.lock_prefix()}"]
 
     def history_objects(self) -> list[str]:
         base = f"{self.bucket_arn}/{STATE_ROOT}"
@@ -514,7 +536,7 @@ class Backend:
 def _backend_statements(backend: Backend, *, write_state: bool) -> list[dict[str, object]]:
     via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{backend.region}.amazonaws.com"}}
     prefixes = [f"{STATE_ROOT}/meta.yaml", f"{STATE_ROOT}/stacks/{backend.project}/{backend.stack}.json*",
-                f"{STATE_ROOT}/locks/{backend.project}/{backend.stack}/*"]
+                backend.lock_prefix()]
     if write_state:
         prefixes += [f"{STATE_ROOT}/history/{backend.project}/{backend.stack}/*",
                      f"{STATE_ROOT}/backups/{backend.project}/{backend.stack}/*"]
@@ -542,6 +564,31 @@ def _backend_statements(backend: Backend, *, write_state: bool) -> list[dict[str
     return statements
 
 
+# The services' statements as customer managed policies, one per group, each under IAM's 6,144 characters. The
+# groups are fixed (never a running count): adding a service to one changes that policy only, and a new group is
+# a new policy; tests/bootstrap checks each group's size for one to three regions and that every service is in
+# exactly one group.
+POLICY_GROUPS: dict[str, tuple[str, ...]] = {
+    "compute": ("lambda", "codedeploy", "apigateway", "synthetics"),
+    "data": ("dynamodb", "s3", "kms", "backup", "iam"),
+    "telemetry": ("cloudwatch", "logs", "events", "xray", "firehose", "cloudtrail"),
+    "edge": ("acm", "route53", "cloudfront", "wafv2", "cognito-idp", "sns"),
+    "cost": ("budgets", "ce", "chatbot"),
+}
+
+# The layers AWS publishes that the functions use (components/service/function.py): CreateFunction and
+# UpdateFunctionConfiguration with Layers need lambda:GetLayerVersion on each layer version.
+POWERTOOLS_LAYERS = "layer:AWSLambdaPowertoolsPythonV3-*:*"
+OPENTELEMETRY_LAYERS = "layer:AWSOpenTelemetryDistroPython:*"
+
+
+def published_layers(scope: Scope) -> list[str]:
+    """The AWS-published layer versions of the stack's regions."""
+    arns = [f"arn:{scope.partition}:lambda:{r}:{POWERTOOLS_LAYER_ACCOUNT}:{POWERTOOLS_LAYERS}" for r in scope.regions]
+    return arns + [f"arn:{scope.partition}:lambda:{r}:{OPENTELEMETRY_LAYER_ACCOUNTS[r]}:{OPENTELEMETRY_LAYERS}"
+                   for r in scope.regions if r in OPENTELEMETRY_LAYER_ACCOUNTS]
+
+
 def _service_statements(scope: Scope, services: Sequence[str], *, write: bool) -> list[dict[str, object]]:
     statements: list[dict[str, object]] = []
     for name in services:
@@ -554,11 +601,21 @@ def _service_statements(scope: Scope, services: Sequence[str], *, write: bool) -
     return statements
 
 
-def preview_policy(scope: Scope, backend: Backend | None = None) -> PolicyDocument:
-    """Metadata reads of every resource type the program creates, the canary's script object, the stack's
-    state and secrets; and a Deny of data reads."""
-    statements = _service_statements(scope, list(SERVICES), write=False)
-    statements += [
+def _document(statements: list[dict[str, object]]) -> PolicyDocument:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def service_policies(scope: Scope, *, write: bool) -> dict[str, PolicyDocument]:
+    """The services' reads (and with `write`, their changes) per group of POLICY_GROUPS: the customer managed
+    policies of a preview (deploy) role."""
+    return {group: _document(_service_statements(scope, services, write=write))
+            for group, services in POLICY_GROUPS.items()}
+
+
+def preview_inline_policy(scope: Scope, backend: Backend | None = None) -> PolicyDocument:
+    """The preview role's inline policy: the calls on "*", the canary's script object, the stack's state and
+    secrets, and the Deny of data reads (which wins over every attached policy)."""
+    statements: list[dict[str, object]] = [
         {"Sid": "ResourcelessReads", "Effect": "Allow", "Action": sorted(RESOURCELESS_READ),
          # The Service Authorization Reference lists these without a resource type: "*" is the only form.
          "Resource": "*"},
@@ -568,16 +625,15 @@ def preview_policy(scope: Scope, backend: Backend | None = None) -> PolicyDocume
     if backend is not None:
         statements += _backend_statements(backend, write_state=False)
     statements.append({"Sid": "NeverReadData", "Effect": "Deny", "Action": sorted(DATA_READ_ACTIONS), "Resource": "*"})
-    return {"Version": "2012-10-17", "Statement": statements}
+    return _document(statements)
 
 
-def deploy_policy(scope: Scope, backend: Backend | None = None, protected_roles: Sequence[str] = ()) -> PolicyDocument:
-    """What `pulumi up` of a stack calls: reads and changes of each service's resources on the stack's ARNs,
-    passing its own roles to the services that use them, the release's and the smoke test's calls, its
-    state and secrets. `protected_roles` (the CI roles themselves) it may never change."""
-    statements = _service_statements(scope, list(SERVICES), write=True)
+def deploy_inline_policy(scope: Scope, backend: Backend | None = None,
+                         protected_roles: Sequence[str] = ()) -> PolicyDocument:
+    """The deploy role's inline policy: the calls on "*", passing its own roles, its buckets' objects, the
+    published layers, the state and secrets, and the Deny of changes to the CI roles."""
     role_pattern = f"arn:{scope.partition}:iam::{scope.account_id}:role/{scope.service}-*"
-    statements += [
+    statements: list[dict[str, object]] = [
         {"Sid": "ResourcelessCalls", "Effect": "Allow", "Action": sorted({*RESOURCELESS_READ, *RESOURCELESS_WRITE}),
          # The Service Authorization Reference lists these without a resource type: "*" is the only form.
          "Resource": "*"},
@@ -593,15 +649,44 @@ def deploy_policy(scope: Scope, backend: Backend | None = None, protected_roles:
         {"Sid": "OwnBucketObjects", "Effect": "Allow",
          "Action": ["s3:PutObject", "s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"],
          "Resource": [f"arn:{scope.partition}:s3:::{scope.service}-*/*"]},
+        # Functions created or updated with AWS's Powertools and OpenTelemetry layers.
+        {"Sid": "UsePublishedLayers", "Effect": "Allow", "Action": ["lambda:GetLayerVersion"],
+         "Resource": published_layers(scope)},
     ]
     if protected_roles:
         statements.append({"Sid": "NeverChangeTheCiRoles", "Effect": "Deny",
                            "Action": ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                                      "iam:AttachRolePolicy", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole"],
+                                      "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole",
+                                      "iam:TagRole", "iam:UntagRole"],
                            "Resource": list(protected_roles)})
     if backend is not None:
         statements += _backend_statements(backend, write_state=True)
-    return {"Version": "2012-10-17", "Statement": statements}
+    return _document(statements)
+
+
+def _union(inline: PolicyDocument, attached: dict[str, PolicyDocument]) -> PolicyDocument:
+    statements = [s for document in attached.values() for s in document["Statement"]]
+    return _document([*statements, *inline["Statement"]])
+
+
+def preview_policy(scope: Scope, backend: Backend | None = None) -> PolicyDocument:
+    """Everything a preview role is granted and denied, as one document (its inline policy and the attached
+    ones): metadata reads of every resource type the program creates, the canary's script object, the
+    stack's state and secrets; and a Deny of data reads."""
+    return _union(preview_inline_policy(scope, backend), service_policies(scope, write=False))
+
+
+def deploy_policy(scope: Scope, backend: Backend | None = None, protected_roles: Sequence[str] = ()) -> PolicyDocument:
+    """Everything a deploy role is granted and denied, as one document: what `pulumi up` of a stack calls,
+    reads and changes of each service's resources on the stack's ARNs, passing its own roles to the services
+    that use them, the release's and the smoke test's calls, its state and secrets. `protected_roles` (the CI
+    roles themselves) it may never change."""
+    return _union(deploy_inline_policy(scope, backend, protected_roles), service_policies(scope, write=True))
+
+
+def policy_size(document: PolicyDocument) -> int:
+    """The characters IAM counts against its quotas: the JSON without whitespace."""
+    return len(json.dumps(document, separators=(",", ":")))
 
 
 def actions_of(document: PolicyDocument, effect: str = "Allow") -> set[str]:

@@ -79,6 +79,8 @@ RESOURCELESS_ACTIONS: tuple[str, ...] = (
     "logs:DeleteQueryDefinition",
     "logs:DescribeQueryDefinitions",
     "logs:PutQueryDefinition",
+    # The custom domain's zone lookup (get_zone_output by name) lists the hosted zones.
+    "route53:ListHostedZones",
     # The deploy roles' release step: CodeDeploy's target calls.
     "codedeploy:BatchGetDeploymentTargets",
     "codedeploy:ListDeploymentTargets",

@@ -74,13 +74,41 @@ def test_policies_in_the_plan_are_the_documents_and_scope_each_stack(plan: Plan)
         preview = _document(_named(plan, "aws:iam/rolePolicy:RolePolicy", f"ci-{stack}-preview-policy"), "policy")
         deploy = _document(_named(plan, "aws:iam/rolePolicy:RolePolicy", f"ci-{stack}-deploy-policy"), "policy")
         assert permissions.actions_of(preview) & set(permissions.DATA_READ_ACTIONS) == set()
+        # The Deny of data reads is in the inline policy: it wins over every policy attached to the role.
+        assert permissions.actions_of(preview, "Deny") == set(permissions.DATA_READ_ACTIONS)
+        for group in permissions.POLICY_GROUPS:
+            attached = _document(_named(plan, "aws:iam/policy:Policy", f"ci-{stack}-preview-{group}"), "policy")
+            assert permissions.actions_of(attached) & set(permissions.DATA_READ_ACTIONS) == set(), group
         assert not any("*" in a for a in permissions.actions_of(deploy) | permissions.actions_of(preview))
         # The state: only this stack's file and lock.
         (lock,) = [s for s in preview["Statement"] if s.get("Sid") == "OwnStackLock"]
-        assert lock["Resource"][0].endswith(f"/.pulumi/locks/prodready/{stack}/*")
+        assert lock["Resource"][0].endswith(f"/.pulumi/locks/organization/prodready/{stack}/*")
         # The deploy role may never change the CI roles, its own included.
         (deny,) = [s for s in deploy["Statement"] if s.get("Sid") == "NeverChangeTheCiRoles"]
         assert any(r.endswith(f"role/ci-{stack}-deploy-" + r.rsplit("-", 1)[-1]) for r in deny["Resource"])
+
+
+def test_every_role_s_policies_in_the_plan_fit_iam_s_quotas(plan: Plan) -> None:
+    policies = {r.outputs["arn"]: r for r in plan.of_type("aws:iam/policy:Policy")}
+    inline = plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    attachments = plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    for role in plan.of_type("aws:iam/role:Role"):
+        own = [p for p in inline if p.inputs["role"] == role.outputs["name"] or p.inputs["role"] == role.id]
+        assert sum(permissions.policy_size(_document(p, "policy")) for p in own) <= 10_240, role.name
+        attached = [policies[a.inputs["policyArn"]] for a in attachments if a.inputs["role"] == role.outputs["name"]]
+        assert 0 < len(attached) <= 10, role.name
+        for policy in attached:
+            assert permissions.policy_size(_document(policy, "policy")) <= 6_144, policy.name
+    # Every statement of the documents is in the plan: the union of a deploy role's policies is its document.
+    for stack in COMMITTED_STACKS:
+        names = {f"ci-{stack}-deploy-{g}" for g in permissions.POLICY_GROUPS}
+        attached_sids = {s["Sid"] for p in policies.values() if p.name in names
+                         for s in _document(p, "policy")["Statement"]}
+        inline_sids = {s["Sid"] for s in _document(_named(plan, "aws:iam/rolePolicy:RolePolicy",
+                                                           f"ci-{stack}-deploy-policy"), "policy")["Statement"]}
+        scope = permissions.Scope("123456789012", ["eu-west-1"], "catalog")
+        assert attached_sids | inline_sids == {s["Sid"] for s in permissions.deploy_policy(
+            scope, permissions.Backend("b", "k", "s", "prodready", stack, "eu-west-1"), ["r"])["Statement"]}
 
 
 def test_the_state_bucket_is_private_versioned_encrypted_with_its_own_key_and_tls_only(plan: Plan) -> None:

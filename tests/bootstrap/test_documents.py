@@ -23,6 +23,7 @@ BACKEND = Backend("arn:aws:s3:::state-bucket-1234567", "arn:aws:kms:eu-west-1:12
                   "arn:aws:kms:eu-west-1:123456789012:key/secrets", "prodready", "prod", "eu-west-1")
 # Types the plan mocks model that the program never creates: the bootstrap's own and IAM managed policies.
 NOT_THE_PROGRAM_S = {"aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy",
+                     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                      "aws:s3/bucketV2:BucketV2", "aws:s3/bucketObject:BucketObject",
                      "aws:s3/bucketObjectv2:BucketObjectv2"}
 # What docs/ci.md says a deploy role needs besides the resources' own calls (the release, cost tags, the smoke
@@ -78,7 +79,7 @@ def test_preview_policy_reads_no_data() -> None:
     writes = {a for a in allowed if re.match(r"^[a-z0-9-]+:(Create|Update|Delete|Put|Tag|Untag|Set)", a)}
     assert writes == {"s3:PutObject", "s3:DeleteObject"}
     (lock,) = _statements(document, "s3:PutObject")
-    assert lock["Resource"] == [f"{BACKEND.bucket_arn}/.pulumi/locks/prodready/prod/*"]
+    assert lock["Resource"] == [f"{BACKEND.bucket_arn}/.pulumi/locks/organization/prodready/prod/*"]
     # Objects: the canary's script (its Read is a HeadObject) and the stack's own state, nothing else.
     objects = sorted(r for s in _statements(document, "s3:GetObject") for r in s["Resource"])
     assert objects == sorted(["arn:aws:s3:::catalog*-canary-artifacts-*/code/*",
@@ -211,3 +212,84 @@ def test_chat_channel_configurations_are_refreshed_and_deployed_on_their_global_
     # The configurations' role is passed to Chatbot.
     (passing,) = _statements(deploy, "iam:PassRole")
     assert "chatbot.amazonaws.com" in passing["Condition"]["StringEquals"]["iam:PassedToService"]
+
+
+REGIONS = ("eu-west-1", "eu-central-1", "us-east-1")
+CI_ROLES = ["arn:aws:iam::123456789012:role/ci-prod-preview-abcdefg",
+            "arn:aws:iam::123456789012:role/ci-prod-deploy-abcdefg"]
+# IAM and AWS STS quotas: the sum of a role's inline policies, a customer managed policy, policies per role.
+INLINE_LIMIT, MANAGED_LIMIT, ATTACHED_LIMIT = 10_240, 6_144, 10
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_every_role_s_policies_fit_iam_s_quotas(count: int) -> None:
+    scope = Scope("123456789012", REGIONS[:count], "catalog")
+    for inline, attached in (
+        (permissions.preview_inline_policy(scope, BACKEND), permissions.service_policies(scope, write=False)),
+        (permissions.deploy_inline_policy(scope, BACKEND, CI_ROLES), permissions.service_policies(scope, write=True)),
+    ):
+        assert permissions.policy_size(inline) <= INLINE_LIMIT
+        assert len(attached) <= ATTACHED_LIMIT
+        for group, document in attached.items():
+            assert permissions.policy_size(document) <= MANAGED_LIMIT, group
+            assert document["Statement"], group
+
+
+def test_policy_size_counts_no_whitespace() -> None:
+    assert permissions.policy_size({"Version": "2012-10-17", "Statement": []}) == len(
+        '{"Version":"2012-10-17","Statement":[]}')
+
+
+def test_every_service_is_in_exactly_one_policy_group() -> None:
+    grouped = [s for services in permissions.POLICY_GROUPS.values() for s in services]
+    assert sorted(grouped) == sorted(permissions.SERVICES)
+
+
+@pytest.mark.parametrize(("region", "allowed"), [("eu-west-1", True), ("us-east-1", True), ("ap-south-1", False)])
+def test_a_regional_call_is_allowed_in_the_stack_s_regions_only(region: str, allowed: bool) -> None:
+    from fnmatch import fnmatch
+
+    document = permissions.deploy_policy(SCOPE, BACKEND, CI_ROLES)
+    arn = f"arn:aws:lambda:{region}:123456789012:function:catalog-api-abc1234"
+    (manage,) = _statements(document, "lambda:UpdateFunctionCode")
+    assert any(fnmatch(arn, pattern) for pattern in manage["Resource"]) is allowed
+
+
+def test_deploy_role_may_use_the_published_layers_of_the_stack_s_regions() -> None:
+    from fnmatch import fnmatch
+
+    from components.service.function import opentelemetry_layer_arn, powertools_layer_arn
+
+    document = permissions.deploy_policy(SCOPE, BACKEND, CI_ROLES)
+    assert "lambda:GetLayerVersionByArn" not in permissions.actions_of(document)
+    (layers,) = [s for s in document["Statement"] if s.get("Sid") == "UsePublishedLayers"]
+    assert layers["Action"] == ["lambda:GetLayerVersion"]
+    for region in SCOPE.regions:
+        for arn in (powertools_layer_arn(region, "x86_64", 7), powertools_layer_arn(region, "arm64", 7),
+                    opentelemetry_layer_arn(region, 13)):
+            assert any(fnmatch(arn, pattern) for pattern in layers["Resource"]), arn
+    # Only AWS's layers: another account's, or another layer of theirs, is not matched.
+    assert not any(fnmatch("arn:aws:lambda:eu-west-1:999999999999:layer:AWSOpenTelemetryDistroPython:13", p)
+                   for p in layers["Resource"])
+    assert not any(fnmatch("arn:aws:lambda:eu-west-1:017000801446:layer:Other:1", p) for p in layers["Resource"])
+    assert not any(fnmatch(powertools_layer_arn("ap-south-1", "arm64", 7), p) for p in layers["Resource"])
+
+
+def test_the_zone_lookup_of_the_custom_domain_is_granted() -> None:
+    from prodready_policy.security import RESOURCELESS_ACTIONS
+
+    for document in (permissions.preview_policy(SCOPE, BACKEND), permissions.deploy_policy(SCOPE, BACKEND)):
+        (star,) = [s for s in document["Statement"] if s["Resource"] == "*" and s["Effect"] == "Allow"]
+        assert "route53:ListHostedZones" in star["Action"]
+        (zones,) = [s for s in document["Statement"] if "route53:ListTagsForResource" in s["Action"]]
+        assert "arn:aws:route53:::hostedzone/*" in zones["Resource"]
+    assert RESOURCELESS_ACTIONS.count("route53:ListHostedZones") == 1
+    assert len(RESOURCELESS_ACTIONS) == len(set(RESOURCELESS_ACTIONS))
+
+
+def test_the_state_keys_are_the_diy_backend_s_for_a_project_stack() -> None:
+    document = permissions.deploy_policy(SCOPE, BACKEND)
+    (listing,) = _statements(document, "s3:ListBucket", "Allow")[-1:]
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == [
+        ".pulumi/meta.yaml", ".pulumi/stacks/prodready/prod.json*", ".pulumi/locks/organization/prodready/prod/*",
+        ".pulumi/history/prodready/prod/*", ".pulumi/backups/prodready/prod/*"]

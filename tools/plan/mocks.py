@@ -240,6 +240,12 @@ def _policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return arn, {"arn": arn, "policyId": "ANPA" + short_hash(ctx.urn_seed, 17).upper()}
 
 
+@_shape("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def _role_policy_attachment(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
+    # The provider's id: the role's name and the policy's ARN (its import form).
+    return f"{ctx.inputs.get('role')}/{ctx.inputs.get('policyArn')}", {}
+
+
 @_shape("aws:iam/rolePolicy:RolePolicy")
 def _role_policy(ctx: _Ctx, name: str) -> tuple[str, dict[str, Any]]:
     return f"{ctx.inputs.get('role')}:{name}", {}
