@@ -706,20 +706,14 @@ def covered_types() -> set[str]:
 def secrets_key_policy(account_id: str, partition: str = "aws") -> PolicyDocument:
     """The Pulumi secrets key: administered by the account; used by principals of the account whose own IAM
     policies grant it (the CI roles decrypt, the people who set secrets encrypt)."""
-    from components.service.keys import account_root, administers
+    from components.service.keys import account_root, key_policy
 
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            administers(account_id, partition),
-            {
-                "Sid": "UseThroughIamPoliciesOfTheAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-                # In a key policy "*" means this key.
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:CallerAccount": account_id}},
-            },
-        ],
-    }
+    return key_policy(account_id, {
+        "Sid": "UseThroughIamPoliciesOfTheAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(account_id, partition)},
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+        # In a key policy "*" means this key.
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:CallerAccount": account_id}},
+    }, partition=partition)

@@ -10,7 +10,8 @@ import pulumi_aws as aws
 
 from components.bootstrap.permissions import secrets_key_policy
 from components.buckets import abort_incomplete_uploads_rule, private_bucket
-from components.resilience.documents import archive_key_policy, tls_only_bucket_policy
+from components.iam import tls_only_bucket_policy
+from components.resilience.documents import archive_key_policy
 from components.types import STATE_BACKEND
 
 

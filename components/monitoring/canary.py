@@ -88,23 +88,6 @@ def canary_policy(
     }
 
 
-def artifact_bucket_policy(bucket_arn: str) -> dict[str, Any]:
-    """Refuse any request to the artifact bucket that is not over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
-
-
 @dataclass(frozen=True)
 class HealthCanaryArgs:
     name_prefix: str
@@ -157,7 +140,7 @@ class HealthCanary(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-artifacts-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket.arn.apply(artifact_bucket_policy)),
+            policy=pulumi.Output.json_dumps(bucket.arn.apply(iam.tls_only_bucket_policy)),
             # S3 refuses a bucket policy while the public access block is being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components.alerting.documents import partition_of
 from components.buckets import private_bucket
+from components.iam import tls_only_bucket_policy
 from components.resilience import documents as docs
 from components.resilience.settings import LogArchiveConfig
 from components.types import LOG_ARCHIVE
@@ -106,7 +107,7 @@ class LogArchive(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket.arn.apply(docs.tls_only_bucket_policy)),
+            policy=pulumi.Output.json_dumps(bucket.arn.apply(tls_only_bucket_policy)),
             # S3 refuses a bucket policy while the public access block is being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )

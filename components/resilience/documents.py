@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.service.keys import account_root, administers
+from components.iam import tls_only_bucket_policy
+from components.service.keys import account_root, key_policy, used_only_through
 
 PolicyDocument = dict[str, Any]
 
@@ -63,25 +64,10 @@ def vault_arn(partition: str, region: str, account_id: str, name: str) -> str:
 
 def vault_key_policy(account_id: str, region: str, partition: str = "aws") -> PolicyDocument:
     """A vault key: administered by the account, used only through AWS Backup or DynamoDB of its region."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            administers(account_id, partition),
-            {
-                "Sid": "UseOnlyThroughBackup",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": list(VAULT_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": account_id,
-                        "kms:ViaService": [f"backup.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"],
-                    }
-                },
-            },
-        ],
-    }
+    return key_policy(account_id, used_only_through(
+        "UseOnlyThroughBackup", account_id, VAULT_KEY_ACTIONS,
+        [f"backup.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"], partition,
+    ), partition=partition)
 
 
 def backup_role_trust_policy(account_id: str) -> PolicyDocument:
@@ -147,36 +133,11 @@ ARCHIVE_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
 
 def archive_key_policy(account_id: str, region: str, partition: str = "aws") -> PolicyDocument:
     """The archive bucket's key: administered by the account, used only through S3 of its region."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            administers(account_id, partition),
-            {
-                "Sid": "UseOnlyThroughS3",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:CallerAccount": account_id,
-                                               "kms:ViaService": f"s3.{region}.amazonaws.com"}},
-            },
-        ],
-    }
-
-
-def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
-    """Refuse any request to the bucket or its objects that does not come over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    }
+    return key_policy(account_id, used_only_through(
+        "UseOnlyThroughS3", account_id,
+        ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+        f"s3.{region}.amazonaws.com", partition,
+    ), partition=partition)
 
 
 def firehose_trust_policy(account_id: str) -> PolicyDocument:
@@ -243,38 +204,36 @@ def trail_arn(partition: str, region: str, account_id: str, name: str) -> str:
 def trail_key_policy(account_id: str, trail: str, partition: str = "aws") -> PolicyDocument:
     """The trail's key: CloudTrail encrypts with it for this trail only; the account reads what it wrote."""
     trails = f"arn:{partition}:cloudtrail:*:{account_id}:trail/*"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            administers(account_id, partition),
-            {
-                "Sid": "CloudTrailEncryptsThisTrail",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "kms:GenerateDataKey*",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceArn": trail},
-                              "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
-            },
-            {
-                "Sid": "CloudTrailDescribesKey",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "kms:DescribeKey",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
-            },
-            {
-                "Sid": "AccountReadsTrailLogs",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:CallerAccount": account_id},
-                              "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
-            },
-        ],
-    }
+    return key_policy(
+        account_id,
+        {
+            "Sid": "CloudTrailEncryptsThisTrail",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceArn": trail},
+                          "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
+        },
+        {
+            "Sid": "CloudTrailDescribesKey",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceArn": trail}},
+        },
+        {
+            "Sid": "AccountReadsTrailLogs",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root(account_id, partition)},
+            "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": account_id},
+                          "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": trails}},
+        },
+        partition=partition,
+    )
 
 
 def trail_bucket_policy(bucket_arn: str, account_id: str, trail: str) -> PolicyDocument:

@@ -79,27 +79,30 @@ def administers(account_id: str, partition: str = "aws") -> dict[str, Any]:
     }
 
 
+def key_policy(account_id: str, *uses: dict[str, Any], partition: str = "aws") -> PolicyDocument:
+    """A key policy of the stack: the account administers the key (`administers`), then who may use it."""
+    return {"Version": "2012-10-17", "Statement": [administers(account_id, partition), *uses]}
+
+
+def used_only_through(
+    sid: str, account_id: str, actions: Sequence[str], via: str | list[str], partition: str = "aws"
+) -> dict[str, Any]:
+    """The account's principals may use the key, and only through `via` (AWS services' endpoints)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(account_id, partition)},
+        "Action": list(actions),
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": via}},
+    }
+
+
 def table_key_policy(account_id: str, region: str, partition: str = "aws") -> PolicyDocument:
     """A DynamoDB table key: administered by the account, used only by DynamoDB for the account."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            administers(account_id, partition),
-            {
-                "Sid": "UseOnlyThroughDynamoDB",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root(account_id, partition)},
-                "Action": list(DYNAMODB_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {
-                        "kms:CallerAccount": account_id,
-                        "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
-                    }
-                },
-            },
-        ],
-    }
+    return key_policy(account_id, used_only_through(
+        "UseOnlyThroughDynamoDB", account_id, DYNAMODB_KEY_ACTIONS, f"dynamodb.{region}.amazonaws.com", partition,
+    ), partition=partition)
 
 
 def log_group_arn_patterns(account_id: str, region: str, names: Sequence[str], partition: str = "aws") -> list[str]:
@@ -113,24 +116,22 @@ def logs_key_policy(
     """A log-group key: administered by the account, used only by CloudWatch Logs for these log groups."""
     if not log_group_patterns:
         raise ValueError("a logs key needs the log groups it may encrypt")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            administers(account_id, partition),
-            {
-                "Sid": "CloudWatchLogsEncryptsThisStacksGroups",
-                "Effect": "Allow",
-                # CloudWatch Logs' principal is regional and must be the key's own region.
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": list(LOGS_KEY_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": log_group_arn_patterns(
-                            account_id, region, log_group_patterns, partition
-                        )
-                    }
-                },
+    return key_policy(
+        account_id,
+        {
+            "Sid": "CloudWatchLogsEncryptsThisStacksGroups",
+            "Effect": "Allow",
+            # CloudWatch Logs' principal is regional and must be the key's own region.
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": list(LOGS_KEY_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": log_group_arn_patterns(
+                        account_id, region, log_group_patterns, partition
+                    )
+                }
             },
-        ],
-    }
+        },
+        partition=partition,
+    )

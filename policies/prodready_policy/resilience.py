@@ -164,7 +164,7 @@ BUCKET_BASELINE = PolicySpec(
         "AES256), an aws.s3.BucketPublicAccessBlock with block_public_acls, block_public_policy, "
         "ignore_public_acls and restrict_public_buckets true, and an aws.s3.BucketPolicy with a Deny statement "
         "on the bucket and its objects when aws:SecureTransport is false (see "
-        "components/resilience/documents.py tls_only_bucket_policy)."
+        "components/iam.py tls_only_bucket_policy)."
     ),
     config_properties={
         "allowedSseAlgorithms": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,

@@ -16,7 +16,7 @@ from prodready_policy.resilience import (
     check_bucket_baseline,
 )
 
-from components.resilience.documents import tls_only_bucket_policy
+from components.iam import tls_only_bucket_policy
 from tests.policy.builders import ACCOUNT, REGION, UNKNOWN, StackBuilder, mutate, remove, stack_views
 from tests.policy.conftest import summary
 from tools.plan.harness import Plan, PlannedResource

@@ -7,6 +7,7 @@ import re
 import pulumi
 import pytest
 
+from components import iam
 from components.alerting import documents as routing
 from components.monitoring import canary, tracing
 from tests.grants import can, wildcard_findings
@@ -100,7 +101,7 @@ def test_canary_role_is_scoped_as_aws_documents_it() -> None:
 
 
 def test_artifact_bucket_refuses_plain_http() -> None:
-    (statement,) = canary.artifact_bucket_policy("arn:aws:s3:::b")["Statement"]
+    (statement,) = iam.tls_only_bucket_policy("arn:aws:s3:::b")["Statement"]
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statement["Resource"] == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
 

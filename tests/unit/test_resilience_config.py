@@ -9,6 +9,7 @@ import pytest
 
 from components.alerting import documents as alerting
 from components.config import ConfigError, load_stack_config
+from components.iam import tls_only_bucket_policy
 from components.resilience import documents as docs
 from components.resilience.settings import schedule_interval_minutes
 from tests.grants import allows
@@ -193,7 +194,7 @@ def test_archive_documents_scope_each_grant_to_the_archive() -> None:
     via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
     assert allows(key_policy, ROOT, "kms:GenerateDataKey", via_s3)
     assert not allows(key_policy, ROOT, "kms:Decrypt", {"kms:CallerAccount": ACCOUNT})
-    (deny,) = docs.tls_only_bucket_policy(bucket)["Statement"]
+    (deny,) = tls_only_bucket_policy(bucket)["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
